@@ -1,0 +1,206 @@
+//! RFC 5849 §3.6 percent-encoding and `application/x-www-form-urlencoded` parsing.
+//!
+//! Everything here works on bytes: a value is decoded to raw bytes and encoded
+//! again byte by byte, so non-UTF-8 input is carried through exactly instead of
+//! being rejected or replaced.
+
+use crate::Error;
+
+/// Percent-encodes `input` per RFC 5849 §3.6.
+///
+/// Only the unreserved characters `A-Z a-z 0-9 - . _ ~` stay as they are; every
+/// other byte becomes `%XX` with upper-case hex digits. Strings are taken as
+/// their UTF-8 bytes, as the RFC requires.
+///
+/// ```
+/// assert_eq!(oauth1::percent_encode("Ladies + Gentlemen"), "Ladies%20%2B%20Gentlemen");
+/// assert_eq!(oauth1::percent_encode("café~"), "caf%C3%A9~");
+/// ```
+pub fn percent_encode(input: impl AsRef<[u8]>) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let input = input.as_ref();
+    let mut out = String::with_capacity(input.len() * 3);
+    for &byte in input {
+        if is_unreserved(byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0F)]));
+        }
+    }
+    out
+}
+
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Decodes `%XX` sequences (either hex case). With `plus_as_space`, `+` decodes
+/// to a space, as in form-encoded data.
+///
+/// A `%` not followed by two hex digits is an error naming `context`.
+pub(crate) fn percent_decode(
+    input: &str,
+    plus_as_space: bool,
+    context: &'static str,
+) -> Result<Vec<u8>, Error> {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hi = bytes.get(i + 1).copied().and_then(hex_value);
+                let lo = bytes.get(i + 2).copied().and_then(hex_value);
+                match (hi, lo) {
+                    (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
+                    _ => return Err(Error::InvalidPercentEncoding { context }),
+                }
+                i += 3;
+            }
+            b'+' if plus_as_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            other => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn hex_value(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// A decoded name/value pair, as raw bytes.
+pub(crate) type RawPair = (Vec<u8>, Vec<u8>);
+
+/// Parses an `application/x-www-form-urlencoded` string (a query or a form body)
+/// into decoded pairs, in order.
+///
+/// `a` and `a=` both give an empty value. Empty segments (`a&&b`, a trailing `&`)
+/// carry no parameter and are skipped, as every form parser does.
+pub(crate) fn parse_form(input: &str, context: &'static str) -> Result<Vec<RawPair>, Error> {
+    let mut pairs = Vec::new();
+    for segment in input.split('&').filter(|s| !s.is_empty()) {
+        let (name, value) = segment.split_once('=').unwrap_or((segment, ""));
+        pairs.push((
+            percent_decode(name, true, context)?,
+            percent_decode(value, true, context)?,
+        ));
+    }
+    Ok(pairs)
+}
+
+/// Whether a `Content-Type` value is `application/x-www-form-urlencoded`,
+/// ignoring case, surrounding space and parameters such as `; charset=utf-8`.
+pub(crate) fn is_form_content_type(content_type: &str) -> bool {
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_only_unreserved_characters_as_is() {
+        let check = |input: &str, expected: &str| assert_eq!(percent_encode(input), expected);
+        check("", "");
+        check("abcXYZ019-._~", "abcXYZ019-._~");
+        check(" ", "%20");
+        check("+", "%2B");
+        check("*", "%2A");
+        check("%", "%25");
+        check(
+            "/?#[]@!$&'()*,;=:",
+            "%2F%3F%23%5B%5D%40%21%24%26%27%28%29%2A%2C%3B%3D%3A",
+        );
+        check("é", "%C3%A9");
+        check("日本", "%E6%97%A5%E6%9C%AC");
+        check("\u{1F600}", "%F0%9F%98%80");
+    }
+
+    #[test]
+    fn encodes_every_byte_with_upper_case_hex() {
+        for byte in 0u8..=255 {
+            let encoded = percent_encode([byte]);
+            if is_unreserved(byte) {
+                assert_eq!(encoded.as_bytes(), [byte]);
+            } else {
+                assert_eq!(encoded, format!("%{byte:02X}"));
+            }
+        }
+    }
+
+    #[test]
+    fn decodes_both_hex_cases_and_plus_only_in_forms() {
+        assert_eq!(percent_decode("%2b%2B", false, "t").unwrap(), b"++");
+        assert_eq!(percent_decode("a+b", true, "t").unwrap(), b"a b");
+        assert_eq!(percent_decode("a+b", false, "t").unwrap(), b"a+b");
+        assert_eq!(
+            percent_decode("%C3%A9", false, "t").unwrap(),
+            "é".as_bytes()
+        );
+        assert_eq!(percent_decode("%FF", false, "t").unwrap(), [0xFF]);
+    }
+
+    #[test]
+    fn rejects_broken_percent_sequences() {
+        for bad in ["%", "%4", "%G0", "a%zz", "%%", "100%"] {
+            assert!(
+                matches!(
+                    percent_decode(bad, true, "query"),
+                    Err(Error::InvalidPercentEncoding { context: "query" })
+                ),
+                "{bad:?} should be rejected"
+            );
+        }
+    }
+
+    #[test]
+    fn parses_forms_like_rfc_5849_3_4_1_3_1() {
+        let pairs = parse_form("c2&a3=2+q", "body").unwrap();
+        assert_eq!(
+            pairs,
+            vec![
+                (b"c2".to_vec(), b"".to_vec()),
+                (b"a3".to_vec(), b"2 q".to_vec())
+            ]
+        );
+        let pairs = parse_form("a=1&&a=2&", "body").unwrap();
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(parse_form("", "body").unwrap(), vec![]);
+        assert_eq!(
+            parse_form("=v&k==", "body").unwrap(),
+            vec![
+                (b"".to_vec(), b"v".to_vec()),
+                (b"k".to_vec(), b"=".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn recognises_form_content_types() {
+        assert!(is_form_content_type("application/x-www-form-urlencoded"));
+        assert!(is_form_content_type("Application/X-WWW-Form-URLEncoded"));
+        assert!(is_form_content_type(
+            "application/x-www-form-urlencoded; charset=utf-8"
+        ));
+        assert!(is_form_content_type(
+            "  application/x-www-form-urlencoded ;charset=UTF-8"
+        ));
+        assert!(!is_form_content_type("application/json"));
+        assert!(!is_form_content_type("multipart/form-data; boundary=x"));
+        assert!(!is_form_content_type(""));
+    }
+}

@@ -1,0 +1,207 @@
+//! The `Authorization: OAuth ...` header (RFC 5849 §3.5.1): writing and strict parsing.
+
+use crate::Error;
+use crate::encoding::{RawPair, percent_decode, percent_encode};
+
+/// Writes `OAuth realm="...", name="value", ...`; names and values are encoded.
+pub(crate) fn format(realm: Option<&str>, params: &[(String, String)]) -> String {
+    let mut out = String::from("OAuth ");
+    let mut first = true;
+    if let Some(realm) = realm {
+        out.push_str("realm=\"");
+        out.push_str(realm);
+        out.push('"');
+        first = false;
+    }
+    for (name, value) in params {
+        if !first {
+            out.push_str(", ");
+        }
+        first = false;
+        out.push_str(&percent_encode(name));
+        out.push_str("=\"");
+        out.push_str(&percent_encode(value));
+        out.push('"');
+    }
+    out
+}
+
+/// A parsed OAuth header: the realm (not signed) and the other parameters, decoded.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct ParsedHeader {
+    pub(crate) realm: Option<String>,
+    pub(crate) params: Vec<RawPair>,
+}
+
+/// Parses an `Authorization` header value whose scheme is `OAuth` (any case).
+///
+/// Strict: every value must be a double-quoted string without backslashes,
+/// parameters are separated by commas, and no name may repeat.
+pub(crate) fn parse(value: &str) -> Result<ParsedHeader, Error> {
+    let malformed = |reason: &'static str| Error::MalformedHeader { reason };
+    let value = value.trim_matches(is_space);
+    let scheme_end = value.find(is_space).unwrap_or(value.len());
+    let (scheme, mut rest) = value.split_at(scheme_end);
+    if !scheme.eq_ignore_ascii_case("OAuth") {
+        return Err(malformed("the scheme is not OAuth"));
+    }
+    let mut parsed = ParsedHeader::default();
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        rest = rest.trim_start_matches(is_space);
+        if rest.is_empty() {
+            break;
+        }
+        let name_end = rest.find(|c: char| c == '=' || is_space(c) || c == ',');
+        let Some(name_end) = name_end else {
+            return Err(malformed("a parameter has no value"));
+        };
+        let (name, after_name) = rest.split_at(name_end);
+        if name.is_empty() {
+            return Err(malformed("a parameter has no name"));
+        }
+        let after_eq = after_name
+            .trim_start_matches(is_space)
+            .strip_prefix('=')
+            .ok_or(malformed("a parameter has no value"))?;
+        let quoted = after_eq
+            .trim_start_matches(is_space)
+            .strip_prefix('"')
+            .ok_or(malformed("a value is not in double quotes"))?;
+        let close = quoted
+            .find('"')
+            .ok_or(malformed("a quoted value is not closed"))?;
+        let (raw_value, after_value) = quoted.split_at(close);
+        if raw_value.contains('\\') {
+            return Err(malformed("a value contains a backslash"));
+        }
+        rest = after_value[1..].trim_start_matches(is_space);
+        if let Some(after_comma) = rest.strip_prefix(',') {
+            rest = after_comma;
+        } else if !rest.is_empty() {
+            return Err(malformed("parameters are not separated by commas"));
+        }
+
+        let decoded_name = percent_decode(name, false, "Authorization header")?;
+        let decoded_name_text = String::from_utf8_lossy(&decoded_name).into_owned();
+        if seen.contains(&decoded_name_text) {
+            return Err(Error::DuplicateParameter {
+                name: decoded_name_text,
+            });
+        }
+        seen.push(decoded_name_text);
+        if decoded_name == b"realm" {
+            // The realm is a plain quoted-string, not percent-encoded (RFC 5849 §3.5.1).
+            parsed.realm = Some(raw_value.to_owned());
+        } else {
+            let decoded_value = percent_decode(raw_value, false, "Authorization header")?;
+            parsed.params.push((decoded_name, decoded_value));
+        }
+    }
+    Ok(parsed)
+}
+
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(name: &str, value: &str) -> RawPair {
+        (name.as_bytes().to_vec(), value.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn formats_realm_raw_and_params_encoded() {
+        let header = format(
+            Some("Photos"),
+            &[("oauth_callback".into(), "http://p.example/ready".into())],
+        );
+        assert_eq!(
+            header,
+            "OAuth realm=\"Photos\", oauth_callback=\"http%3A%2F%2Fp.example%2Fready\""
+        );
+        assert_eq!(
+            format(None, &[("a".into(), "b c".into())]),
+            "OAuth a=\"b%20c\""
+        );
+    }
+
+    #[test]
+    fn parses_the_rfc_5849_example_with_line_breaks() {
+        let header = "OAuth realm=\"Example\",\n    oauth_consumer_key=\"9djdj82h48djs9d2\",\n    \
+                      oauth_token=\"kkk9d7dh3k39sjv7\",\n    oauth_signature=\"bYT5CMsGcbgUdFHObYMEfcx6bsw%3D\"";
+        let parsed = parse(header).unwrap();
+        assert_eq!(parsed.realm.as_deref(), Some("Example"));
+        assert_eq!(
+            parsed.params,
+            vec![
+                pair("oauth_consumer_key", "9djdj82h48djs9d2"),
+                pair("oauth_token", "kkk9d7dh3k39sjv7"),
+                pair("oauth_signature", "bYT5CMsGcbgUdFHObYMEfcx6bsw="),
+            ]
+        );
+    }
+
+    #[test]
+    fn accepts_any_scheme_case_spacing_and_an_empty_list() {
+        assert_eq!(parse("oauth a=\"1\" ,b = \"2\",").unwrap().params.len(), 2);
+        assert_eq!(parse("OAuth").unwrap(), ParsedHeader::default());
+        assert_eq!(parse("  OAUTH   ").unwrap(), ParsedHeader::default());
+    }
+
+    #[test]
+    fn round_trips_what_it_formats() {
+        let params = vec![
+            ("oauth_nonce".to_owned(), "a b+c/é\"".to_owned()),
+            ("oauth_token".to_owned(), String::new()),
+        ];
+        let parsed = parse(&format(Some("r"), &params)).unwrap();
+        assert_eq!(parsed.realm.as_deref(), Some("r"));
+        assert_eq!(
+            parsed.params,
+            vec![pair("oauth_nonce", "a b+c/é\""), pair("oauth_token", "")]
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_headers_with_a_reason() {
+        for bad in [
+            "Bearer abc",
+            "OAuthx a=\"1\"",
+            "OAuth a",
+            "OAuth a=1",
+            "OAuth a=\"1",
+            "OAuth =\"1\"",
+            "OAuth a=\"1\" b=\"2\"",
+            "OAuth a=\"x\\\"y\"",
+            "OAuth a=\"%zz\"",
+            "",
+        ] {
+            assert!(
+                matches!(
+                    parse(bad),
+                    Err(Error::MalformedHeader { .. } | Error::InvalidPercentEncoding { .. })
+                ),
+                "{bad:?} should be rejected, got {:?}",
+                parse(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_duplicate_names_even_when_encoded_differently() {
+        assert_eq!(
+            parse("OAuth oauth_nonce=\"1\", oauth%5Fnonce=\"2\""),
+            Err(Error::DuplicateParameter {
+                name: "oauth_nonce".into()
+            })
+        );
+        assert!(matches!(
+            parse("OAuth realm=\"a\", realm=\"b\""),
+            Err(Error::DuplicateParameter { .. })
+        ));
+    }
+}

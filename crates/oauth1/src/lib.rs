@@ -1,0 +1,90 @@
+//! A sans-IO OAuth 1.0a signer and verifier ([RFC 5849]).
+//!
+//! This crate computes; it never sends. You give it the method, URL, optional
+//! form body and credentials; it gives back the `Authorization` header value (or
+//! the parameters for query or form placement) and, for debugging, the signature
+//! base string. On the server side it parses a received request, recomputes the
+//! signature, and checks the timestamp window and nonce.
+//!
+//! ```text
+//!   method, URL, form body ──► collect & normalize ──► base string ──► HMAC / PLAINTEXT
+//!   consumer + token secrets ─────────────────────────────────────────────┘      │
+//!                    Authorization header / query / form ◄── SignedRequest ◄────┘
+//! ```
+//!
+//! - Signature methods: HMAC-SHA1, HMAC-SHA256, PLAINTEXT.
+//! - Percent-encoding per §3.6 (UTF-8, only unreserved characters kept), parameter
+//!   normalization per §3.4.1.3.2, base string URI per §3.4.1.2 (lower-case scheme
+//!   and host, default port dropped, no query or fragment).
+//! - The nonce comes from the OS random source and the timestamp from the clock,
+//!   both replaceable ([`Signer::nonce`], [`Signer::timestamp`]) for tests.
+//! - Server side: [`ReceivedRequest`] with constant-time comparison, a timestamp
+//!   window and a pluggable [`NonceStore`]; each rejection is its own
+//!   [`VerifyError`] variant.
+//! - The three-legged flow as pure helpers: [`request_token_request`],
+//!   [`authorize_url`], [`access_token_request`], [`parse_token_response`].
+//! - No panics on any input; secrets are [`Secret`]s and never appear in `Debug`
+//!   output or errors.
+//!
+//! Not here: an HTTP client, RSA-SHA1, and OAuth 2 (which needs no signing).
+//!
+//! # Signing
+//!
+//! ```
+//! use oauth1::{Request, Signer};
+//!
+//! let signer = Signer::new("consumer-key", "consumer-secret").token("token", "token-secret");
+//! let body = b"name=My%20video&privacy=anybody";
+//! let request = Request::new("POST", "https://api.example.com/videos?upload=1")
+//!     .body("application/x-www-form-urlencoded", body);
+//! let signed = signer.sign(&request)?;
+//! let header_value = signed.authorization_header(); // send as `Authorization`
+//! assert!(header_value.starts_with("OAuth oauth_consumer_key=\"consumer-key\""));
+//! # Ok::<(), oauth1::Error>(())
+//! ```
+//!
+//! # Verifying
+//!
+//! ```
+//! use oauth1::{MemoryNonceStore, ReceivedRequest, Request, Signer, VerifyError, VerifyOptions};
+//!
+//! let url = "http://localhost:8080/rest?method=vimeo.videos.getInfo";
+//! let header = Signer::new("key", "secret").timestamp(1_000_000)
+//!     .sign(&Request::new("GET", url))?.authorization_header();
+//!
+//! let received = ReceivedRequest::parse(&Request::new("GET", url).authorization(&header))?;
+//! let mut nonces = MemoryNonceStore::new();
+//! // The server looks up the secret for `received.consumer_key()`.
+//! received.verify("secret", None, &VerifyOptions::new(1_000_010), &mut nonces)?;
+//! // A wrong secret is refused.
+//! let wrong = received.verify("guess", None, &VerifyOptions::new(1_000_010), &mut nonces);
+//! assert_eq!(wrong, Err(VerifyError::InvalidSignature));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [RFC 5849]: https://www.rfc-editor.org/rfc/rfc5849
+
+mod encoding;
+mod error;
+mod flow;
+mod header;
+mod request;
+mod request_url;
+mod secret;
+mod sign;
+mod signature;
+mod verify;
+
+pub use encoding::percent_encode;
+pub use error::{Error, VerifyError};
+pub use flow::{
+    PreparedRequest, TokenResponse, access_token_request, authorize_url, parse_token_response,
+    request_token_request,
+};
+pub use request::Request;
+pub use secret::Secret;
+pub use sign::{SignedRequest, Signer};
+pub use signature::SignatureMethod;
+pub use verify::{
+    MemoryNonceStore, NonceKey, NonceStore, Placement, ReceivedRequest, VerifyOptions,
+};

@@ -1,0 +1,136 @@
+//! The parts of an HTTP request that OAuth 1.0a signs.
+
+use std::fmt;
+
+use crate::encoding::{RawPair, is_form_content_type, parse_form};
+use crate::{Error, request_url};
+
+/// An HTTP request to sign or verify: method, absolute URL, and optionally a body
+/// with its content type and an `Authorization` header.
+///
+/// Only an `application/x-www-form-urlencoded` body takes part in the signature
+/// (RFC 5849 §3.4.1.3.1); any other body is ignored. The `Debug` output shows
+/// neither the query nor the header, which may hold signed values.
+///
+/// ```
+/// let request = oauth1::Request::new("POST", "https://api.example.com/upload?x=1")
+///     .body("application/x-www-form-urlencoded; charset=utf-8", b"title=Hello%20world");
+/// assert_eq!(format!("{request:?}"), r#"Request { method: "POST", url: "https://api.example.com/upload?…" }"#);
+/// ```
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) url: &'a str,
+    pub(crate) content_type: Option<&'a str>,
+    pub(crate) body: &'a [u8],
+    pub(crate) authorization: Option<&'a str>,
+}
+
+impl<'a> Request<'a> {
+    /// A request with no body. `url` must be absolute and percent-encoded.
+    pub fn new(method: &'a str, url: &'a str) -> Self {
+        Request {
+            method,
+            url,
+            content_type: None,
+            body: &[],
+            authorization: None,
+        }
+    }
+
+    /// Adds a body and its `Content-Type`.
+    pub fn body(mut self, content_type: &'a str, body: &'a [u8]) -> Self {
+        self.content_type = Some(content_type);
+        self.body = body;
+        self
+    }
+
+    /// Adds the received `Authorization` header value (for verification).
+    pub fn authorization(mut self, header_value: &'a str) -> Self {
+        self.authorization = Some(header_value);
+        self
+    }
+
+    pub(crate) fn has_form_body(&self) -> bool {
+        self.content_type.is_some_and(is_form_content_type)
+    }
+
+    /// The decoded form-body parameters, empty when the body is not a form.
+    pub(crate) fn form_params(&self) -> Result<Vec<RawPair>, Error> {
+        if !self.has_form_body() {
+            return Ok(Vec::new());
+        }
+        let body = std::str::from_utf8(self.body).map_err(|_| Error::InvalidFormBody)?;
+        parse_form(body, "form body")
+    }
+
+    /// The method, checked to be an RFC 9110 token.
+    pub(crate) fn checked_method(&self) -> Result<&'a str, Error> {
+        let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        if self.method.is_empty() || !self.method.bytes().all(is_tchar) {
+            return Err(Error::InvalidMethod);
+        }
+        Ok(self.method)
+    }
+
+    /// Base string URI and decoded query parameters.
+    pub(crate) fn url_parts(&self) -> Result<(String, Vec<RawPair>), Error> {
+        let url = request_url::parse(self.url)?;
+        let query = match url.query {
+            Some(query) => parse_form(query, "query")?,
+            None => Vec::new(),
+        };
+        Ok((url.base_uri, query))
+    }
+}
+
+impl fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = match self.url.split_once('?') {
+            Some((before, _)) => format!("{before}?…"),
+            None => self.url.to_owned(),
+        };
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &url)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_must_be_tokens() {
+        for good in ["GET", "post", "M-SEARCH", "X_1"] {
+            assert!(Request::new(good, "http://h/").checked_method().is_ok());
+        }
+        for bad in ["", "GE T", "GET\n", "(GET)", "Ü"] {
+            assert_eq!(
+                Request::new(bad, "http://h/").checked_method(),
+                Err(Error::InvalidMethod)
+            );
+        }
+    }
+
+    #[test]
+    fn only_form_bodies_are_parsed() {
+        let form =
+            Request::new("POST", "http://h/").body("application/x-www-form-urlencoded", b"a=1");
+        assert_eq!(form.form_params().unwrap().len(), 1);
+        let json = Request::new("POST", "http://h/").body("application/json", b"{\"a\":1}");
+        assert!(json.form_params().unwrap().is_empty());
+        let binary = Request::new("POST", "http://h/")
+            .body("application/x-www-form-urlencoded", &[0xFF, b'=', 0xFE]);
+        assert_eq!(binary.form_params(), Err(Error::InvalidFormBody));
+    }
+
+    #[test]
+    fn debug_hides_query_and_authorization() {
+        let request = Request::new("GET", "http://h/p?oauth_signature=abc")
+            .authorization("OAuth oauth_signature=\"abc\"");
+        let printed = format!("{request:?}");
+        assert!(!printed.contains("abc"), "{printed}");
+    }
+}

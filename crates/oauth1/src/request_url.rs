@@ -1,0 +1,192 @@
+//! Splitting a request URL into the RFC 5849 §3.4.1.2 base string URI and its query.
+
+use crate::Error;
+
+/// A request URL taken apart for signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RequestUrl<'a> {
+    /// `scheme://host[:port]/path`: lower-case scheme and host, default port dropped,
+    /// no query and no fragment.
+    pub(crate) base_uri: String,
+    /// The raw query component, without the `?`, if there is one.
+    pub(crate) query: Option<&'a str>,
+}
+
+/// Parses an absolute URL. The URL must already be percent-encoded: spaces,
+/// control characters and non-ASCII bytes are refused rather than guessed at,
+/// because the server signs what it sees on the wire.
+pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
+    let invalid = |reason: &'static str| Error::InvalidUrl { reason };
+    if url.bytes().any(|b| !b.is_ascii_graphic()) {
+        return Err(invalid(
+            "it contains a space, control or non-ASCII character; percent-encode it first",
+        ));
+    }
+    let url = url
+        .split_once('#')
+        .map_or(url, |(before, _fragment)| before);
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or(invalid("it has no scheme (expected scheme://host/...)"))?;
+    if !is_valid_scheme(scheme) {
+        return Err(invalid("its scheme is not a valid URI scheme"));
+    }
+    let scheme = scheme.to_ascii_lowercase();
+
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path_and_query) = rest.split_at(authority_end);
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path_and_query, None),
+    };
+    let path = if path.is_empty() { "/" } else { path };
+
+    // Userinfo is not part of the base string URI.
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let (host, port) = split_host_port(host_port)?;
+    if host.is_empty() {
+        return Err(invalid("it has no host"));
+    }
+    let host = host.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    };
+    let base_uri = match port {
+        Some(port) if Some(port) != default_port => format!("{scheme}://{host}:{port}{path}"),
+        _ => format!("{scheme}://{host}{path}"),
+    };
+    Ok(RequestUrl { base_uri, query })
+}
+
+fn is_valid_scheme(scheme: &str) -> bool {
+    let mut bytes = scheme.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+}
+
+fn split_host_port(host_port: &str) -> Result<(&str, Option<u16>), Error> {
+    let (host, port) = if host_port.starts_with('[') {
+        let end = host_port.find(']').ok_or(Error::InvalidUrl {
+            reason: "its IPv6 host has no closing ']'",
+        })?;
+        let (host, after) = host_port.split_at(end + 1);
+        match after {
+            "" => (host, None),
+            _ => match after.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None => {
+                    return Err(Error::InvalidUrl {
+                        reason: "unexpected characters after its IPv6 host",
+                    });
+                }
+            },
+        }
+    } else {
+        match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        }
+    };
+    let port = match port {
+        // RFC 3986 allows an empty port; it means the scheme's default.
+        None | Some("") => None,
+        Some(digits) => Some(parse_port(digits)?),
+    };
+    Ok((host, port))
+}
+
+fn parse_port(digits: &str) -> Result<u16, Error> {
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::InvalidUrl {
+            reason: "its port is not a number",
+        });
+    }
+    digits.parse().map_err(|_| Error::InvalidUrl {
+        reason: "its port is out of range",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(url: &str) -> String {
+        parse(url).unwrap().base_uri
+    }
+
+    #[test]
+    fn rfc_5849_3_4_1_2_examples() {
+        assert_eq!(
+            base("HTTP://EXAMPLE.COM:80/r%20v/X?id=123"),
+            "http://example.com/r%20v/X"
+        );
+        assert_eq!(
+            base("https://www.example.net:8080/?q=1"),
+            "https://www.example.net:8080/"
+        );
+    }
+
+    #[test]
+    fn drops_only_default_ports() {
+        assert_eq!(base("https://a.example:443/x"), "https://a.example/x");
+        assert_eq!(base("http://a.example:443/x"), "http://a.example:443/x");
+        assert_eq!(base("https://a.example:80/x"), "https://a.example:80/x");
+        assert_eq!(base("http://a.example:8080"), "http://a.example:8080/");
+        assert_eq!(base("http://a.example:/x"), "http://a.example/x");
+        assert_eq!(base("http://a.example:0080/x"), "http://a.example/x");
+        assert_eq!(base("ftp://a.example:21/x"), "ftp://a.example:21/x");
+    }
+
+    #[test]
+    fn keeps_path_case_and_encoding_but_lowercases_scheme_and_host() {
+        assert_eq!(
+            base("HtTpS://API.Vimeo.COM/Me/Videos%2f"),
+            "https://api.vimeo.com/Me/Videos%2f"
+        );
+    }
+
+    #[test]
+    fn separates_query_and_drops_fragment_and_userinfo() {
+        let url = parse("http://user:pw@h.example/p?a=1&b=2#frag?x").unwrap();
+        assert_eq!(url.base_uri, "http://h.example/p");
+        assert_eq!(url.query, Some("a=1&b=2"));
+        assert_eq!(
+            parse("http://h.example?q").unwrap().base_uri,
+            "http://h.example/"
+        );
+        assert_eq!(parse("http://h.example/").unwrap().query, None);
+        assert_eq!(parse("http://h.example/?").unwrap().query, Some(""));
+    }
+
+    #[test]
+    fn ipv6_hosts() {
+        assert_eq!(base("http://[::1]:80/x"), "http://[::1]/x");
+        assert_eq!(base("http://[::1]:8080/x"), "http://[::1]:8080/x");
+        assert_eq!(base("http://[FE80::1]/"), "http://[fe80::1]/");
+    }
+
+    #[test]
+    fn rejects_malformed_urls_with_a_reason() {
+        for bad in [
+            "",
+            "example.com/x",
+            "://h/x",
+            "1http://h/",
+            "http:///path",
+            "http://h:99999/",
+            "http://h:8a/",
+            "http://[::1/",
+            "http://[::1]x/",
+            "http://h/a b",
+            "http://h/caf\u{e9}",
+            "http://h/\n",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(Error::InvalidUrl { .. })),
+                "{bad:?} should be rejected"
+            );
+        }
+    }
+}

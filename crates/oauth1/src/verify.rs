@@ -1,0 +1,437 @@
+//! Server-side verification (RFC 5849 §3.2): parse a received request, look up
+//! its secrets, recompute the signature, compare in constant time, check the
+//! timestamp window and the nonce.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
+
+use crate::encoding::RawPair;
+use crate::sign::PROTOCOL_PARAMS;
+use crate::signature::{base_string, constant_time_eq, normalize_parameters};
+use crate::{Error, Request, SignatureMethod, VerifyError, header};
+
+/// A received request whose OAuth parameters have been parsed but not yet verified.
+///
+/// Parse it first to learn the consumer key and token, look up their secrets,
+/// then call [`ReceivedRequest::verify`].
+///
+/// ```
+/// use oauth1::{MemoryNonceStore, ReceivedRequest, Request, Signer, VerifyOptions};
+///
+/// // A client signs...
+/// let url = "https://api.example.com/videos?page=2";
+/// let signed = Signer::new("consumer", "consumer-secret")
+///     .token("token", "token-secret")
+///     .timestamp(1_700_000_000)
+///     .sign(&Request::new("GET", url))?;
+/// let header = signed.authorization_header();
+///
+/// // ...and the server verifies.
+/// let received = ReceivedRequest::parse(&Request::new("GET", url).authorization(&header))?;
+/// assert_eq!(received.consumer_key(), "consumer");
+/// assert_eq!(received.token(), Some("token"));
+/// let mut nonces = MemoryNonceStore::new();
+/// let options = VerifyOptions::new(1_700_000_030);
+/// received.verify("consumer-secret", Some("token-secret"), &options, &mut nonces)?;
+///
+/// // The same request again is a replay.
+/// assert_eq!(
+///     received.verify("consumer-secret", Some("token-secret"), &options, &mut nonces),
+///     Err(oauth1::VerifyError::NonceReused)
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ReceivedRequest {
+    consumer_key: String,
+    token: Option<String>,
+    method: SignatureMethod,
+    signature: String,
+    timestamp: Option<u64>,
+    nonce: Option<String>,
+    callback: Option<String>,
+    verifier: Option<String>,
+    realm: Option<String>,
+    base_string: String,
+    placement: Placement,
+}
+
+/// Where a request carried its protocol parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Placement {
+    /// The `Authorization: OAuth ...` header.
+    Header,
+    /// The URL's query.
+    Query,
+    /// An `application/x-www-form-urlencoded` body.
+    Form,
+}
+
+impl ReceivedRequest {
+    /// Parses the protocol parameters of `request` from its `Authorization` header,
+    /// query or form body (exactly one of them) and builds the base string.
+    ///
+    /// Rejects: malformed URLs, headers or encodings; protocol parameters in more
+    /// than one place or repeated; missing required parameters; an `oauth_version`
+    /// other than `1.0`; unknown signature methods; non-numeric timestamps.
+    pub fn parse(request: &Request<'_>) -> Result<Self, VerifyError> {
+        let http_method = request.checked_method()?;
+        let (base_uri, query) = request.url_parts()?;
+        let form = request.form_params()?;
+        let header = match request.authorization {
+            Some(value) if is_oauth_scheme(value) => Some(header::parse(value)?),
+            _ => None,
+        };
+
+        let is_protocol = |(name, _): &RawPair| {
+            PROTOCOL_PARAMS
+                .iter()
+                .any(|p| p.as_bytes() == name.as_slice())
+        };
+        let mut placements = Vec::new();
+        if header
+            .as_ref()
+            .is_some_and(|h| h.params.iter().any(is_protocol))
+        {
+            placements.push(Placement::Header);
+        }
+        if query.iter().any(is_protocol) {
+            placements.push(Placement::Query);
+        }
+        if form.iter().any(is_protocol) {
+            placements.push(Placement::Form);
+        }
+        let placement = match placements.as_slice() {
+            [] => {
+                return Err(VerifyError::MissingParameter {
+                    name: "oauth_signature",
+                });
+            }
+            [one] => *one,
+            _ => return Err(VerifyError::MixedPlacement),
+        };
+        let (realm, header_params) = header.map_or((None, Vec::new()), |h| (h.realm, h.params));
+
+        let mut all: Vec<RawPair> = query;
+        all.extend(form);
+        all.extend(header_params);
+
+        // Pull out each protocol parameter, refusing repeats.
+        let mut protocol: HashMap<&'static str, String> = HashMap::new();
+        for (name, value) in &all {
+            if let Some(known) = PROTOCOL_PARAMS
+                .iter()
+                .find(|p| p.as_bytes() == name.as_slice())
+            {
+                let value = String::from_utf8(value.clone()).map_err(|_| {
+                    Error::InvalidPercentEncoding {
+                        context: "protocol parameter (not UTF-8)",
+                    }
+                })?;
+                if protocol.insert(known, value).is_some() {
+                    return Err(Error::DuplicateParameter {
+                        name: (*known).to_owned(),
+                    }
+                    .into());
+                }
+            }
+        }
+        let mut take = |name: &'static str| protocol.remove(name);
+        let consumer_key = take("oauth_consumer_key").ok_or(VerifyError::MissingParameter {
+            name: "oauth_consumer_key",
+        })?;
+        let method = take("oauth_signature_method")
+            .ok_or(VerifyError::MissingParameter {
+                name: "oauth_signature_method",
+            })?
+            .parse::<SignatureMethod>()
+            .map_err(|_| VerifyError::UnsupportedSignatureMethod)?;
+        let signature = take("oauth_signature").ok_or(VerifyError::MissingParameter {
+            name: "oauth_signature",
+        })?;
+        if take("oauth_version").is_some_and(|version| version != "1.0") {
+            return Err(VerifyError::UnsupportedVersion);
+        }
+        let timestamp = match take("oauth_timestamp") {
+            Some(text) => Some(parse_timestamp(&text)?),
+            None => None,
+        };
+        let nonce = take("oauth_nonce");
+        // RFC 5849 §3.1: only PLAINTEXT may omit the timestamp and nonce.
+        if method != SignatureMethod::Plaintext {
+            if timestamp.is_none() {
+                return Err(VerifyError::MissingParameter {
+                    name: "oauth_timestamp",
+                });
+            }
+            if nonce.is_none() {
+                return Err(VerifyError::MissingParameter {
+                    name: "oauth_nonce",
+                });
+            }
+        }
+        if nonce.as_deref() == Some("") {
+            return Err(VerifyError::MissingParameter {
+                name: "oauth_nonce",
+            });
+        }
+
+        // §3.4.1.3.1: every parameter except oauth_signature (the realm is already out).
+        all.retain(|(name, _)| name.as_slice() != b"oauth_signature");
+        let base_string = base_string(http_method, &base_uri, &normalize_parameters(&all));
+        Ok(ReceivedRequest {
+            consumer_key,
+            token: take("oauth_token"),
+            method,
+            signature,
+            timestamp,
+            nonce,
+            callback: take("oauth_callback"),
+            verifier: take("oauth_verifier"),
+            realm,
+            base_string,
+            placement,
+        })
+    }
+
+    /// `oauth_consumer_key`.
+    pub fn consumer_key(&self) -> &str {
+        &self.consumer_key
+    }
+
+    /// `oauth_token`, if the request carries one.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// `oauth_signature_method`.
+    pub fn signature_method(&self) -> SignatureMethod {
+        self.method
+    }
+
+    /// `oauth_callback`, if present (temporary-credentials requests).
+    pub fn callback(&self) -> Option<&str> {
+        self.callback.as_deref()
+    }
+
+    /// `oauth_verifier`, if present (token-credentials requests).
+    pub fn verifier(&self) -> Option<&str> {
+        self.verifier.as_deref()
+    }
+
+    /// `oauth_timestamp`, if present.
+    pub fn timestamp(&self) -> Option<u64> {
+        self.timestamp
+    }
+
+    /// The header's `realm`, if any.
+    pub fn realm(&self) -> Option<&str> {
+        self.realm.as_deref()
+    }
+
+    /// Where the protocol parameters were found.
+    pub fn placement(&self) -> Placement {
+        self.placement
+    }
+
+    /// The base string the server computed (compare with the client's when debugging).
+    pub fn base_string(&self) -> &str {
+        &self.base_string
+    }
+
+    /// Verifies the signature with the secrets the caller looked up, then the
+    /// timestamp window, then the nonce (so an unsigned request cannot use up a
+    /// nonce).
+    ///
+    /// Pass `token_secret` exactly when a token is expected: a request with a
+    /// token checked without a secret, or without a token checked with one, is
+    /// [`VerifyError::TokenMismatch`].
+    pub fn verify(
+        &self,
+        consumer_secret: &str,
+        token_secret: Option<&str>,
+        options: &VerifyOptions,
+        nonces: &mut dyn NonceStore,
+    ) -> Result<(), VerifyError> {
+        if !options.allowed_methods.contains(&self.method) {
+            return Err(VerifyError::SignatureMethodNotAllowed {
+                method: self.method,
+            });
+        }
+        if self.token.is_some() != token_secret.is_some() {
+            return Err(VerifyError::TokenMismatch);
+        }
+        let expected = self
+            .method
+            .sign(&self.base_string, consumer_secret, token_secret);
+        if !constant_time_eq(expected.expose().as_bytes(), self.signature.as_bytes()) {
+            return Err(VerifyError::InvalidSignature);
+        }
+        if let Some(timestamp) = self.timestamp {
+            let skew = i128::from(timestamp) - i128::from(options.now);
+            if skew.unsigned_abs() > u128::from(options.timestamp_window) {
+                return Err(VerifyError::TimestampOutOfWindow {
+                    skew_seconds: i64::try_from(skew).unwrap_or(i64::MAX),
+                    window_seconds: options.timestamp_window,
+                });
+            }
+        }
+        if let Some(nonce) = &self.nonce {
+            let key = NonceKey {
+                consumer_key: &self.consumer_key,
+                token: self.token.as_deref(),
+                timestamp: self.timestamp.unwrap_or(0),
+                nonce,
+            };
+            if !nonces.check_and_remember(&key, options) {
+                return Err(VerifyError::NonceReused);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_oauth_scheme(header_value: &str) -> bool {
+    let scheme = header_value
+        .trim_start()
+        .split([' ', '\t'])
+        .next()
+        .unwrap_or("");
+    scheme.eq_ignore_ascii_case("OAuth")
+}
+
+fn parse_timestamp(text: &str) -> Result<u64, VerifyError> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(VerifyError::InvalidTimestamp);
+    }
+    match text.parse::<u64>() {
+        Ok(0) | Err(_) => Err(VerifyError::InvalidTimestamp),
+        Ok(seconds) => Ok(seconds),
+    }
+}
+
+impl fmt::Debug for ReceivedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceivedRequest")
+            .field("consumer_key", &self.consumer_key)
+            .field("has_token", &self.token.is_some())
+            .field("method", &self.method)
+            .field("timestamp", &self.timestamp)
+            .field("placement", &self.placement)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`ReceivedRequest::verify`] checks against.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct VerifyOptions {
+    /// The server's current time, seconds since the Unix epoch.
+    pub now: u64,
+    /// How far (either way) a request's timestamp may be from `now`. Default 300 s.
+    pub timestamp_window: u64,
+    /// The signature methods this server accepts. Default: all three. RFC 5849
+    /// advises PLAINTEXT only over TLS; remove it where requests may arrive in clear.
+    pub allowed_methods: Vec<SignatureMethod>,
+}
+
+impl VerifyOptions {
+    /// Options for a server whose clock reads `now`, with the defaults above.
+    pub fn new(now: u64) -> Self {
+        VerifyOptions {
+            now,
+            timestamp_window: 300,
+            allowed_methods: SignatureMethod::ALL.to_vec(),
+        }
+    }
+
+    /// Sets the allowed timestamp distance, in seconds.
+    pub fn timestamp_window(mut self, seconds: u64) -> Self {
+        self.timestamp_window = seconds;
+        self
+    }
+
+    /// Sets the accepted signature methods.
+    pub fn allowed_methods(mut self, methods: &[SignatureMethod]) -> Self {
+        self.allowed_methods = methods.to_vec();
+        self
+    }
+}
+
+/// The identity of one use of a nonce: RFC 5849 §3.3 makes a nonce unique per
+/// timestamp, consumer key and token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NonceKey<'a> {
+    /// The request's consumer key.
+    pub consumer_key: &'a str,
+    /// The request's token, if any.
+    pub token: Option<&'a str>,
+    /// The request's timestamp (0 for PLAINTEXT requests without one).
+    pub timestamp: u64,
+    /// The nonce.
+    pub nonce: &'a str,
+}
+
+/// Remembers used nonces so a replayed request is refused. Implement it over a
+/// shared store (Redis, a database) when several servers verify requests.
+pub trait NonceStore {
+    /// Records `key` and returns `true` if it had not been seen; returns `false`
+    /// for a replay. Entries older than `options.timestamp_window` may be forgotten,
+    /// since such requests fail the timestamp check anyway.
+    fn check_and_remember(&mut self, key: &NonceKey<'_>, options: &VerifyOptions) -> bool;
+}
+
+/// Consumer key, token, timestamp, nonce.
+type OwnedNonceKey = (String, Option<String>, u64, String);
+
+/// An in-memory [`NonceStore`] that forgets nonces once their timestamp leaves
+/// the window, so it stays small.
+#[derive(Debug, Default)]
+pub struct MemoryNonceStore {
+    seen: HashSet<OwnedNonceKey>,
+    by_age: VecDeque<(u64, OwnedNonceKey)>,
+}
+
+impl MemoryNonceStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryNonceStore::default()
+    }
+
+    /// How many nonces are remembered now.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Whether no nonce is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+}
+
+impl NonceStore for MemoryNonceStore {
+    fn check_and_remember(&mut self, key: &NonceKey<'_>, options: &VerifyOptions) -> bool {
+        let oldest_useful = options.now.saturating_sub(options.timestamp_window);
+        while let Some((timestamp, _)) = self.by_age.front() {
+            if *timestamp >= oldest_useful {
+                break;
+            }
+            if let Some((_, old)) = self.by_age.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+        let owned = (
+            key.consumer_key.to_owned(),
+            key.token.map(str::to_owned),
+            key.timestamp,
+            key.nonce.to_owned(),
+        );
+        if !self.seen.insert(owned.clone()) {
+            return false;
+        }
+        // Kept in arrival order; timestamps are close to it, which is all pruning needs.
+        self.by_age.push_back((key.timestamp, owned));
+        true
+    }
+}

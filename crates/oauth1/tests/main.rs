@@ -1,0 +1,6 @@
+//! Integration tests for the oauth1 crate, compiled as one binary.
+
+mod flow;
+mod properties;
+mod roundtrip;
+mod vectors;

@@ -1,0 +1,471 @@
+//! Sign → verify for every method and placement, and every rejection reason.
+
+use oauth1::{
+    Error, MemoryNonceStore, Placement, ReceivedRequest, Request, SignatureMethod, Signer,
+    VerifyError, VerifyOptions,
+};
+
+const NOW: u64 = 1_700_000_000;
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn signer(method: SignatureMethod) -> Signer {
+    Signer::new("consumer key", "consumer&secret")
+        .token("token", "tøken secret")
+        .signature_method(method)
+        .timestamp(NOW)
+}
+
+fn verify(request: &Request<'_>) -> Result<ReceivedRequest, VerifyError> {
+    let received = ReceivedRequest::parse(request)?;
+    received.verify(
+        "consumer&secret",
+        Some("tøken secret"),
+        &VerifyOptions::new(NOW + 5),
+        &mut MemoryNonceStore::new(),
+    )?;
+    Ok(received)
+}
+
+#[test]
+fn every_method_verifies_in_every_placement() {
+    let url = "https://API.example.com:443/videos/1?fields=uri,name&tag=a&tag=b";
+    let body = "title=Caf%C3%A9+%2B+more&empty=";
+    for method in SignatureMethod::ALL {
+        let base = Request::new("PATCH", url).body(FORM, body.as_bytes());
+        let signed = signer(method).sign(&base).unwrap();
+
+        // Header placement.
+        let header = signed.authorization_header();
+        let received = verify(&base.authorization(&header)).unwrap();
+        assert_eq!(received.placement(), Placement::Header);
+        assert_eq!(received.signature_method(), method);
+        assert_eq!(received.base_string(), signed.base_string());
+
+        // Query placement.
+        let query_url = signed.url_with_oauth_query(url);
+        let request = Request::new("PATCH", &query_url).body(FORM, body.as_bytes());
+        assert_eq!(verify(&request).unwrap().placement(), Placement::Query);
+
+        // Form placement.
+        let form = signed.form_body_with_oauth(body);
+        let request = Request::new("PATCH", url).body(FORM, form.as_bytes());
+        assert_eq!(verify(&request).unwrap().placement(), Placement::Form);
+    }
+}
+
+#[test]
+fn form_content_type_with_charset_is_signed_and_verified() {
+    // oauthlib refuses this content type; RFC 5849 only asks for the media type.
+    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    let request = Request::new("POST", "http://h.example/p").body(content_type, b"a=1");
+    let signed = signer(SignatureMethod::HmacSha1).sign(&request).unwrap();
+    assert!(signed.base_string().contains("a%3D1"));
+    let header = signed.authorization_header();
+    verify(&request.authorization(&header)).unwrap();
+    // Verifying with a body that is not a form ignores the body: signature differs.
+    let json = Request::new("POST", "http://h.example/p")
+        .body("application/json", b"a=1")
+        .authorization(&header);
+    assert_eq!(verify(&json).err(), Some(VerifyError::InvalidSignature));
+}
+
+#[test]
+fn changed_requests_fail_verification() {
+    let url = "http://h.example/p?a=1";
+    let request = Request::new("POST", url).body(FORM, b"b=2");
+    let header = signer(SignatureMethod::HmacSha256)
+        .sign(&request)
+        .unwrap()
+        .authorization_header();
+    let tampered = [
+        Request::new("PUT", url).body(FORM, b"b=2"),
+        Request::new("POST", "http://h.example/p?a=2").body(FORM, b"b=2"),
+        Request::new("POST", "http://h.example/q?a=1").body(FORM, b"b=2"),
+        Request::new("POST", "https://h.example/p?a=1").body(FORM, b"b=2"),
+        Request::new("POST", "http://h.example:81/p?a=1").body(FORM, b"b=2"),
+        Request::new("POST", url).body(FORM, b"b=3"),
+        Request::new("POST", url).body(FORM, b"b=2&c=3"),
+    ];
+    for request in tampered {
+        assert_eq!(
+            verify(&request.authorization(&header)).err(),
+            Some(VerifyError::InvalidSignature),
+            "{request:?}"
+        );
+    }
+    // Equivalent forms of the same URL verify.
+    for same in ["HTTP://H.EXAMPLE:80/p?a=1", "http://h.example/p?a=%31#frag"] {
+        let request = Request::new("post", same).body(FORM, b"b=2");
+        verify(&request.authorization(&header)).unwrap();
+    }
+}
+
+#[test]
+fn wrong_secrets_and_tokens_are_rejected() {
+    let request = Request::new("GET", "http://h.example/");
+    let header = signer(SignatureMethod::HmacSha1)
+        .sign(&request)
+        .unwrap()
+        .authorization_header();
+    let received = ReceivedRequest::parse(&request.authorization(&header)).unwrap();
+    let options = VerifyOptions::new(NOW);
+    let mut nonces = MemoryNonceStore::new();
+    assert_eq!(
+        received.verify("wrong", Some("tøken secret"), &options, &mut nonces),
+        Err(VerifyError::InvalidSignature)
+    );
+    assert_eq!(
+        received.verify("consumer&secret", Some("wrong"), &options, &mut nonces),
+        Err(VerifyError::InvalidSignature)
+    );
+    assert_eq!(
+        received.verify("consumer&secret", None, &options, &mut nonces),
+        Err(VerifyError::TokenMismatch)
+    );
+    // A failed signature never uses up the nonce.
+    assert!(nonces.is_empty());
+    received
+        .verify(
+            "consumer&secret",
+            Some("tøken secret"),
+            &options,
+            &mut nonces,
+        )
+        .unwrap();
+    assert_eq!(nonces.len(), 1);
+}
+
+#[test]
+fn timestamps_outside_the_window_are_rejected_with_the_skew() {
+    let request = Request::new("GET", "http://h.example/");
+    let header = signer(SignatureMethod::HmacSha1)
+        .sign(&request)
+        .unwrap()
+        .authorization_header();
+    let received = ReceivedRequest::parse(&request.authorization(&header)).unwrap();
+    let check = |now: u64| {
+        received.verify(
+            "consumer&secret",
+            Some("tøken secret"),
+            &VerifyOptions::new(now).timestamp_window(60),
+            &mut MemoryNonceStore::new(),
+        )
+    };
+    assert_eq!(check(NOW + 60), Ok(()));
+    assert_eq!(check(NOW - 60), Ok(()));
+    assert_eq!(
+        check(NOW + 61),
+        Err(VerifyError::TimestampOutOfWindow {
+            skew_seconds: -61,
+            window_seconds: 60
+        })
+    );
+    assert_eq!(
+        check(NOW - 3600),
+        Err(VerifyError::TimestampOutOfWindow {
+            skew_seconds: 3600,
+            window_seconds: 60
+        })
+    );
+}
+
+#[test]
+fn replayed_nonces_are_rejected_and_old_ones_forgotten() {
+    let request = Request::new("GET", "http://h.example/");
+    let signer = signer(SignatureMethod::HmacSha1).nonce("fixed");
+    let header = signer.sign(&request).unwrap().authorization_header();
+    let received = ReceivedRequest::parse(&request.authorization(&header)).unwrap();
+    let mut nonces = MemoryNonceStore::new();
+    let options = VerifyOptions::new(NOW);
+    received
+        .verify(
+            "consumer&secret",
+            Some("tøken secret"),
+            &options,
+            &mut nonces,
+        )
+        .unwrap();
+    assert_eq!(
+        received.verify(
+            "consumer&secret",
+            Some("tøken secret"),
+            &options,
+            &mut nonces
+        ),
+        Err(VerifyError::NonceReused)
+    );
+    // Same nonce, later timestamp: a different use.
+    let later = signer
+        .clone()
+        .timestamp(NOW + 1)
+        .sign(&request)
+        .unwrap()
+        .authorization_header();
+    ReceivedRequest::parse(&request.authorization(&later))
+        .unwrap()
+        .verify(
+            "consumer&secret",
+            Some("tøken secret"),
+            &options,
+            &mut nonces,
+        )
+        .unwrap();
+    // Once the window has passed, old entries are pruned.
+    let far = signer
+        .timestamp(NOW + 10_000)
+        .sign(&request)
+        .unwrap()
+        .authorization_header();
+    ReceivedRequest::parse(&request.authorization(&far))
+        .unwrap()
+        .verify(
+            "consumer&secret",
+            Some("tøken secret"),
+            &VerifyOptions::new(NOW + 10_000),
+            &mut nonces,
+        )
+        .unwrap();
+    assert_eq!(nonces.len(), 1);
+}
+
+#[test]
+fn disallowed_methods_are_rejected() {
+    let request = Request::new("GET", "http://h.example/");
+    let header = signer(SignatureMethod::Plaintext)
+        .sign(&request)
+        .unwrap()
+        .authorization_header();
+    let received = ReceivedRequest::parse(&request.authorization(&header)).unwrap();
+    let options = VerifyOptions::new(NOW)
+        .allowed_methods(&[SignatureMethod::HmacSha1, SignatureMethod::HmacSha256]);
+    assert_eq!(
+        received.verify(
+            "consumer&secret",
+            Some("tøken secret"),
+            &options,
+            &mut MemoryNonceStore::new()
+        ),
+        Err(VerifyError::SignatureMethodNotAllowed {
+            method: SignatureMethod::Plaintext
+        })
+    );
+}
+
+fn parse_header(header: &str) -> Result<ReceivedRequest, VerifyError> {
+    ReceivedRequest::parse(&Request::new("GET", "http://h.example/").authorization(header))
+}
+
+#[test]
+fn structurally_bad_requests_get_their_own_reason() {
+    let full = |extra: &str| {
+        format!(
+            "OAuth oauth_consumer_key=\"k\", oauth_signature_method=\"HMAC-SHA1\", \
+             oauth_timestamp=\"1\", oauth_nonce=\"n\", oauth_signature=\"s\"{extra}"
+        )
+    };
+    assert!(parse_header(&full("")).is_ok());
+    let cases: Vec<(String, VerifyError)> = vec![
+        ("OAuth".into(), VerifyError::MissingParameter { name: "oauth_signature" }),
+        (
+            "OAuth oauth_signature_method=\"HMAC-SHA1\", oauth_signature=\"s\"".into(),
+            VerifyError::MissingParameter { name: "oauth_consumer_key" },
+        ),
+        (
+            "OAuth oauth_consumer_key=\"k\", oauth_signature_method=\"HMAC-SHA1\", oauth_nonce=\"n\", oauth_signature=\"s\"".into(),
+            VerifyError::MissingParameter { name: "oauth_timestamp" },
+        ),
+        (
+            "OAuth oauth_consumer_key=\"k\", oauth_signature_method=\"HMAC-SHA1\", oauth_timestamp=\"1\", oauth_signature=\"s\"".into(),
+            VerifyError::MissingParameter { name: "oauth_nonce" },
+        ),
+        (full(", oauth_version=\"2.0\""), VerifyError::UnsupportedVersion),
+        (
+            full("").replace("HMAC-SHA1", "RSA-SHA1"),
+            VerifyError::UnsupportedSignatureMethod,
+        ),
+        (full("").replace("\"1\"", "\"-1\""), VerifyError::InvalidTimestamp),
+        (full("").replace("\"1\"", "\"0\""), VerifyError::InvalidTimestamp),
+        (full("").replace("\"1\"", "\"99999999999999999999999\""), VerifyError::InvalidTimestamp),
+        (
+            full(", oauth_nonce=\"m\""),
+            VerifyError::Malformed(Error::DuplicateParameter { name: "oauth_nonce".into() }),
+        ),
+        (
+            full("").replace("\"s\"", "\"%zz\""),
+            VerifyError::Malformed(Error::InvalidPercentEncoding { context: "Authorization header" }),
+        ),
+        (
+            "OAuth oauth_consumer_key=k".into(),
+            VerifyError::Malformed(Error::MalformedHeader { reason: "a value is not in double quotes" }),
+        ),
+    ];
+    for (header, expected) in cases {
+        assert_eq!(parse_header(&header).err(), Some(expected), "{header}");
+    }
+}
+
+#[test]
+fn plaintext_may_omit_timestamp_and_nonce() {
+    let header = "OAuth oauth_consumer_key=\"k\", oauth_signature_method=\"PLAINTEXT\", \
+                  oauth_signature=\"s%26\"";
+    let received = parse_header(header).unwrap();
+    received
+        .verify(
+            "s",
+            None,
+            &VerifyOptions::new(NOW),
+            &mut MemoryNonceStore::new(),
+        )
+        .unwrap();
+}
+
+#[test]
+fn protocol_parameters_in_two_places_are_rejected() {
+    let request = Request::new("GET", "http://h.example/?oauth_nonce=x")
+        .authorization("OAuth oauth_consumer_key=\"k\", oauth_signature=\"s\"");
+    assert_eq!(
+        ReceivedRequest::parse(&request).err(),
+        Some(VerifyError::MixedPlacement)
+    );
+    let request = Request::new("POST", "http://h.example/?oauth_consumer_key=k")
+        .body(FORM, b"oauth_signature=s");
+    assert_eq!(
+        ReceivedRequest::parse(&request).err(),
+        Some(VerifyError::MixedPlacement)
+    );
+    // Repeated within the query is a duplicate.
+    let request = Request::new(
+        "GET",
+        "http://h.example/?oauth_nonce=x&oauth_nonce=y&oauth_consumer_key=k",
+    );
+    assert!(matches!(
+        ReceivedRequest::parse(&request),
+        Err(VerifyError::Malformed(Error::DuplicateParameter { .. }))
+    ));
+}
+
+#[test]
+fn non_oauth_authorization_headers_are_ignored() {
+    let request = Request::new("GET", "http://h.example/?oauth_consumer_key=k&oauth_signature_method=PLAINTEXT&oauth_signature=s%26")
+        .authorization("Bearer abc");
+    let received = ReceivedRequest::parse(&request).unwrap();
+    assert_eq!(received.placement(), Placement::Query);
+}
+
+#[test]
+fn signing_rejects_bad_input_without_panicking() {
+    let signer = Signer::new("k", "s").nonce("n").timestamp(1);
+    let sign = |request: Request<'_>| signer.sign(&request).err();
+    assert!(matches!(
+        sign(Request::new("GET", "not a url")),
+        Some(Error::InvalidUrl { .. })
+    ));
+    assert_eq!(
+        sign(Request::new("", "http://h/")),
+        Some(Error::InvalidMethod)
+    );
+    assert_eq!(
+        sign(Request::new("GET", "http://h/?a=%G1")),
+        Some(Error::InvalidPercentEncoding { context: "query" })
+    );
+    assert_eq!(
+        sign(Request::new("POST", "http://h/").body(FORM, &[0xC3, 0x28])),
+        Some(Error::InvalidFormBody)
+    );
+    assert_eq!(
+        sign(Request::new("GET", "http://h/?oauth_nonce=1")),
+        Some(Error::DuplicateParameter {
+            name: "oauth_nonce".into()
+        })
+    );
+    assert_eq!(
+        Signer::new("k", "s")
+            .realm("a\"b")
+            .sign(&Request::new("GET", "http://h/"))
+            .err(),
+        Some(Error::InvalidRealm)
+    );
+    for (name, expected_dup) in [
+        ("x_body", false),
+        ("oauth_token", false),
+        ("oauth_body_hash", true),
+    ] {
+        let signer = Signer::new("k", "s")
+            .extra_param(name, "v")
+            .extra_param("oauth_body_hash", "w");
+        let result = signer.sign(&Request::new("GET", "http://h/"));
+        match (name, result) {
+            ("oauth_body_hash", Err(Error::DuplicateParameter { .. })) if expected_dup => {}
+            (_, Err(Error::InvalidExtraParameter { .. })) if !expected_dup => {}
+            (name, other) => panic!("{name}: unexpected {other:?}"),
+        }
+    }
+    let signed = Signer::new("k", "s")
+        .extra_param("oauth_body_hash", "2jmj7l5rSw0yVb/vlWAYkK/YBwk=")
+        .sign(&Request::new("GET", "http://h/"))
+        .unwrap();
+    assert!(signed.base_string().contains("oauth_body_hash"));
+}
+
+#[test]
+fn random_nonces_and_clock_time_by_default() {
+    let signer = Signer::new("k", "s");
+    let request = Request::new("GET", "http://h.example/");
+    let a = signer.sign(&request).unwrap().oauth_params();
+    let b = signer.sign(&request).unwrap().oauth_params();
+    let get = |params: &[(String, String)], name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let (nonce_a, nonce_b) = (get(&a, "oauth_nonce"), get(&b, "oauth_nonce"));
+    assert_eq!(nonce_a.len(), 32);
+    assert_ne!(nonce_a, nonce_b);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let timestamp: u64 = get(&a, "oauth_timestamp").parse().unwrap();
+    assert!(timestamp.abs_diff(now) < 5);
+}
+
+#[test]
+fn debug_output_never_contains_secrets() {
+    let signer = Signer::new("ck", "CONSUMER-SECRET")
+        .token("TOKEN-VALUE", "TOKEN-SECRET")
+        .verifier("VERIFIER");
+    let signed = signer
+        .sign(&Request::new("GET", "http://h.example/"))
+        .unwrap();
+    let printed = format!("{signer:?} {signed:?} {signer:#?} {signed:#?}");
+    for secret in [
+        "CONSUMER-SECRET",
+        "TOKEN-VALUE",
+        "TOKEN-SECRET",
+        "VERIFIER",
+        signed.signature(),
+    ] {
+        assert!(!printed.contains(secret), "{secret} leaked: {printed}");
+    }
+    let header = signed.authorization_header();
+    let received =
+        ReceivedRequest::parse(&Request::new("GET", "http://h.example/").authorization(&header))
+            .unwrap();
+    let printed = format!("{received:?}");
+    assert!(
+        !printed.contains("TOKEN-VALUE") && !printed.contains(signed.signature()),
+        "{printed}"
+    );
+    let error = received
+        .verify(
+            "wrong",
+            Some("x"),
+            &VerifyOptions::new(NOW),
+            &mut MemoryNonceStore::new(),
+        )
+        .unwrap_err();
+    let printed = format!("{error} {error:?}");
+    assert!(!printed.contains(signed.signature()), "{printed}");
+}
