@@ -1,0 +1,179 @@
+//! `cargo xtask ci`: every check and test, then one totals line.
+
+use std::process::Command;
+use std::time::Instant;
+
+use crate::run::{Counts, cargo, root, run_counting, run_status, target_dir};
+
+/// How many randomized requests oauthlib signs for the cross-check, and its seed.
+const CROSSCHECK_CASES: &str = "400";
+const CROSSCHECK_SEED: &str = "5849";
+
+struct Step {
+    name: &'static str,
+    outcome: Outcome,
+    seconds: f64,
+}
+
+enum Outcome {
+    /// A check without test counts (fmt, clippy): counts as one test.
+    Check(bool),
+    /// A test step with the counts it reported.
+    Tests(bool, Counts),
+    /// Not run, with the reason.
+    Skipped(String),
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if let Some(extra) = args.first() {
+        return Err(format!("`ci` takes no arguments (got `{extra}`)"));
+    }
+    let mut steps = Vec::new();
+    let mut step = |name: &'static str, body: &mut dyn FnMut() -> Result<Outcome, String>| {
+        println!("\n==> {name}");
+        let started = Instant::now();
+        let outcome = body().unwrap_or_else(|error| {
+            eprintln!("{name}: {error}");
+            Outcome::Check(false)
+        });
+        steps.push(Step {
+            name,
+            outcome,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    };
+
+    step("fmt", &mut || {
+        run_status(cargo().args(["fmt", "--all", "--check"])).map(Outcome::Check)
+    });
+    step("clippy", &mut || {
+        run_status(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+        .map(Outcome::Check)
+    });
+    step("test (workspace, unit + integration + doc)", &mut || {
+        let (ok, counts) = run_counting(cargo().args(["test", "--workspace"]))?;
+        Ok(Outcome::Tests(ok, counts))
+    });
+    step("oauth1 vs oauthlib cross-check", &mut oauthlib_crosscheck);
+
+    print_summary(&steps)
+}
+
+fn print_summary(steps: &[Step]) -> Result<(), String> {
+    println!("\n==> summary");
+    let mut total = Counts::default();
+    let mut all_ok = true;
+    for step in steps {
+        let (status, detail) = match &step.outcome {
+            Outcome::Check(ok) => {
+                if *ok {
+                    total.passed += 1
+                } else {
+                    total.failed += 1
+                }
+                all_ok &= ok;
+                (if *ok { "ok" } else { "FAILED" }, String::new())
+            }
+            Outcome::Tests(ok, counts) => {
+                let mut counts = *counts;
+                // A runner that failed without reporting a failed test (a build
+                // error, a crash) still counts as one failure.
+                if !ok && counts.failed == 0 {
+                    counts.failed = 1;
+                }
+                total += counts;
+                all_ok &= ok;
+                (
+                    if *ok { "ok" } else { "FAILED" },
+                    format!(
+                        "{} passed, {} failed, {} skipped",
+                        counts.passed, counts.failed, counts.skipped
+                    ),
+                )
+            }
+            Outcome::Skipped(reason) => {
+                total.skipped += 1;
+                ("SKIPPED", reason.clone())
+            }
+        };
+        println!(
+            "{:<7} {:<45} {:>7.1}s  {detail}",
+            status, step.name, step.seconds
+        );
+    }
+    println!(
+        "{} passed, {} failed, {} skipped",
+        total.passed, total.failed, total.skipped
+    );
+    if all_ok {
+        Ok(())
+    } else {
+        Err("some steps failed (see above)".into())
+    }
+}
+
+/// Installs oauthlib into a venv under target/ and compares signatures both ways.
+fn oauthlib_crosscheck() -> Result<Outcome, String> {
+    let python = ["python3", "python"].into_iter().find(|candidate| {
+        Command::new(candidate)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(python) = python else {
+        let reason = "NO PYTHON FOUND: the oauthlib cross-check did NOT run".to_owned();
+        eprintln!("\n!!!!!!!! {reason} !!!!!!!!\n");
+        return Ok(Outcome::Skipped(reason));
+    };
+    let venv = target_dir().join("oauthlib-venv");
+    let venv_python = venv.join("bin/python");
+    if !venv_python.exists() && !run_status(Command::new(python).args(["-m", "venv"]).arg(&venv))? {
+        return Err(format!("could not create a venv at {}", venv.display()));
+    }
+    let has_oauthlib = Command::new(&venv_python)
+        .args(["-c", "import oauthlib"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_oauthlib
+        && !run_status(Command::new(&venv_python).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "oauthlib>=3.2,<5",
+        ]))?
+    {
+        return Err("pip could not install oauthlib".into());
+    }
+    let cases = target_dir().join("oauthlib-cases.json");
+    let script = root().join("crates/oauth1/crosscheck/oauthlib_cases.py");
+    if !run_status(
+        Command::new(&venv_python)
+            .arg(&script)
+            .args([CROSSCHECK_SEED, CROSSCHECK_CASES])
+            .arg(&cases),
+    )? {
+        return Err("the oauthlib case generator failed".into());
+    }
+    let (ok, counts) = run_counting(
+        cargo()
+            .args([
+                "run",
+                "--quiet",
+                "-p",
+                "vimeo-oauth1",
+                "--example",
+                "oauthlib_crosscheck",
+                "--",
+            ])
+            .arg(&cases),
+    )?;
+    Ok(Outcome::Tests(ok, counts))
+}
