@@ -1,0 +1,150 @@
+//! The streaming request body: reads the source in small blocks, so memory stays
+//! flat whatever the chunk size.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt as _;
+use hyper::body::{Body, Frame, SizeHint};
+use tokio::io::ReadBuf;
+use tokio::sync::OwnedMutexGuard;
+
+use crate::source::ReadSeek;
+
+/// Bytes read from the source per body frame. hyper stops polling the body while
+/// its write buffer is full, so at most a few blocks are in memory at once.
+pub(crate) const BLOCK: usize = 256 * 1024;
+
+/// Counters shared between a streaming body and the driver.
+#[derive(Debug, Default)]
+pub(crate) struct Meter {
+    /// Bytes handed to hyper so far.
+    pub(crate) sent: AtomicU64,
+    /// Set when reading the source failed (as opposed to the network).
+    pub(crate) source_error: Mutex<Option<io::Error>>,
+}
+
+/// A request body: nothing, or `remaining` bytes streamed from the source.
+pub(crate) enum RequestBody {
+    Empty,
+    Stream(StreamBody),
+}
+
+pub(crate) struct StreamBody {
+    reader: OwnedMutexGuard<Box<dyn ReadSeek>>,
+    remaining: u64,
+    meter: Arc<Meter>,
+    on_bytes: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+}
+
+impl StreamBody {
+    /// `reader` must already be positioned at the chunk's start.
+    pub(crate) fn new(
+        reader: OwnedMutexGuard<Box<dyn ReadSeek>>,
+        len: u64,
+        meter: Arc<Meter>,
+        on_bytes: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+    ) -> Self {
+        StreamBody {
+            reader,
+            remaining: len,
+            meter,
+            on_bytes,
+        }
+    }
+}
+
+/// Why a body stopped; the driver reads the details from the [`Meter`].
+#[derive(Debug)]
+pub(crate) struct BodyError(pub(crate) &'static str);
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for BodyError {}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let RequestBody::Stream(body) = self.get_mut() else {
+            return Poll::Ready(None);
+        };
+        if body.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        let want = body.remaining.min(BLOCK as u64) as usize;
+        let mut block = BytesMut::zeroed(want);
+        let mut read_buf = ReadBuf::new(&mut block);
+        match Pin::new(&mut **body.reader).poll_read(cx, &mut read_buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(error)) => {
+                *body
+                    .meter
+                    .source_error
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(error);
+                Poll::Ready(Some(Err(BodyError("reading the source failed"))))
+            }
+            Poll::Ready(Ok(())) => {
+                let n = read_buf.filled().len();
+                if n == 0 {
+                    *body
+                        .meter
+                        .source_error
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = Some(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the source ended early",
+                    ));
+                    return Poll::Ready(Some(Err(BodyError("the source ended early"))));
+                }
+                block.truncate(n);
+                body.remaining -= n as u64;
+                let total = body.meter.sent.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+                if let Some(on_bytes) = &body.on_bytes {
+                    on_bytes(total);
+                }
+                Poll::Ready(Some(Ok(Frame::data(block.freeze()))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            RequestBody::Empty => true,
+            RequestBody::Stream(body) => body.remaining == 0,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            RequestBody::Empty => SizeHint::with_exact(0),
+            RequestBody::Stream(body) => SizeHint::with_exact(body.remaining),
+        }
+    }
+}
+
+/// Reads at most `limit` bytes of a response body (the rest is discarded).
+pub(crate) async fn read_limited(body: hyper::body::Incoming, limit: usize) -> Vec<u8> {
+    let mut body = body;
+    let mut out = Vec::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            let room = limit.saturating_sub(out.len());
+            out.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+    out
+}

@@ -1,0 +1,505 @@
+//! The hyper driver: a pooled HTTP(S) client that sends tus requests with a
+//! stall timeout and cancellation, and maps answers to typed errors.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use http::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, Request, StatusCode, Uri};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tracing::Instrument as _;
+
+use crate::body::{Meter, RequestBody, read_limited};
+use crate::core::capabilities::Capabilities;
+use crate::core::headers::{TUS_VERSION, parse_retry_after, parse_u64};
+use crate::error::{StatusError, body_excerpt, redact_url};
+use crate::{CancelToken, Error, ProtocolError, RetryPolicy};
+
+#[cfg(feature = "rustls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+#[cfg(not(feature = "rustls"))]
+type Connector = HttpConnector;
+
+type RequestHook = Arc<dyn Fn(&mut http::request::Parts) + Send + Sync>;
+
+/// A tus client. Cheap to clone; clones share one connection pool.
+///
+/// The client adds `Tus-Resumable: 1.0.0` to every request and never adds
+/// credentials of its own: use [`ClientBuilder::header`] or a request hook for
+/// servers that need them.
+///
+/// ```
+/// let client = tus::Client::builder()
+///     .header("X-Api-Key", "abc")?
+///     .stall_timeout(std::time::Duration::from_secs(20))
+///     .build()?;
+/// # let _ = client;
+/// # Ok::<(), tus::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    http: HyperClient<Connector, RequestBody>,
+    headers: HeaderMap,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) stall_timeout: Duration,
+    hook: Option<RequestHook>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field(
+                "header_names",
+                &self.inner.headers.keys().collect::<Vec<_>>(),
+            )
+            .field("retry", &self.inner.retry)
+            .field("stall_timeout", &self.inner.stall_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Client`].
+#[must_use]
+pub struct ClientBuilder {
+    headers: HeaderMap,
+    retry: RetryPolicy,
+    stall_timeout: Duration,
+    connect_timeout: Duration,
+    hook: Option<RequestHook>,
+    extra_roots: Vec<Vec<u8>>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with default settings.
+    pub fn new() -> Result<Client, Error> {
+        Client::builder().build()
+    }
+
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder {
+            headers: HeaderMap::new(),
+            retry: RetryPolicy::default(),
+            stall_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            hook: None,
+            extra_roots: Vec::new(),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// A header sent with every request (e.g. an API key). Its value is marked
+    /// sensitive so hyper never logs it.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, Error> {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::InvalidUrl {
+            reason: format!("invalid header name {name:?}"),
+        })?;
+        let mut value = HeaderValue::from_str(value).map_err(|_| Error::InvalidUrl {
+            reason: format!("invalid value for header {name}"),
+        })?;
+        value.set_sensitive(true);
+        self.headers.append(name, value);
+        Ok(self)
+    }
+
+    /// The retry policy (default: [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// How long a request may make no progress (no byte sent, no answer) before
+    /// it is abandoned and retried. Default 30 s.
+    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = timeout;
+        self
+    }
+
+    /// TCP connect timeout. Default 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Called on every request just before it is sent (to add auth, say).
+    pub fn request_hook(
+        mut self,
+        hook: impl Fn(&mut http::request::Parts) + Send + Sync + 'static,
+    ) -> Self {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Trusts one more certificate authority (DER), on top of the Mozilla roots.
+    /// Verification itself can never be turned off.
+    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots.push(der.into());
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(self.connect_timeout));
+        #[cfg(feature = "rustls")]
+        let connector = {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            for der in self.extra_roots {
+                roots
+                    .add(rustls::pki_types::CertificateDer::from(der))
+                    .map_err(|e| Error::Tls(format!("bad root certificate: {e}")))?;
+            }
+            let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Tls(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(config)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(http)
+        };
+        #[cfg(not(feature = "rustls"))]
+        let connector = {
+            if !self.extra_roots.is_empty() {
+                return Err(Error::Tls("built without the `rustls` feature".into()));
+            }
+            http
+        };
+        let http = HyperClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                headers: self.headers,
+                retry: self.retry,
+                stall_timeout: self.stall_timeout,
+                hook: self.hook,
+            }),
+        })
+    }
+}
+
+/// A failed request, with the server's `Retry-After` when it gave one.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) error: Error,
+    pub(crate) retry_after: Option<Duration>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// An answered request.
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Incoming,
+}
+
+pub(crate) fn parse_uri(url: &str) -> Result<Uri, Error> {
+    let uri: Uri = url.trim().parse().map_err(|_| Error::InvalidUrl {
+        reason: "not a valid URL".into(),
+    })?;
+    match uri.scheme_str() {
+        Some("http" | "https") if uri.host().is_some() => Ok(uri),
+        Some("http" | "https") => Err(Error::InvalidUrl {
+            reason: "the URL has no host".into(),
+        }),
+        _ => Err(Error::InvalidUrl {
+            reason: "the URL must start with http:// or https://".into(),
+        }),
+    }
+}
+
+impl Client {
+    /// Sends one request, watching for stalls and cancellation.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        uri: &Uri,
+        mut headers: HeaderMap,
+        body: RequestBody,
+        meter: Option<&Arc<Meter>>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<Answer, Failure> {
+        let span = tracing::debug_span!("tus_request", method = %method, url = %redact_url(uri));
+        async move {
+            for (name, value) in &self.inner.headers {
+                if !headers.contains_key(name) {
+                    headers.insert(name, value.clone());
+                }
+            }
+            headers.insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
+            let mut request = Request::new(body);
+            *request.method_mut() = method.clone();
+            *request.uri_mut() = uri.clone();
+            *request.headers_mut() = headers;
+            if let Some(hook) = &self.inner.hook {
+                let (mut parts, body) = request.into_parts();
+                hook(&mut parts);
+                request = Request::from_parts(parts, body);
+            }
+            let transport = |message: String| Error::Transport {
+                method: method.to_string(),
+                url: redact_url(uri),
+                message,
+            };
+            let stalled = || Error::Timeout {
+                method: method.to_string(),
+                url: redact_url(uri),
+                after: self.inner.stall_timeout,
+            };
+
+            let response = self.inner.http.request(request);
+            tokio::pin!(response);
+            let stall = self.inner.stall_timeout;
+            let tick = (stall / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+            let mut last_sent = meter.map_or(0, |m| m.sent.load(Ordering::Relaxed));
+            let mut last_change = tokio::time::Instant::now();
+            let never = CancelToken::new();
+            let cancel = cancel.unwrap_or(&never);
+            let result = loop {
+                tokio::select! {
+                    result = &mut response => break result,
+                    () = cancel.cancelled() => return Err(Error::Cancelled.into()),
+                    () = tokio::time::sleep(tick) => {
+                        let sent = meter.map_or(0, |m| m.sent.load(Ordering::Relaxed));
+                        if sent != last_sent {
+                            last_sent = sent;
+                            last_change = tokio::time::Instant::now();
+                        } else if last_change.elapsed() >= stall {
+                            tracing::debug!("request stalled");
+                            return Err(stalled().into());
+                        }
+                    }
+                }
+            };
+            match result {
+                Ok(response) => {
+                    let (parts, body) = response.into_parts();
+                    tracing::debug!(status = parts.status.as_u16(), "answered");
+                    Ok(Answer {
+                        status: parts.status,
+                        headers: parts.headers,
+                        body,
+                    })
+                }
+                Err(error) => {
+                    if let Some(source_error) =
+                        meter.and_then(|m| m.source_error.lock().ok()?.take())
+                    {
+                        return Err(source_failure(source_error).into());
+                    }
+                    Err(transport(error_chain(&error)).into())
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Turns a non-success answer into a typed failure (reading a body excerpt).
+    pub(crate) async fn status_failure(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        answer: Answer,
+    ) -> Failure {
+        let retry_after = answer
+            .headers
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| parse_retry_after(v.as_bytes(), SystemTime::now()));
+        let body = tokio::time::timeout(self.inner.stall_timeout, read_limited(answer.body, 4096))
+            .await
+            .unwrap_or_default();
+        Failure {
+            error: Error::Status(StatusError {
+                status: answer.status.as_u16(),
+                method: method.to_string(),
+                url: redact_url(uri),
+                body_excerpt: body_excerpt(&body),
+            }),
+            retry_after,
+        }
+    }
+
+    /// Discovers a server's capabilities with `OPTIONS` (no retries).
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), tus::Error> {
+    /// let caps = tus::Client::new()?.options("http://127.0.0.1:1080/files/").await?;
+    /// println!("extensions: {:?}", caps.extensions);
+    /// # Ok(()) }
+    /// ```
+    /// (Runs against a live server in `tests/`.)
+    pub async fn options(&self, endpoint: &str) -> Result<Capabilities, Error> {
+        let uri = parse_uri(endpoint)?;
+        let answer = self
+            .send(
+                Method::OPTIONS,
+                &uri,
+                HeaderMap::new(),
+                RequestBody::Empty,
+                None,
+                None,
+            )
+            .await
+            .map_err(|f| f.error)?;
+        if !answer.status.is_success() {
+            return Err(self
+                .status_failure(&Method::OPTIONS, &uri, answer)
+                .await
+                .error);
+        }
+        Capabilities::from_headers(&answer.headers).map_err(|error| Error::Protocol {
+            url: redact_url(&uri),
+            error,
+        })
+    }
+
+    /// Reads an upload's offset and length with `HEAD` (no retries).
+    pub(crate) async fn head_once(
+        &self,
+        uri: &Uri,
+        cancel: Option<&CancelToken>,
+    ) -> Result<UploadStatus, Failure> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+        let answer = self
+            .send(Method::HEAD, uri, headers, RequestBody::Empty, None, cancel)
+            .await?;
+        if !answer.status.is_success() {
+            return Err(self.status_failure(&Method::HEAD, uri, answer).await);
+        }
+        let protocol = |error| {
+            Failure::from(Error::Protocol {
+                url: redact_url(uri),
+                error,
+            })
+        };
+        let offset = answer
+            .headers
+            .get("upload-offset")
+            .ok_or(ProtocolError::MissingHeader {
+                name: "Upload-Offset",
+            })
+            .and_then(|v| parse_u64("Upload-Offset", v.as_bytes()))
+            .map_err(protocol)?;
+        let length = match answer.headers.get("upload-length") {
+            Some(v) => Some(parse_u64("Upload-Length", v.as_bytes()).map_err(protocol)?),
+            None => None,
+        };
+        let expires = answer
+            .headers
+            .get("upload-expires")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(UploadStatus {
+            offset,
+            length,
+            expires,
+        })
+    }
+
+    /// Terminates (deletes) an upload with `DELETE` (tus termination extension).
+    pub async fn terminate(&self, url: &str) -> Result<(), Error> {
+        let uri = parse_uri(url)?;
+        let answer = self
+            .send(
+                Method::DELETE,
+                &uri,
+                HeaderMap::new(),
+                RequestBody::Empty,
+                None,
+                None,
+            )
+            .await
+            .map_err(|f| f.error)?;
+        if answer.status.is_success() {
+            Ok(())
+        } else {
+            Err(self
+                .status_failure(&Method::DELETE, &uri, answer)
+                .await
+                .error)
+        }
+    }
+}
+
+/// What `HEAD` says about an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadStatus {
+    /// `Upload-Offset`: bytes the server has.
+    pub offset: u64,
+    /// `Upload-Length`, when known.
+    pub length: Option<u64>,
+    /// `Upload-Expires`, as sent.
+    pub expires: Option<String>,
+}
+
+pub(crate) fn source_failure(error: std::io::Error) -> Error {
+    if error.kind() == std::io::ErrorKind::UnexpectedEof {
+        Error::SourceChanged {
+            expected: 0,
+            found: 0,
+        }
+    } else {
+        Error::Source {
+            path: None,
+            source: error,
+        }
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
+}
+
+pub(crate) fn content_length(len: u64) -> HeaderValue {
+    HeaderValue::from(len)
+}
+
+pub(crate) const CONTENT_LENGTH_HEADER: HeaderName = CONTENT_LENGTH;

@@ -1,0 +1,161 @@
+//! What to upload: a file path or any `AsyncRead + AsyncSeek` of known length.
+
+use std::fmt;
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt};
+use tokio::sync::Mutex;
+
+use crate::Error;
+
+/// A readable, seekable byte source.
+pub trait ReadSeek: AsyncRead + AsyncSeek + Send + Unpin {}
+impl<T: AsyncRead + AsyncSeek + Send + Unpin> ReadSeek for T {}
+
+pub(crate) type SharedReader = Arc<Mutex<Box<dyn ReadSeek>>>;
+
+/// The bytes to upload, with their length and, for files, what identifies them.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), tus::Error> {
+/// let source = tus::Source::from_reader(std::io::Cursor::new(vec![7u8; 1000]), 1000);
+/// assert_eq!(source.len(), 1000);
+/// assert!(tus::Source::from_path("/no/such/file").await.is_err());
+/// # Ok(()) }
+/// ```
+pub struct Source {
+    pub(crate) reader: SharedReader,
+    len: u64,
+    file: Option<FileIdentity>,
+}
+
+/// Path, size and modification time of a file source, re-checked during the upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileIdentity {
+    pub(crate) path: PathBuf,
+    pub(crate) len: u64,
+    pub(crate) modified: Option<SystemTime>,
+}
+
+impl Source {
+    /// Opens a regular file. A missing file, a directory or an unreadable file is an error.
+    pub async fn from_path(path: impl AsRef<Path>) -> Result<Source, Error> {
+        let path = path.as_ref().to_path_buf();
+        let source_error = |source| Error::Source {
+            path: Some(path.clone()),
+            source,
+        };
+        let metadata = tokio::fs::metadata(&path).await.map_err(source_error)?;
+        if !metadata.is_file() {
+            return Err(Error::NotAFile { path });
+        }
+        let file = tokio::fs::File::open(&path).await.map_err(source_error)?;
+        let path = tokio::fs::canonicalize(&path).await.unwrap_or(path);
+        Ok(Source {
+            reader: Arc::new(Mutex::new(Box::new(file))),
+            len: metadata.len(),
+            file: Some(FileIdentity {
+                path,
+                len: metadata.len(),
+                modified: metadata.modified().ok(),
+            }),
+        })
+    }
+
+    /// Wraps a reader whose length is known. It is read from the upload's offset
+    /// after a seek, so it must be seekable (a `Cursor`, a file...).
+    pub fn from_reader(reader: impl ReadSeek + 'static, len: u64) -> Source {
+        Source {
+            reader: Arc::new(Mutex::new(Box::new(reader))),
+            len,
+            file: None,
+        }
+    }
+
+    /// The number of bytes to upload.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the source is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The file path, for file sources.
+    pub fn path(&self) -> Option<&Path> {
+        self.file.as_ref().map(|f| f.path.as_path())
+    }
+
+    /// Fails with [`Error::SourceChanged`] if a file source changed size or
+    /// modification time since it was opened.
+    pub(crate) async fn check_unchanged(&self) -> Result<(), Error> {
+        let Some(identity) = &self.file else {
+            return Ok(());
+        };
+        let metadata = tokio::fs::metadata(&identity.path)
+            .await
+            .map_err(|source| Error::Source {
+                path: Some(identity.path.clone()),
+                source,
+            })?;
+        if metadata.len() != identity.len || metadata.modified().ok() != identity.modified {
+            return Err(Error::SourceChanged {
+                expected: identity.len,
+                found: metadata.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A stable key for the resume store: SHA-256 (hex) over the canonical path,
+    /// size and modification time, plus, when `hash_content` is set, the first and
+    /// last MiB of content. `None` for reader sources, which have no identity.
+    pub async fn fingerprint(&self, hash_content: bool) -> Result<Option<String>, Error> {
+        let Some(identity) = &self.file else {
+            return Ok(None);
+        };
+        let mut hasher = Sha256::new();
+        hasher.update(b"tus-fingerprint-v1\0");
+        hasher.update(identity.path.to_string_lossy().as_bytes());
+        hasher.update(b"\0");
+        hasher.update(identity.len.to_be_bytes());
+        let modified = identity
+            .modified
+            .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        hasher.update(modified.to_be_bytes());
+        if hash_content {
+            const MIB: u64 = 1 << 20;
+            let mut reader = self.reader.lock().await;
+            let io = |source| Error::Source {
+                path: Some(identity.path.clone()),
+                source,
+            };
+            for start in [0, identity.len.saturating_sub(MIB)] {
+                reader.seek(SeekFrom::Start(start)).await.map_err(io)?;
+                let mut buf = Vec::with_capacity(MIB.min(identity.len) as usize);
+                (&mut *reader)
+                    .take(MIB)
+                    .read_to_end(&mut buf)
+                    .await
+                    .map_err(io)?;
+                hasher.update(&buf);
+            }
+        }
+        Ok(Some(format!("{:x}", hasher.finalize())))
+    }
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source")
+            .field("len", &self.len)
+            .field("path", &self.path())
+            .finish()
+    }
+}
