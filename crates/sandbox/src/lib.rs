@@ -1,6 +1,23 @@
-//! An offline, Vimeo-compatible API and tus server on loopback (not yet implemented).
+//! An offline, Vimeo-compatible test server on loopback, with fault injection.
 //!
-//! This crate will serve the tests, the demo and users testing their own apps:
-//! a tus 1.0 server storing uploads on disk with deterministic fault injection,
-//! and a Vimeo API look-alike that verifies OAuth signatures with the `oauth1`
-//! crate. Nothing here is functional yet.
+//! Today it holds the tus 1.0 server ([`TusServer`]): core protocol, creation and
+//! creation-with-upload, termination; uploads stored on disk with request bodies
+//! streamed to disk; deterministic faults ([`Fault`]) and a request log tests can
+//! inspect. The Vimeo API part (OAuth, `/me/videos`, ...) is not written yet.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+//! let dir = sandbox::TempDir::new("doc")?;
+//! let server = sandbox::TusServer::start(sandbox::TusConfig::new(dir.path())).await?;
+//! assert!(server.endpoint().starts_with("http://127.0.0.1:"));
+//! server.faults().inject(http::Method::PATCH, 1, sandbox::Fault::Status { status: 503, retry_after: Some(1) });
+//! # Ok(()) }
+//! ```
+
+mod faults;
+mod temp;
+mod tus_server;
+
+pub use faults::{Fault, Faults};
+pub use temp::TempDir;
+pub use tus_server::{LoggedRequest, TusConfig, TusServer};

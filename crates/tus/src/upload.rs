@@ -205,19 +205,34 @@ impl Client {
         let endpoint = parse_uri(endpoint)?;
         let span = tracing::info_span!("tus_upload", endpoint = %redact_url(&endpoint), length = source.len());
         async {
+            let mut run = Run {
+                started: Instant::now(),
+                bytes_sent: 0,
+                retries: 0,
+            };
             let fingerprint = match &options.store {
                 Some(_) => source.fingerprint(options.fingerprint_content).await?,
                 None => None,
             };
-            if let (Some(store), Some(fingerprint)) = (&options.store, &fingerprint) {
-                if let Some(url) = store.get(fingerprint).await? {
+            if let (Some(store), Some(fingerprint)) = (&options.store, &fingerprint)
+                && let Some(url) = store.get(fingerprint).await?
+            {
+                {
                     match self.try_resume(&url, &source, options).await? {
                         Some(offset) => {
                             tracing::info!(offset, "resuming");
                             options.emit(Event::Resumed { offset });
                             let uri = parse_uri(&url)?;
                             return self
-                                .finish(&uri, &source, offset, options, Some(fingerprint))
+                                .finish(
+                                    &uri,
+                                    &source,
+                                    offset,
+                                    offset,
+                                    options,
+                                    Some(fingerprint),
+                                    run,
+                                )
                                 .await;
                         }
                         None => store.remove(fingerprint).await?,
@@ -225,10 +240,24 @@ impl Client {
                 }
             }
             let (uri, offset) = self
-                .create(&endpoint, &source, options, fingerprint.as_deref())
+                .create(
+                    &endpoint,
+                    &source,
+                    options,
+                    fingerprint.as_deref(),
+                    &mut run,
+                )
                 .await?;
-            self.finish(&uri, &source, offset, options, fingerprint.as_deref())
-                .await
+            self.finish(
+                &uri,
+                &source,
+                offset,
+                0,
+                options,
+                fingerprint.as_deref(),
+                run,
+            )
+            .await
         }
         .instrument(span)
         .await
@@ -256,7 +285,13 @@ impl Client {
             if offset > 0 {
                 options.emit(Event::Resumed { offset });
             }
-            self.finish(&uri, &source, offset, options, None).await
+            let run = Run {
+                started: Instant::now(),
+                bytes_sent: 0,
+                retries: 0,
+            };
+            self.finish(&uri, &source, offset, offset, options, None, run)
+                .await
         }
         .instrument(span)
         .await
@@ -300,19 +335,20 @@ impl Client {
         source: &Source,
         options: &UploadOptions,
         fingerprint: Option<&str>,
+        run: &mut Run,
     ) -> Result<(Uri, u64), Error> {
         // Discovery is advisory: servers without OPTIONS still get a plain POST.
         let capabilities = self
             .options(&endpoint.to_string())
             .await
             .unwrap_or_default();
-        if let Some(max) = capabilities.max_size {
-            if source.len() > max {
-                return Err(Error::TooLarge {
-                    length: source.len(),
-                    max,
-                });
-            }
+        if let Some(max) = capabilities.max_size
+            && source.len() > max
+        {
+            return Err(Error::TooLarge {
+                length: source.len(),
+                max,
+            });
         }
         let mut headers = options.headers.clone();
         headers.insert("upload-length", HeaderValue::from(source.len()));
@@ -327,11 +363,6 @@ impl Client {
         let with_upload = options.creation_with_upload
             && capabilities.supports("creation-with-upload")
             && !source.is_empty();
-        let mut run = Run {
-            started: Instant::now(),
-            bytes_sent: 0,
-            retries: 0,
-        };
         let mut attempt = 0;
         loop {
             let result = if with_upload {
@@ -346,7 +377,7 @@ impl Client {
                     0,
                     first,
                     options,
-                    &mut run,
+                    run,
                 )
                 .await
             } else {
@@ -387,6 +418,11 @@ impl Client {
                         _ if with_upload => self.status_with_retries(&uri, options).await?.offset,
                         _ => 0,
                     };
+                    if with_upload {
+                        let first = options.chunk_size.min(source.len());
+                        offsets::check_patch_offset(0, first, offset).map_err(protocol)?;
+                        options.emit(Event::ChunkComplete { start: 0, offset });
+                    }
                     return Ok((uri, offset));
                 }
                 Ok(answer) if answer.status.is_success() => {
@@ -402,24 +438,24 @@ impl Client {
                 Err(failure) => failure,
             };
             attempt += 1;
+            run.retries += 1;
             self.wait_before_retry(attempt, failure, options).await?;
         }
     }
 
-    /// Streams from `offset` to the end, then verifies.
+    /// Streams from `offset` to the end, then verifies. `resumed_from` is where
+    /// this run found the upload (0 when it created it).
+    #[allow(clippy::too_many_arguments)] // internal; each argument is a distinct fact about the run
     async fn finish(
         &self,
         uri: &Uri,
         source: &Source,
         offset: u64,
+        resumed_from: u64,
         options: &UploadOptions,
         fingerprint: Option<&str>,
+        mut run: Run,
     ) -> Result<UploadOutcome, Error> {
-        let mut run = Run {
-            started: Instant::now(),
-            bytes_sent: 0,
-            retries: 0,
-        };
         let final_offset = self
             .transfer(uri, source, offset, options, &mut run)
             .await?;
@@ -430,15 +466,16 @@ impl Client {
             complete = verification.is_complete(),
             "verified"
         );
-        if verification.is_complete() && options.remove_on_success {
-            if let (Some(store), Some(fingerprint)) = (&options.store, fingerprint) {
-                store.remove(fingerprint).await?;
-            }
+        if verification.is_complete()
+            && options.remove_on_success
+            && let (Some(store), Some(fingerprint)) = (&options.store, fingerprint)
+        {
+            store.remove(fingerprint).await?;
         }
         Ok(UploadOutcome {
             url: uri.to_string(),
             verification,
-            resumed_from: offset,
+            resumed_from,
             bytes_sent: run.bytes_sent,
             retries: run.retries,
         })

@@ -31,13 +31,13 @@ pub(crate) fn check_head(
     length: Option<u64>,
     local_len: u64,
 ) -> Result<u64, ProtocolError> {
-    if let Some(length) = length {
-        if length != local_len {
-            return Err(ProtocolError::LengthMismatch {
-                server: length,
-                local: local_len,
-            });
-        }
+    if let Some(length) = length
+        && length != local_len
+    {
+        return Err(ProtocolError::LengthMismatch {
+            server: length,
+            local: local_len,
+        });
     }
     if offset > local_len {
         return Err(ProtocolError::OffsetTooLarge {

@@ -22,7 +22,8 @@ type Hook = Arc<dyn Fn(&RetryContext<'_>) -> bool + Send + Sync>;
 ///
 /// Connection errors, stall timeouts, 5xx, 423 and 429 are retried (a 429's or
 /// 503's `Retry-After` is honoured, within `max_delay`); 409 re-syncs the offset
-/// with a HEAD. The attempt counter resets whenever the server acknowledges new
+/// with a HEAD. A server's `Retry-After` wins over the backoff delay, up to
+/// `max_retry_after` (default 5 minutes). The attempt counter resets whenever the server acknowledges new
 /// bytes, so a slow but moving upload never gives up; `max_attempts` bounds
 /// consecutive failures without progress.
 ///
@@ -39,6 +40,7 @@ pub struct RetryPolicy {
     max_attempts: u32,
     initial_delay: Duration,
     max_delay: Duration,
+    max_retry_after: Duration,
     schedule: Option<Vec<Duration>>,
     hook: Option<Hook>,
 }
@@ -50,6 +52,7 @@ impl Default for RetryPolicy {
             max_attempts: 10,
             initial_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(300),
             schedule: None,
             hook: None,
         }
@@ -72,6 +75,13 @@ impl RetryPolicy {
     pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.initial_delay = initial;
         self.max_delay = max;
+        self
+    }
+
+    /// The longest server-requested `Retry-After` wait honoured (default 5 min);
+    /// longer requests are cut to this.
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
         self
     }
 
@@ -135,7 +145,7 @@ impl RetryPolicy {
     }
 
     /// The wait before the next attempt: the server's `Retry-After` if it gave
-    /// one (capped at `max_delay`), otherwise the backoff delay.
+    /// one (capped at `max_retry_after`), otherwise the backoff delay.
     pub(crate) fn wait(
         &self,
         attempt: u32,
@@ -143,7 +153,7 @@ impl RetryPolicy {
         retry_after: Option<Duration>,
     ) -> Duration {
         match retry_after {
-            Some(server) => server.min(self.max_delay),
+            Some(server) => server.min(self.max_retry_after),
             None => self.delay(attempt, random),
         }
     }
@@ -155,6 +165,7 @@ impl fmt::Debug for RetryPolicy {
             .field("max_attempts", &self.max_attempts)
             .field("initial_delay", &self.initial_delay)
             .field("max_delay", &self.max_delay)
+            .field("max_retry_after", &self.max_retry_after)
             .field("schedule", &self.schedule)
             .field("hook", &self.hook.is_some())
             .finish()
@@ -199,8 +210,9 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured_within_the_cap() {
-        let policy =
-            RetryPolicy::default().backoff(Duration::from_millis(10), Duration::from_secs(5));
+        let policy = RetryPolicy::default()
+            .backoff(Duration::from_millis(10), Duration::from_millis(50))
+            .max_retry_after(Duration::from_secs(5));
         assert_eq!(
             policy.wait(1, 0, Some(Duration::from_secs(2))),
             Duration::from_secs(2)

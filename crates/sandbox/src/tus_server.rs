@@ -1,0 +1,637 @@
+//! A tus 1.0 server: core, creation, creation-with-upload, termination.
+//! Uploads live on disk; request bodies are streamed to disk as they arrive.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::{Fault, Faults};
+
+const EXTENSIONS: &str = "creation,creation-with-upload,termination";
+
+/// How a [`TusServer`] behaves.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TusConfig {
+    /// Where uploads are stored.
+    pub dir: PathBuf,
+    /// `Tus-Max-Size`, if any.
+    pub max_size: Option<u64>,
+    /// The creation endpoint's path, e.g. `/files/`.
+    pub base_path: String,
+    /// Answer creation with an absolute `Location` (default) or a relative one.
+    pub absolute_location: bool,
+    /// The port to listen on (0: any free port).
+    pub port: u16,
+}
+
+impl TusConfig {
+    /// Defaults: `/files/`, no size limit, absolute locations, any port.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        TusConfig {
+            dir: dir.into(),
+            max_size: None,
+            base_path: "/files/".into(),
+            absolute_location: true,
+            port: 0,
+        }
+    }
+
+    /// Sets `Tus-Max-Size`.
+    pub fn max_size(mut self, bytes: u64) -> Self {
+        self.max_size = Some(bytes);
+        self
+    }
+
+    /// Answers creation with relative `Location` headers.
+    pub fn relative_location(mut self) -> Self {
+        self.absolute_location = false;
+        self
+    }
+
+    /// Listens on this port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+}
+
+/// One request as the server saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoggedRequest {
+    /// The method.
+    pub method: Method,
+    /// The path.
+    pub path: String,
+    /// `Upload-Offset` sent by the client.
+    pub upload_offset: Option<u64>,
+    /// `Content-Length` sent by the client.
+    pub content_length: Option<u64>,
+    /// Body bytes the server stored from this request.
+    pub body_stored: u64,
+    /// The status answered (`None` when the connection was cut).
+    pub status: Option<u16>,
+    /// The `Authorization` header, if sent (tests assert where credentials go).
+    pub authorization: Option<String>,
+    /// The fault applied, if any.
+    pub fault: Option<Fault>,
+}
+
+#[derive(Debug)]
+struct Upload {
+    length: u64,
+    offset: u64,
+    metadata: Option<String>,
+    terminated: bool,
+    busy: bool,
+}
+
+struct State {
+    config: TusConfig,
+    addr: SocketAddr,
+    uploads: Mutex<HashMap<String, Upload>>,
+    log: Mutex<Vec<LoggedRequest>>,
+    faults: Faults,
+}
+
+/// A running tus server on 127.0.0.1. Stops when dropped.
+pub struct TusServer {
+    state: Arc<State>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for TusServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TusServer")
+            .field("addr", &self.state.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TusServer {
+    /// Binds 127.0.0.1 and starts serving on the current tokio runtime.
+    pub async fn start(config: TusConfig) -> std::io::Result<TusServer> {
+        tokio::fs::create_dir_all(&config.dir).await?;
+        let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State {
+            config,
+            addr,
+            uploads: Mutex::new(HashMap::new()),
+            log: Mutex::new(Vec::new()),
+            faults: Faults::default(),
+        });
+        let accept_state = state.clone();
+        let accept = tokio::spawn(async move {
+            let mut connections = JoinSet::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let state = accept_state.clone();
+                connections.spawn(async move {
+                    let service = service_fn(move |request| handle(state.clone(), request));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+                while connections.try_join_next().is_some() {}
+            }
+        });
+        Ok(TusServer { state, accept })
+    }
+
+    /// The creation endpoint, e.g. `http://127.0.0.1:PORT/files/`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}{}", self.state.addr, self.state.config.base_path)
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.state.addr
+    }
+
+    /// The fault plan.
+    pub fn faults(&self) -> &Faults {
+        &self.state.faults
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.state
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The file holding the upload at `url` (absolute or relative).
+    pub fn stored_file(&self, url: &str) -> Option<PathBuf> {
+        let id = url.rsplit('/').next()?;
+        valid_id(id).then(|| self.state.config.dir.join(id))
+    }
+
+    /// The server's view of an upload: (offset, length).
+    pub fn upload_state(&self, url: &str) -> Option<(u64, u64)> {
+        let id = url.rsplit('/').next()?;
+        let uploads = self.state.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        uploads.get(id).map(|u| (u.offset, u.length))
+    }
+
+    /// The raw `Upload-Metadata` an upload was created with.
+    pub fn upload_metadata(&self, url: &str) -> Option<String> {
+        let id = url.rsplit('/').next()?;
+        let uploads = self.state.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        uploads.get(id).and_then(|u| u.metadata.clone())
+    }
+}
+
+impl Drop for TusServer {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+type Reply = Response<Full<Bytes>>;
+
+fn reply(status: u16) -> Reply {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert("tus-resumable", HeaderValue::from_static("1.0.0"));
+    response
+}
+
+fn reply_text(status: u16, text: &str) -> Reply {
+    let mut response = reply(status);
+    *response.body_mut() = Full::new(Bytes::copy_from_slice(text.as_bytes()));
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("text/plain"));
+    response
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Result<Option<u64>, ()> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(value) => {
+            let text = value.to_str().map_err(|_| ())?;
+            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(());
+            }
+            text.parse().map(Some).map_err(|_| ())
+        }
+    }
+}
+
+/// The error returned to hyper to drop a connection without answering.
+#[derive(Debug)]
+struct CutConnection;
+
+impl std::fmt::Display for CutConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection cut by fault injection")
+    }
+}
+
+impl std::error::Error for CutConnection {}
+
+async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Reply, CutConnection> {
+    let mut entry = LoggedRequest {
+        method: request.method().clone(),
+        path: request.uri().path().to_owned(),
+        upload_offset: header_u64(request.headers(), "upload-offset")
+            .ok()
+            .flatten(),
+        content_length: header_u64(request.headers(), "content-length")
+            .ok()
+            .flatten(),
+        body_stored: 0,
+        status: None,
+        authorization: request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        fault: None,
+    };
+    let fault = state.faults.on_request(request.method());
+    entry.fault = fault.clone();
+    let result = respond(&state, request, fault, &mut entry).await;
+    entry.status = result.as_ref().ok().map(|r| r.status().as_u16());
+    state
+        .log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(entry);
+    result
+}
+
+async fn respond(
+    state: &State,
+    request: Request<Incoming>,
+    fault: Option<Fault>,
+    entry: &mut LoggedRequest,
+) -> Result<Reply, CutConnection> {
+    match &fault {
+        Some(Fault::Status {
+            status,
+            retry_after,
+        }) => {
+            let mut response = reply_text(*status, "injected fault");
+            if let Some(seconds) = retry_after {
+                response
+                    .headers_mut()
+                    .insert("retry-after", HeaderValue::from(*seconds));
+            }
+            return Ok(response);
+        }
+        Some(Fault::Raw {
+            status,
+            content_type,
+            body,
+        }) => {
+            let mut response = reply_text(*status, body);
+            if let Ok(value) = HeaderValue::from_str(content_type) {
+                response.headers_mut().insert("content-type", value);
+            }
+            return Ok(response);
+        }
+        Some(Fault::Stall(duration)) => tokio::time::sleep(*duration).await,
+        _ => {}
+    }
+    let method = request.method().clone();
+    if method == Method::OPTIONS {
+        let mut response = reply(204);
+        let headers = response.headers_mut();
+        headers.insert("tus-version", HeaderValue::from_static("1.0.0"));
+        headers.insert("tus-extension", HeaderValue::from_static(EXTENSIONS));
+        if let Some(max) = state.config.max_size {
+            headers.insert("tus-max-size", HeaderValue::from(max));
+        }
+        return Ok(response);
+    }
+    if request
+        .headers()
+        .get("tus-resumable")
+        .map(HeaderValue::as_bytes)
+        != Some(b"1.0.0")
+    {
+        let mut response = reply_text(412, "Tus-Resumable 1.0.0 required");
+        response
+            .headers_mut()
+            .insert("tus-version", HeaderValue::from_static("1.0.0"));
+        return Ok(response);
+    }
+    let path = request.uri().path().to_owned();
+    let base = state.config.base_path.trim_end_matches('/');
+    if method == Method::POST && path.trim_end_matches('/') == base {
+        return create(state, request, fault, entry).await;
+    }
+    let Some(id) = path
+        .strip_prefix(base)
+        .map(|rest| rest.trim_start_matches('/').to_owned())
+    else {
+        return Ok(reply_text(404, "not found"));
+    };
+    if !valid_id(&id) {
+        return Ok(reply_text(404, "not found"));
+    }
+    match method {
+        Method::HEAD => Ok(head(state, &id)),
+        Method::PATCH => patch(state, &id, request, fault, entry).await,
+        Method::DELETE => Ok(terminate(state, &id).await),
+        _ => Ok(reply_text(405, "method not allowed")),
+    }
+}
+
+fn uploads(state: &State) -> std::sync::MutexGuard<'_, HashMap<String, Upload>> {
+    state.uploads.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn head(state: &State, id: &str) -> Reply {
+    let uploads = uploads(state);
+    let Some(upload) = uploads.get(id) else {
+        return reply(404);
+    };
+    if upload.terminated {
+        return reply(410);
+    }
+    let mut response = reply(200);
+    let headers = response.headers_mut();
+    headers.insert("upload-offset", HeaderValue::from(upload.offset));
+    headers.insert("upload-length", HeaderValue::from(upload.length));
+    headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    if let Some(metadata) = upload
+        .metadata
+        .as_ref()
+        .and_then(|m| HeaderValue::from_str(m).ok())
+    {
+        headers.insert("upload-metadata", metadata);
+    }
+    response
+}
+
+async fn create(
+    state: &State,
+    request: Request<Incoming>,
+    fault: Option<Fault>,
+    entry: &mut LoggedRequest,
+) -> Result<Reply, CutConnection> {
+    let headers = request.headers();
+    let Ok(Some(length)) = header_u64(headers, "upload-length") else {
+        return Ok(reply_text(400, "Upload-Length required"));
+    };
+    if state.config.max_size.is_some_and(|max| length > max) {
+        return Ok(reply_text(413, "upload too large"));
+    }
+    let metadata = match headers.get("upload-metadata") {
+        Some(value) => {
+            if tus::decode_metadata(value.as_bytes()).is_err() {
+                return Ok(reply_text(400, "malformed Upload-Metadata"));
+            }
+            value.to_str().ok().map(str::to_owned)
+        }
+        None => None,
+    };
+    let with_body = header_u64(headers, "content-length")
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+        > 0;
+    if with_body
+        && headers.get("content-type").map(HeaderValue::as_bytes)
+            != Some(b"application/offset+octet-stream")
+    {
+        return Ok(reply_text(
+            415,
+            "Content-Type must be application/offset+octet-stream",
+        ));
+    }
+    let mut random = [0u8; 16];
+    let _ = getrandom::fill(&mut random);
+    let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    if tokio::fs::File::create(state.config.dir.join(&id))
+        .await
+        .is_err()
+    {
+        return Ok(reply_text(500, "cannot create the upload file"));
+    }
+    uploads(state).insert(
+        id.clone(),
+        Upload {
+            length,
+            offset: 0,
+            metadata,
+            terminated: false,
+            busy: with_body,
+        },
+    );
+    let location = if state.config.absolute_location {
+        format!(
+            "http://{}{}/{id}",
+            state.addr,
+            state.config.base_path.trim_end_matches('/')
+        )
+    } else {
+        id.clone()
+    };
+    let mut response = if with_body {
+        let outcome = write_body(state, &id, 0, length, request.into_body(), fault, entry).await;
+        release(state, &id);
+        outcome?;
+        let mut response = reply(201);
+        let offset = uploads(state).get(&id).map_or(0, |u| u.offset);
+        response
+            .headers_mut()
+            .insert("upload-offset", HeaderValue::from(offset));
+        response
+    } else {
+        reply(201)
+    };
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert("location", value);
+    }
+    Ok(response)
+}
+
+fn release(state: &State, id: &str) {
+    if let Some(upload) = uploads(state).get_mut(id) {
+        upload.busy = false;
+    }
+}
+
+async fn patch(
+    state: &State,
+    id: &str,
+    request: Request<Incoming>,
+    fault: Option<Fault>,
+    entry: &mut LoggedRequest,
+) -> Result<Reply, CutConnection> {
+    if request
+        .headers()
+        .get("content-type")
+        .map(HeaderValue::as_bytes)
+        != Some(b"application/offset+octet-stream")
+    {
+        return Ok(reply_text(
+            415,
+            "Content-Type must be application/offset+octet-stream",
+        ));
+    }
+    let Ok(Some(client_offset)) = header_u64(request.headers(), "upload-offset") else {
+        return Ok(reply_text(400, "Upload-Offset required"));
+    };
+    let length = {
+        let mut uploads = uploads(state);
+        let Some(upload) = uploads.get_mut(id) else {
+            return Ok(reply(404));
+        };
+        if upload.terminated {
+            return Ok(reply(410));
+        }
+        if upload.busy {
+            return Ok(reply_text(423, "upload is locked by another request"));
+        }
+        if client_offset != upload.offset {
+            return Ok(reply_text(409, "Upload-Offset does not match"));
+        }
+        let declared = header_u64(request.headers(), "content-length")
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        if upload.offset + declared > upload.length {
+            return Ok(reply_text(413, "body exceeds Upload-Length"));
+        }
+        upload.busy = true;
+        upload.length
+    };
+    let outcome = write_body(
+        state,
+        id,
+        client_offset,
+        length,
+        request.into_body(),
+        fault.clone(),
+        entry,
+    )
+    .await;
+    release(state, id);
+    outcome?;
+    let offset = uploads(state).get(id).map_or(0, |u| u.offset);
+    let mut response = reply(204);
+    let value = match fault {
+        Some(Fault::WrongOffset(text)) => {
+            HeaderValue::from_str(&text).unwrap_or(HeaderValue::from(offset))
+        }
+        _ => HeaderValue::from(offset),
+    };
+    response.headers_mut().insert("upload-offset", value);
+    Ok(response)
+}
+
+/// Streams a body to the upload's file from `offset`, advancing the offset as
+/// bytes land. A client that disconnects keeps what arrived (tus allows it).
+async fn write_body(
+    state: &State,
+    id: &str,
+    offset: u64,
+    length: u64,
+    mut body: Incoming,
+    fault: Option<Fault>,
+    entry: &mut LoggedRequest,
+) -> Result<(), CutConnection> {
+    let path = state.config.dir.join(id);
+    let Ok(mut file) = open_at(&path, offset).await else {
+        return Err(CutConnection);
+    };
+    let cut = match fault {
+        Some(Fault::CutAfter { bytes, lose }) => Some((bytes, lose)),
+        _ => None,
+    };
+    let mut written = 0u64;
+    loop {
+        let frame = match body.frame().await {
+            None => break,
+            Some(Ok(frame)) => frame,
+            Some(Err(_)) => break, // the client went away; keep what arrived
+        };
+        let Ok(mut data) = frame.into_data() else {
+            continue;
+        };
+        if offset + written + data.len() as u64 > length {
+            data.truncate((length - offset - written) as usize);
+        }
+        if let Some((limit, _)) = cut {
+            let room = limit.saturating_sub(written);
+            data.truncate(data.len().min(room as usize));
+        }
+        if file.write_all(&data).await.is_err() {
+            return Err(CutConnection);
+        }
+        written += data.len() as u64;
+        if let Some(upload) = uploads(state).get_mut(id) {
+            upload.offset = offset + written;
+        }
+        if cut.is_some_and(|(limit, _)| written >= limit) {
+            break;
+        }
+    }
+    let _ = file.flush().await;
+    entry.body_stored = written;
+    if let Some((_, lose)) = cut {
+        let kept = written.saturating_sub(lose);
+        let _ = file.set_len(offset + kept).await;
+        if let Some(upload) = uploads(state).get_mut(id) {
+            upload.offset = offset + kept;
+        }
+        entry.body_stored = kept;
+        return Err(CutConnection);
+    }
+    Ok(())
+}
+
+async fn open_at(path: &Path, offset: u64) -> std::io::Result<tokio::fs::File> {
+    let mut file = tokio::fs::OpenOptions::new().write(true).open(path).await?;
+    file.set_len(offset).await?;
+    file.seek(std::io::SeekFrom::Start(offset)).await?;
+    Ok(file)
+}
+
+async fn terminate(state: &State, id: &str) -> Reply {
+    let removed = {
+        let mut uploads = uploads(state);
+        match uploads.get_mut(id) {
+            Some(upload) if !upload.terminated => {
+                upload.terminated = true;
+                true
+            }
+            Some(_) => return reply(410),
+            None => false,
+        }
+    };
+    if !removed {
+        return reply(404);
+    }
+    let _ = tokio::fs::remove_file(state.config.dir.join(id)).await;
+    reply(204)
+}

@@ -1,0 +1,61 @@
+//! Uploads FILE to a tus ENDPOINT with a progress line, then prints throughput
+//! and this process's peak memory (used by `cargo xtask bench`).
+//!
+//! Usage: `cargo run --release -p vimeo-tus --example upload -- FILE ENDPOINT [CHUNK_BYTES]`
+
+use std::io::Write as _;
+use std::time::Instant;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(file), Some(endpoint)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: upload FILE ENDPOINT [CHUNK_BYTES]");
+        std::process::exit(2);
+    };
+    let chunk: u64 = args
+        .get(2)
+        .map(|c| c.parse())
+        .transpose()?
+        .unwrap_or(128 << 20);
+    let quiet = std::env::var_os("UPLOAD_QUIET").is_some();
+    let source = tus::Source::from_path(file).await?;
+    let total = source.len();
+    let started = Instant::now();
+    let options = tus::UploadOptions::default()
+        .chunk_size(chunk)
+        .on_event(move |event| {
+            if let (tus::Event::Progress(p), false) = (event, quiet) {
+                eprint!(
+                    "\r{:>6.1}% {:>8.1} MiB/s   ",
+                    p.sent as f64 * 100.0 / p.total.max(1) as f64,
+                    p.bytes_per_second / 1048576.0
+                );
+            }
+        });
+    let outcome = tus::Client::new()?
+        .upload(endpoint, source, &options)
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    if !quiet {
+        eprintln!();
+    }
+    let _ = std::io::stderr().flush();
+    if !outcome.verification.is_complete() {
+        return Err(format!("upload incomplete: {:?}", outcome.verification).into());
+    }
+    println!(
+        "uploaded {total} bytes to {} in {seconds:.3} s: {:.1} MiB/s, peak RSS {} KiB",
+        outcome.url,
+        total as f64 / 1048576.0 / seconds,
+        peak_rss_kib().map_or("unknown".into(), |k| k.to_string())
+    );
+    Ok(())
+}
+
+/// VmHWM from /proc/self/status (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

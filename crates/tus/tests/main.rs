@@ -1,0 +1,4 @@
+//! The tus client against real servers over loopback (one test binary).
+
+mod support;
+mod upload;

@@ -1,0 +1,93 @@
+//! Shared helpers: a sandbox server, deterministic source files, a fast client.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sandbox::{TempDir, TusConfig, TusServer};
+
+pub(crate) struct Harness {
+    pub(crate) server: TusServer,
+    pub(crate) dir: TempDir,
+}
+
+impl Harness {
+    pub(crate) async fn start() -> Harness {
+        Harness::with(|config| config).await
+    }
+
+    pub(crate) async fn with(configure: impl FnOnce(TusConfig) -> TusConfig) -> Harness {
+        let dir = TempDir::new("tus-test").unwrap();
+        let server = TusServer::start(configure(TusConfig::new(dir.path().join("server"))))
+            .await
+            .unwrap();
+        Harness { server, dir }
+    }
+
+    /// A file of `len` pseudo-random bytes (deterministic per `seed`).
+    pub(crate) fn file(&self, name: &str, len: usize, seed: u64) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content(len, seed)).unwrap();
+        path
+    }
+
+    /// Asserts the server stored exactly the bytes of `source`.
+    pub(crate) fn assert_stored(&self, url: &str, source: &Path) {
+        let stored = std::fs::read(self.server.stored_file(url).expect("upload file")).unwrap();
+        let original = std::fs::read(source).unwrap();
+        assert_eq!(stored.len(), original.len(), "stored length");
+        assert!(stored == original, "stored bytes differ from the source");
+    }
+}
+
+pub(crate) fn content(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as u8
+        })
+        .collect()
+}
+
+/// A client with quick retries and a short stall timeout.
+pub(crate) fn client() -> tus::Client {
+    tus::Client::builder()
+        .retry_policy(
+            tus::RetryPolicy::default()
+                .max_attempts(5)
+                .backoff(Duration::from_millis(5), Duration::from_millis(50)),
+        )
+        .stall_timeout(Duration::from_millis(800))
+        .build()
+        .unwrap()
+}
+
+/// Collects events for later assertions.
+#[derive(Clone, Default)]
+pub(crate) struct Events(pub(crate) Arc<Mutex<Vec<tus::Event>>>);
+
+impl Events {
+    pub(crate) fn options(&self, options: tus::UploadOptions) -> tus::UploadOptions {
+        let sink = self.0.clone();
+        options.on_event(move |event| sink.lock().unwrap().push(event.clone()))
+    }
+
+    pub(crate) fn all(&self) -> Vec<tus::Event> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub(crate) fn retries(&self) -> Vec<(u32, Duration)> {
+        self.all()
+            .into_iter()
+            .filter_map(|e| match e {
+                tus::Event::Retrying { attempt, delay, .. } => Some((attempt, delay)),
+                _ => None,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,798 @@
+//! Uploads against the sandbox tus server, with every fault it can inject.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Method;
+use sandbox::Fault;
+use tus::{
+    Error, Event, FileUrlStore, ProtocolError, RetryPolicy, Source, UploadOptions, Verification,
+};
+
+use crate::support::{Events, Harness, client, content};
+
+const KIB: usize = 1024;
+
+fn small_chunks() -> UploadOptions {
+    UploadOptions::default().chunk_size(64 * KIB as u64)
+}
+
+fn methods(harness: &Harness) -> Vec<Method> {
+    harness
+        .server
+        .requests()
+        .into_iter()
+        .map(|r| r.method)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_a_file_in_chunks_and_verifies_it() {
+    let h = Harness::start().await;
+    let path = h.file("a.bin", 300 * KIB + 7, 1);
+    let events = Events::default();
+    let options = events.options(small_chunks().metadata("filename", "a.bin"));
+    let outcome = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        outcome.verification,
+        Verification::Complete {
+            length: 300 * 1024 + 7
+        }
+    );
+    assert_eq!(outcome.resumed_from, 0);
+    assert_eq!(outcome.bytes_sent, 300 * 1024 + 7);
+    assert_eq!(outcome.retries, 0);
+    h.assert_stored(&outcome.url, &path);
+
+    // OPTIONS, POST with the first chunk (creation-with-upload), 4 PATCHes, final HEAD.
+    assert_eq!(
+        methods(&h),
+        [
+            Method::OPTIONS,
+            Method::POST,
+            Method::PATCH,
+            Method::PATCH,
+            Method::PATCH,
+            Method::PATCH,
+            Method::HEAD
+        ]
+    );
+    let log = h.server.requests();
+    let offsets: Vec<_> = log
+        .iter()
+        .filter(|r| r.method == Method::PATCH)
+        .map(|r| r.upload_offset.unwrap())
+        .collect();
+    assert_eq!(offsets, [65536, 131072, 196608, 262144]);
+    let metadata =
+        tus::decode_metadata(h.server.upload_metadata(&outcome.url).unwrap().as_bytes()).unwrap();
+    assert_eq!(metadata, [("filename".to_string(), b"a.bin".to_vec())]);
+
+    // Progress never goes backwards and ends at the total.
+    let events = events.all();
+    let mut last = 0;
+    for event in &events {
+        if let Event::Progress(p) = event {
+            assert!(p.sent >= last && p.sent <= p.total);
+            last = p.sent;
+        }
+    }
+    assert_eq!(last, 300 * 1024 + 7);
+    let created = events
+        .iter()
+        .position(|e| matches!(e, Event::Created { .. }))
+        .unwrap();
+    let first_chunk = events
+        .iter()
+        .position(|e| matches!(e, Event::ChunkComplete { .. }))
+        .unwrap();
+    assert!(
+        created < first_chunk,
+        "Created comes before the first ChunkComplete"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::ChunkComplete { .. }))
+            .count(),
+        5
+    );
+}
+
+#[tokio::test]
+async fn plain_creation_and_relative_locations() {
+    let h = Harness::with(|c| c.relative_location()).await;
+    let path = h.file("b.bin", 100 * KIB, 2);
+    let options = small_chunks().creation_with_upload(false);
+    let outcome = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options,
+        )
+        .await
+        .unwrap();
+    assert!(outcome.verification.is_complete());
+    assert!(
+        outcome.url.starts_with(&h.server.endpoint()),
+        "{} resolved against the endpoint",
+        outcome.url
+    );
+    h.assert_stored(&outcome.url, &path);
+    let post = h
+        .server
+        .requests()
+        .into_iter()
+        .find(|r| r.method == Method::POST)
+        .unwrap();
+    assert_eq!(post.content_length, Some(0));
+}
+
+#[tokio::test]
+async fn empty_and_one_byte_files() {
+    let h = Harness::start().await;
+    for len in [0, 1] {
+        let path = h.file(&format!("e{len}.bin"), len, 3);
+        let outcome = client()
+            .upload(
+                &h.server.endpoint(),
+                Source::from_path(&path).await.unwrap(),
+                &small_chunks(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome.verification,
+            Verification::Complete { length: len as u64 }
+        );
+        h.assert_stored(&outcome.url, &path);
+    }
+}
+
+#[tokio::test]
+async fn uploads_from_a_reader_of_known_length() {
+    let h = Harness::start().await;
+    let bytes = content(200 * KIB, 4);
+    let source = Source::from_reader(std::io::Cursor::new(bytes.clone()), bytes.len() as u64);
+    let outcome = client()
+        .upload(&h.server.endpoint(), source, &small_chunks())
+        .await
+        .unwrap();
+    assert!(outcome.verification.is_complete());
+    assert_eq!(
+        std::fs::read(h.server.stored_file(&outcome.url).unwrap()).unwrap(),
+        bytes
+    );
+}
+
+/// Runs one upload with `fault` injected on the `nth` request of `method` and
+/// checks it still completes byte for byte.
+async fn survives(method: Method, nth: u64, fault: Fault) -> (Harness, Events, tus::UploadOutcome) {
+    let h = Harness::start().await;
+    h.server.faults().inject(method, nth, fault.clone());
+    let path = h.file("f.bin", 256 * KIB + 100, 5);
+    let events = Events::default();
+    let outcome = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &events.options(small_chunks()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+    assert!(outcome.verification.is_complete(), "{fault:?}");
+    h.assert_stored(&outcome.url, &path);
+    assert_eq!(h.server.faults().fired(), 1, "{fault:?} fired");
+    (h, events, outcome)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_transient_statuses() {
+    for status in [500, 502, 503, 423, 429] {
+        let (h, events, outcome) = survives(
+            Method::PATCH,
+            2,
+            Fault::Status {
+                status,
+                retry_after: None,
+            },
+        )
+        .await;
+        assert_eq!(outcome.retries, 1, "{status}");
+        assert_eq!(events.retries().len(), 1);
+        // After the failure the client re-synced with HEAD before sending again.
+        let after_fault: Vec<_> = h
+            .server
+            .requests()
+            .into_iter()
+            .skip_while(|r| r.fault.is_none())
+            .skip(1)
+            .map(|r| r.method)
+            .collect();
+        assert_eq!(after_fault.first(), Some(&Method::HEAD), "{status}");
+    }
+}
+
+#[tokio::test]
+async fn honours_retry_after() {
+    let (_, events, _) = survives(
+        Method::PATCH,
+        1,
+        Fault::Status {
+            status: 429,
+            retry_after: Some(1),
+        },
+    )
+    .await;
+    assert_eq!(events.retries(), [(1, Duration::from_secs(1))]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumes_after_a_cut_connection_from_the_servers_offset() {
+    let (h, _, outcome) = survives(
+        Method::PATCH,
+        2,
+        Fault::CutAfter {
+            bytes: 10_000,
+            lose: 0,
+        },
+    )
+    .await;
+    let log = h.server.requests();
+    let cut = log.iter().position(|r| r.fault.is_some()).unwrap();
+    assert_eq!(log[cut].status, None);
+    assert_eq!(log[cut].body_stored, 10_000);
+    let next_patch = log[cut + 1..]
+        .iter()
+        .find(|r| r.method == Method::PATCH)
+        .unwrap();
+    assert_eq!(
+        next_patch.upload_offset,
+        Some(log[cut].upload_offset.unwrap() + 10_000)
+    );
+    // Only the unacknowledged rest of the chunk went out again.
+    assert!(outcome.bytes_sent >= 256 * 1024 + 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resends_bytes_the_server_lost() {
+    let (h, _, _) = survives(
+        Method::PATCH,
+        1,
+        Fault::CutAfter {
+            bytes: 30_000,
+            lose: 5_000,
+        },
+    )
+    .await;
+    let log = h.server.requests();
+    let cut = log.iter().position(|r| r.fault.is_some()).unwrap();
+    let next_patch = log[cut + 1..]
+        .iter()
+        .find(|r| r.method == Method::PATCH)
+        .unwrap();
+    assert_eq!(
+        next_patch.upload_offset,
+        Some(log[cut].upload_offset.unwrap() + 25_000)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_during_creation_with_upload_retries_the_post() {
+    let (h, _, _) = survives(
+        Method::POST,
+        1,
+        Fault::CutAfter {
+            bytes: 1_000,
+            lose: 0,
+        },
+    )
+    .await;
+    assert_eq!(
+        h.server
+            .requests()
+            .iter()
+            .filter(|r| r.method == Method::POST)
+            .count(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_server_times_out_and_the_upload_resumes() {
+    let (_, events, _) = survives(Method::PATCH, 2, Fault::Stall(Duration::from_secs(3))).await;
+    let reasons: Vec<_> = events
+        .all()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Retrying { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 1);
+    assert!(reasons[0].contains("no progress"), "{reasons:?}");
+}
+
+#[tokio::test]
+async fn offset_conflicts_resync_with_head() {
+    let (h, events, _) = survives(
+        Method::PATCH,
+        2,
+        Fault::Status {
+            status: 409,
+            retry_after: None,
+        },
+    )
+    .await;
+    assert!(
+        events.retries().is_empty(),
+        "a 409 re-syncs without a backoff wait"
+    );
+    let log = h.server.requests();
+    let conflict = log.iter().position(|r| r.fault.is_some()).unwrap();
+    assert_eq!(log[conflict + 1].method, Method::HEAD);
+}
+
+#[tokio::test]
+async fn a_failed_head_is_retried_too() {
+    survives(
+        Method::HEAD,
+        1,
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn never_retries_errors_that_cannot_succeed() {
+    for status in [400, 401, 403, 404, 410, 413] {
+        let h = Harness::start().await;
+        h.server.faults().inject(
+            Method::PATCH,
+            1,
+            Fault::Status {
+                status,
+                retry_after: None,
+            },
+        );
+        let path = h.file("g.bin", 200 * KIB, 6);
+        let err = client()
+            .upload(
+                &h.server.endpoint(),
+                Source::from_path(&path).await.unwrap(),
+                &small_chunks(),
+            )
+            .await
+            .unwrap_err();
+        match err {
+            Error::Status(e) => {
+                assert_eq!(e.status, status);
+                assert_eq!(e.method, "PATCH");
+                assert!(e.url.starts_with("http://127.0.0.1:"));
+                assert_eq!(e.body_excerpt, "injected fault");
+            }
+            other => panic!("{status}: {other:?}"),
+        }
+        assert_eq!(
+            h.server
+                .requests()
+                .iter()
+                .filter(|r| r.method == Method::PATCH)
+                .count(),
+            1,
+            "{status}: no retry"
+        );
+    }
+}
+
+#[tokio::test]
+async fn html_error_pages_become_readable_errors() {
+    let h = Harness::start().await;
+    h.server.faults().inject(
+        Method::POST,
+        1,
+        Fault::Raw {
+            status: 403,
+            content_type: "text/html".into(),
+            body: "<html>\n<h1>Forbidden</h1>\n</html>".into(),
+        },
+    );
+    let path = h.file("h.bin", 10, 7);
+    let err = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &small_chunks(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "POST {} answered 403: <html> <h1>Forbidden</h1> </html>",
+            h.server.endpoint()
+        )
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_backwards_offsets_are_protocol_errors_and_resumable() {
+    for (text, expected) in [
+        (
+            "banana",
+            ProtocolError::MalformedHeader {
+                name: "Upload-Offset",
+            },
+        ),
+        (
+            "1",
+            ProtocolError::OffsetBackwards {
+                before: 65536,
+                after: 1,
+            },
+        ),
+        (
+            "99999999",
+            ProtocolError::OffsetTooLarge {
+                offset: 99_999_999,
+                limit: 131_072,
+            },
+        ),
+    ] {
+        let h = Harness::start().await;
+        h.server
+            .faults()
+            .inject(Method::PATCH, 1, Fault::WrongOffset(text.into()));
+        let path = h.file("i.bin", 200 * KIB, 8);
+        let store = Arc::new(tus::MemoryUrlStore::new());
+        let options = small_chunks().store(store.clone());
+        let err = client()
+            .upload(
+                &h.server.endpoint(),
+                Source::from_path(&path).await.unwrap(),
+                &options,
+            )
+            .await
+            .unwrap_err();
+        match err {
+            Error::Protocol { error, .. } => assert_eq!(error, expected, "{text}"),
+            other => panic!("{text}: {other:?}"),
+        }
+        // The upload is still resumable: the rerun continues from the real offset.
+        let outcome = client()
+            .upload(
+                &h.server.endpoint(),
+                Source::from_path(&path).await.unwrap(),
+                &options,
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome.resumed_from, 131_072, "{text}");
+        h.assert_stored(&outcome.url, &path);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_give_up_and_a_rerun_resumes_through_the_file_store() {
+    let h = Harness::start().await;
+    for nth in 2..=7 {
+        h.server.faults().inject(
+            Method::PATCH,
+            nth,
+            Fault::Status {
+                status: 500,
+                retry_after: None,
+            },
+        );
+    }
+    let path = h.file("j.bin", 256 * KIB, 9);
+    let store = Arc::new(FileUrlStore::new(h.dir.path().join("resume")));
+    let options = small_chunks().store(store.clone());
+    let err = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options,
+        )
+        .await
+        .unwrap_err();
+    match &err {
+        Error::RetriesExhausted { attempts, last } => {
+            assert_eq!(*attempts, 6);
+            assert!(matches!(**last, Error::Status(ref s) if s.status == 500));
+        }
+        other => panic!("{other:?}"),
+    }
+    let stored: Vec<_> = std::fs::read_dir(h.dir.path().join("resume"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(stored.len(), 1, "one resume entry");
+    let name = stored[0].to_string_lossy().into_owned();
+    assert!(
+        name.ends_with(".url") && name.len() == 64 + 4,
+        "file named by fingerprint only: {name}"
+    );
+
+    // A new process (new client, same store directory) resumes.
+    let events = Events::default();
+    let fresh_store = Arc::new(FileUrlStore::new(h.dir.path().join("resume")));
+    let options = events.options(small_chunks().store(fresh_store));
+    let before = h.server.requests().len();
+    let outcome = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.resumed_from, 131_072);
+    assert!(events.all().contains(&Event::Resumed { offset: 131_072 }));
+    h.assert_stored(&outcome.url, &path);
+    let rerun = &h.server.requests()[before..];
+    assert!(
+        rerun.iter().all(|r| r.method != Method::POST),
+        "no new upload was created"
+    );
+    assert_eq!(
+        rerun
+            .iter()
+            .find(|r| r.method == Method::PATCH)
+            .unwrap()
+            .upload_offset,
+        Some(131_072)
+    );
+    // Success removes the entry.
+    assert_eq!(
+        std::fs::read_dir(h.dir.path().join("resume"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_keeps_the_upload_resumable() {
+    let h = Harness::start().await;
+    let path = h.file("k.bin", 512 * KIB, 10);
+    let store = Arc::new(tus::MemoryUrlStore::new());
+    let cancel = tus::CancelToken::new();
+    let trigger = cancel.clone();
+    let options = small_chunks()
+        .store(store.clone())
+        .cancel_token(cancel)
+        .on_event(move |event| {
+            if let Event::ChunkComplete { offset, .. } = event
+                && *offset >= 196_608
+            {
+                trigger.cancel();
+            }
+        });
+    let err = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err:?}");
+    let outcome = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &small_chunks().store(store),
+        )
+        .await
+        .unwrap();
+    assert!(outcome.resumed_from >= 196_608);
+    h.assert_stored(&outcome.url, &path);
+}
+
+#[tokio::test]
+async fn upload_to_an_existing_url_and_check_status() {
+    let h = Harness::start().await;
+    let path = h.file("l.bin", 150 * KIB, 11);
+    h.server.faults().inject(
+        Method::PATCH,
+        1,
+        Fault::Status {
+            status: 404,
+            retry_after: None,
+        },
+    );
+    let store = Arc::new(tus::MemoryUrlStore::new());
+    let options = small_chunks()
+        .store(store.clone())
+        .creation_with_upload(false);
+    client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options,
+        )
+        .await
+        .unwrap_err();
+    let url = h
+        .server
+        .requests()
+        .iter()
+        .find(|r| r.method == Method::PATCH)
+        .map(|r| format!("http://{}{}", h.server.addr(), r.path))
+        .unwrap();
+
+    assert_eq!(
+        client().verify(&url, 150 * 1024).await.unwrap(),
+        Verification::Incomplete {
+            offset: 0,
+            length: 150 * 1024
+        }
+    );
+    let outcome = client()
+        .upload_to(
+            &url,
+            Source::from_path(&path).await.unwrap(),
+            &small_chunks(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.verification,
+        Verification::Complete { length: 150 * 1024 }
+    );
+    assert_eq!(client().status(&url).await.unwrap().offset, 150 * 1024);
+    h.assert_stored(&url, &path);
+
+    // Terminate, then the URL is gone.
+    client().terminate(&url).await.unwrap();
+    match client().status(&url).await.unwrap_err() {
+        Error::Status(e) => assert_eq!(e.status, 410),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn options_reports_capabilities() {
+    let h = Harness::with(|c| c.max_size(1000)).await;
+    let caps = client().options(&h.server.endpoint()).await.unwrap();
+    assert_eq!(caps.versions, ["1.0.0"]);
+    assert!(
+        caps.supports("creation")
+            && caps.supports("creation-with-upload")
+            && caps.supports("termination")
+    );
+    assert_eq!(caps.max_size, Some(1000));
+    let path = h.file("m.bin", 1001, 12);
+    let err = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &small_chunks(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooLarge {
+                length: 1001,
+                max: 1000
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(h.server.requests().iter().all(|r| r.method != Method::POST));
+}
+
+#[tokio::test]
+async fn bad_sources_are_typed_errors() {
+    let h = Harness::start().await;
+    match Source::from_path(h.dir.path().join("missing"))
+        .await
+        .unwrap_err()
+    {
+        Error::Source { path, source } => {
+            assert!(path.unwrap().ends_with("missing"));
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        Source::from_path(h.dir.path()).await.unwrap_err(),
+        Error::NotAFile { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_grows_during_the_upload_is_detected() {
+    let h = Harness::start().await;
+    let path = h.file("n.bin", 256 * KIB, 13);
+    let grow = path.clone();
+    let options = small_chunks().on_event(move |event| {
+        if let Event::ChunkComplete {
+            offset: 131_072, ..
+        } = event
+        {
+            use std::io::Write;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&grow)
+                .unwrap()
+                .write_all(b"more")
+                .unwrap();
+        }
+    });
+    let err = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::SourceChanged {
+                expected: 262_144,
+                found: 262_148
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_urls_are_refused_before_any_request() {
+    for url in ["", "ftp://h/files", "not a url", "http:///files"] {
+        let source = Source::from_reader(std::io::Cursor::new(vec![1u8]), 1);
+        let err = client()
+            .upload(url, source, &UploadOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidUrl { .. }), "{url}: {err:?}");
+    }
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_then_reported() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let client = tus::Client::builder()
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(2)
+                .backoff(Duration::from_millis(1), Duration::from_millis(2)),
+        )
+        .build()
+        .unwrap();
+    let source = Source::from_reader(std::io::Cursor::new(vec![1u8; 10]), 10);
+    let err = client
+        .upload_to(
+            &format!("http://127.0.0.1:{port}/files/abc"),
+            source,
+            &UploadOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    match err {
+        Error::RetriesExhausted { attempts: 3, last } => {
+            assert!(matches!(*last, Error::Transport { .. }), "{last:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
