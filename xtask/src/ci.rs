@@ -15,7 +15,7 @@ struct Step {
     seconds: f64,
 }
 
-enum Outcome {
+pub(crate) enum Outcome {
     /// A check without test counts (fmt, clippy): counts as one test.
     Check(bool),
     /// A test step with the counts it reported.
@@ -62,6 +62,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         Ok(Outcome::Tests(ok, counts))
     });
     step("oauth1 vs oauthlib cross-check", &mut oauthlib_crosscheck);
+    step(
+        "tus interop vs @tus/server (Node)",
+        &mut crate::node::interop_suite,
+    );
 
     print_summary(&steps)
 }

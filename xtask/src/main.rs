@@ -6,6 +6,7 @@
 mod bench;
 mod ci;
 mod demo;
+mod node;
 mod run;
 
 use std::process::ExitCode;
