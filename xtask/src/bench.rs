@@ -1,18 +1,37 @@
-//! `cargo xtask bench`: criterion benchmarks, summarized as ratios against a
-//! baseline measured in the same run.
+//! `cargo xtask bench`: criterion benchmarks and the upload benchmark, each
+//! reported as ratios against a baseline measured in the same run.
 
-use std::path::Path;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::run::{cargo, run_status, target_dir};
 
+const GIB: u64 = 1 << 30;
+const MIB: u64 = 1 << 20;
+/// Runs per row; the best time and the highest peak RSS are reported.
+const RUNS: usize = 3;
+
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    if let Some(extra) = args.first() {
-        return Err(format!("`bench` takes no arguments (got `{extra}`)"));
+    let only = args.first().map(String::as_str);
+    if !matches!(only, None | Some("oauth1" | "upload")) {
+        return Err(format!(
+            "`bench` takes an optional `oauth1` or `upload` (got {only:?})"
+        ));
     }
-    if !run_status(cargo().args(["bench", "-p", "vimeo-oauth1", "--bench", "sign"]))? {
-        return Err("the oauth1 benchmark failed".into());
+    if matches!(only, None | Some("oauth1")) {
+        if !run_status(cargo().args(["bench", "-p", "vimeo-oauth1", "--bench", "sign"]))? {
+            return Err("the oauth1 benchmark failed".into());
+        }
+        oauth1_summary(&target_dir().join("criterion"))?;
     }
-    oauth1_summary(&target_dir().join("criterion"))
+    if matches!(only, None | Some("upload")) {
+        upload_bench()?;
+    }
+    Ok(())
 }
 
 /// Mean time per iteration in nanoseconds, from criterion's estimates file.
@@ -60,5 +79,266 @@ fn oauth1_summary(criterion: &Path) -> Result<(), String> {
             ns / baseline
         );
     }
+    Ok(())
+}
+
+/// Polls a child's peak RSS (VmHWM) until it exits; returns (wall time, peak KiB).
+fn measure(mut child: Child) -> Result<(Duration, u64, Child), String> {
+    let started = Instant::now();
+    let pid = child.id();
+    let peak = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let poller = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                if let Some(kib) = vm_hwm(pid) {
+                    peak.fetch_max(kib, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let elapsed = started.elapsed();
+    done.store(true, Ordering::Relaxed);
+    let _ = poller.join();
+    if !status.success() {
+        return Err(format!("benchmark process failed: {status}"));
+    }
+    Ok((elapsed, peak.load(Ordering::Relaxed), child))
+}
+
+fn vm_hwm(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// A 1 GiB source file of incompressible bytes, made once.
+fn source_file() -> Result<PathBuf, String> {
+    let path = target_dir().join("bench/source-1GiB.bin");
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() == GIB) {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).map_err(|e| e.to_string())?;
+    let mut file =
+        std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| e.to_string())?);
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut block = vec![0u8; MIB as usize];
+    for _ in 0..GIB / MIB {
+        for byte in block.iter_mut() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *byte = state as u8;
+        }
+        file.write_all(&block).map_err(|e| e.to_string())?;
+    }
+    file.flush().map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// A server under test; dropping `_process` stops it.
+struct Server {
+    endpoint: String,
+    dir: PathBuf,
+    _process: Box<dyn std::any::Any>,
+}
+
+/// Kills a child process on drop.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_sandbox(release_dir: &Path) -> Result<Server, String> {
+    let dir = target_dir().join("bench/sandbox-data");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut child = Command::new(release_dir.join("examples/tus_server"))
+        .arg("0")
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().ok_or("no stdout")?)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let child = KillOnDrop(child);
+    let endpoint = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or(format!("sandbox did not start: {line:?}"))?
+        .to_owned();
+    Ok(Server {
+        endpoint,
+        dir,
+        _process: Box::new(child),
+    })
+}
+
+/// Creates an upload with curl and PATCHes the whole file in one streamed request.
+fn curl_baseline(endpoint: &str, file: &Path) -> Result<(Duration, u64), String> {
+    let created = Command::new("curl")
+        .args([
+            "-sS",
+            "-i",
+            "-X",
+            "POST",
+            "-H",
+            "Tus-Resumable: 1.0.0",
+            "-H",
+            &format!("Upload-Length: {GIB}"),
+            endpoint,
+        ])
+        .output()
+        .map_err(|e| format!("curl: {e}"))?;
+    let head = String::from_utf8_lossy(&created.stdout);
+    let location = head
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .ok_or(format!("curl POST got no Location: {head}"))?;
+    let url = if location.starts_with("http") {
+        location
+    } else {
+        let origin: String = endpoint.split('/').take(3).collect::<Vec<_>>().join("/");
+        if location.starts_with('/') {
+            format!("{origin}{location}")
+        } else {
+            format!("{}/{location}", endpoint.trim_end_matches('/'))
+        }
+    };
+    let child = Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-X",
+            "PATCH",
+            "-H",
+            "Tus-Resumable: 1.0.0",
+            "-H",
+            "Upload-Offset: 0",
+        ])
+        .args(["-H", "Content-Type: application/offset+octet-stream", "-T"])
+        .arg(file)
+        .arg(&url)
+        .spawn()
+        .map_err(|e| format!("curl: {e}"))?;
+    let (elapsed, peak, _) = measure(child)?;
+    Ok((elapsed, peak))
+}
+
+fn upload_bench() -> Result<(), String> {
+    if Command::new("curl").arg("--version").output().is_err() {
+        return Err("curl is needed for the upload baseline".into());
+    }
+    if !run_status(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "vimeo-tus",
+        "--example",
+        "upload",
+        "-p",
+        "vimeo-sandbox",
+        "--example",
+        "tus_server",
+    ]))? {
+        return Err("building the upload benchmark failed".into());
+    }
+    let release = target_dir().join("release");
+    let file = source_file()?;
+    let mut report = Vec::new();
+    let mut servers: Vec<(&str, Box<dyn Fn() -> Result<Server, String>>)> =
+        vec![("sandbox", Box::new(|| start_sandbox(&release)))];
+    if crate::node::available() {
+        let install = crate::node::install()?;
+        servers.push((
+            "@tus/server",
+            Box::new(move || {
+                let node = crate::node::start(&install, "bench")?;
+                Ok(Server {
+                    endpoint: node.endpoint.clone(),
+                    dir: node.dir.clone(),
+                    _process: Box::new(node),
+                })
+            }),
+        ));
+    } else {
+        eprintln!("!!!!!!!! NODE NOT FOUND: benchmarking against the sandbox only !!!!!!!!");
+    }
+    for (name, start) in &servers {
+        let server = start()?;
+        let clear = || {
+            let _ = std::fs::remove_dir_all(&server.dir);
+            let _ = std::fs::create_dir_all(&server.dir);
+        };
+        // Best of RUNS for every row: loopback throughput is noisy on a shared machine.
+        let mut curl_time = Duration::MAX;
+        let mut curl_rss = 0;
+        for _ in 0..RUNS {
+            let (time, rss) = curl_baseline(&server.endpoint, &file)?;
+            clear();
+            curl_time = curl_time.min(time);
+            curl_rss = curl_rss.max(rss);
+        }
+        let curl_rate = GIB as f64 / MIB as f64 / curl_time.as_secs_f64();
+        report.push(format!(
+            "{name:<12} {:<18} {:>9.0} {:>8} {:>10} KiB",
+            "curl (baseline)", curl_rate, "1.00x", curl_rss
+        ));
+        for chunk in [8 * MIB, 128 * MIB, GIB] {
+            let mut time = Duration::MAX;
+            let mut rss = 0;
+            for _ in 0..RUNS {
+                let child = Command::new(release.join("examples/upload"))
+                    .arg(&file)
+                    .arg(&server.endpoint)
+                    .arg(chunk.to_string())
+                    .env("UPLOAD_QUIET", "1")
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .map_err(|e| e.to_string())?;
+                let (elapsed, peak, _) = measure(child)?;
+                clear();
+                time = time.min(elapsed);
+                rss = rss.max(peak);
+            }
+            let rate = GIB as f64 / MIB as f64 / time.as_secs_f64();
+            report.push(format!(
+                "{name:<12} {:<18} {:>9.0} {:>7.2}x {:>10} KiB",
+                format!("tus, {} MiB chunks", chunk / MIB),
+                rate,
+                rate / curl_rate,
+                rss
+            ));
+        }
+    }
+    println!(
+        "\nupload of 1 GiB over loopback, best of 3 runs (ratio: throughput vs a single curl PATCH in the same run; RSS: highest peak)"
+    );
+    println!(
+        "{:<12} {:<18} {:>9} {:>8} {:>14}",
+        "server", "client", "MiB/s", "ratio", "peak RSS"
+    );
+    for line in report {
+        println!("{line}");
+    }
+    println!("targets: ratio >= 0.90, peak RSS < 32 MiB at every chunk size");
     Ok(())
 }

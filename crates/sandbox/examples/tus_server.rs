@@ -1,0 +1,16 @@
+//! Runs the sandbox tus server until killed: `tus_server PORT DIR`.
+//! Prints `listening on URL` once ready (used by `cargo xtask bench`).
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(port), Some(dir)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: tus_server PORT DIR");
+        std::process::exit(2);
+    };
+    let server =
+        sandbox::TusServer::start(sandbox::TusConfig::new(dir).port(port.parse()?)).await?;
+    println!("listening on {}", server.endpoint());
+    std::future::pending::<()>().await;
+    Ok(())
+}
