@@ -144,6 +144,20 @@ fn source_file() -> Result<PathBuf, String> {
     Ok(path)
 }
 
+/// Starts one server under test.
+type ServerStarter<'a> = Box<dyn Fn() -> Result<Server, String> + 'a>;
+
+/// Where servers under test store uploads: tmpfs when there is one, so disk
+/// writeback noise does not swamp the comparison (both sides hit the same server).
+fn data_root() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        shm.join("vimeo-rs-bench")
+    } else {
+        target_dir().join("bench")
+    }
+}
+
 /// A server under test; dropping `_process` stops it.
 struct Server {
     endpoint: String,
@@ -162,7 +176,7 @@ impl Drop for KillOnDrop {
 }
 
 fn start_sandbox(release_dir: &Path) -> Result<Server, String> {
-    let dir = target_dir().join("bench/sandbox-data");
+    let dir = data_root().join("sandbox-data");
     let _ = std::fs::remove_dir_all(&dir);
     let mut child = Command::new(release_dir.join("examples/tus_server"))
         .arg("0")
@@ -264,14 +278,14 @@ fn upload_bench() -> Result<(), String> {
     let release = target_dir().join("release");
     let file = source_file()?;
     let mut report = Vec::new();
-    let mut servers: Vec<(&str, Box<dyn Fn() -> Result<Server, String>>)> =
+    let mut servers: Vec<(&str, ServerStarter<'_>)> =
         vec![("sandbox", Box::new(|| start_sandbox(&release)))];
     if crate::node::available() {
         let install = crate::node::install()?;
         servers.push((
             "@tus/server",
             Box::new(move || {
-                let node = crate::node::start(&install, "bench")?;
+                let node = crate::node::start(&install, &data_root().join("node-data"))?;
                 Ok(Server {
                     endpoint: node.endpoint.clone(),
                     dir: node.dir.clone(),

@@ -53,9 +53,9 @@ pub(crate) fn install() -> Result<PathBuf, String> {
     Ok(dest)
 }
 
-/// Starts the server on a free port with a fresh storage directory.
-pub(crate) fn start(install_dir: &Path, name: &str) -> Result<NodeServer, String> {
-    let dir = target_dir().join(format!("tus-node-data-{name}"));
+/// Starts the server on a free port with a fresh storage directory `dir`.
+pub(crate) fn start(install_dir: &Path, dir: &Path) -> Result<NodeServer, String> {
+    let dir = dir.to_path_buf();
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut child = Command::new("node")
@@ -95,7 +95,7 @@ pub(crate) fn interop_suite() -> Result<Outcome, String> {
         return Ok(Outcome::Skipped(reason));
     }
     let install_dir = install()?;
-    let server = start(&install_dir, "interop")?;
+    let server = start(&install_dir, &target_dir().join("tus-node-data"))?;
     println!("Node tus server at {}", server.endpoint);
     let (ok, counts) = run_counting(
         cargo()
