@@ -322,6 +322,10 @@ impl Client {
                     {
                         return Err(source_failure(source_error).into());
                     }
+                    if let Some(message) = certificate_failure(&error) {
+                        // A certificate problem will not go away by retrying.
+                        return Err(Error::Tls(message).into());
+                    }
                     Err(transport(error_chain(&error)).into())
                 }
             }
@@ -485,6 +489,35 @@ pub(crate) fn source_failure(error: std::io::Error) -> Error {
             source: error,
         }
     }
+}
+
+/// A TLS certificate rejection somewhere in the error's source chain. The
+/// rustls error sits inside nested `io::Error`s, whose `source()` skips their
+/// payload, so each `io::Error` is opened with `get_ref`.
+fn certificate_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    #[cfg(feature = "rustls")]
+    {
+        let mut pending: Vec<&(dyn std::error::Error + 'static)> = vec![error];
+        while let Some(current) = pending.pop() {
+            if let Some(rustls::Error::InvalidCertificate(reason)) =
+                current.downcast_ref::<rustls::Error>()
+            {
+                return Some(format!("the server's certificate was rejected: {reason:?}"));
+            }
+            if let Some(inner) = current
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+            {
+                pending.push(inner);
+            }
+            if let Some(next) = current.source() {
+                pending.push(next);
+            }
+        }
+    }
+    #[cfg(not(feature = "rustls"))]
+    let _ = error;
+    None
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {

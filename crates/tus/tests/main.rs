@@ -1,4 +1,5 @@
 //! The tus client against real servers over loopback (one test binary).
 
 mod support;
+mod tls;
 mod upload;

@@ -796,3 +796,71 @@ async fn connection_refused_is_retried_then_reported() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn custom_headers_and_hooks_reach_every_request_and_nothing_else_is_added() {
+    let h = Harness::start().await;
+    let path = h.file("o.bin", 100 * KIB, 14);
+    let run = |client: tus::Client| {
+        let endpoint = h.server.endpoint();
+        let path = path.clone();
+        async move {
+            client
+                .upload(
+                    &endpoint,
+                    Source::from_path(&path).await.unwrap(),
+                    &small_chunks(),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let authorizations = |from: usize| -> Vec<Option<String>> {
+        h.server.requests()[from..]
+            .iter()
+            .map(|r| r.authorization.clone())
+            .collect()
+    };
+
+    run(client()).await;
+    let plain = authorizations(0);
+    assert!(
+        plain.iter().all(Option::is_none),
+        "the client adds no credentials of its own: {plain:?}"
+    );
+
+    let before = h.server.requests().len();
+    run(tus::Client::builder()
+        .header("Authorization", "Bearer abc")
+        .unwrap()
+        .build()
+        .unwrap())
+    .await;
+    let with_header = authorizations(before);
+    assert!(
+        with_header.len() >= 3
+            && with_header
+                .iter()
+                .all(|a| a.as_deref() == Some("Bearer abc")),
+        "{with_header:?}"
+    );
+
+    let before = h.server.requests().len();
+    let hooked = tus::Client::builder()
+        .request_hook(|parts| {
+            let value = format!("Signed {}", parts.method);
+            parts
+                .headers
+                .insert(http::header::AUTHORIZATION, value.parse().unwrap());
+        })
+        .build()
+        .unwrap();
+    run(hooked).await;
+    for request in &h.server.requests()[before..] {
+        assert_eq!(
+            request.authorization.as_deref(),
+            Some(format!("Signed {}", request.method).as_str())
+        );
+    }
+    assert!(tus::Client::builder().header("bad header", "x").is_err());
+}
