@@ -66,6 +66,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "tus interop vs @tus/server (Node)",
         &mut crate::node::interop_suite,
     );
+    step("cache conformance vs redis-server", &mut redis_suite);
 
     print_summary(&steps)
 }
@@ -179,5 +180,51 @@ fn oauthlib_crosscheck() -> Result<Outcome, String> {
             ])
             .arg(&cases),
     )?;
+    Ok(Outcome::Tests(ok, counts))
+}
+
+/// Whether `redis-server` runs; if not, installs Debian's package when we can.
+fn ensure_redis_server() -> bool {
+    let works = || {
+        Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if works() {
+        return true;
+    }
+    if Command::new("apt-get").arg("--version").output().is_err() {
+        return false;
+    }
+    println!("redis-server not found: installing Debian's redis-server");
+    let quiet = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    quiet(&["update", "-qq"])
+        && quiet(&[
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "redis-server",
+        ])
+        && works()
+}
+
+/// The Redis conformance suite; the test binary starts its own servers.
+fn redis_suite() -> Result<Outcome, String> {
+    if !ensure_redis_server() {
+        let reason =
+            "NO redis-server (and it could not be installed): the Redis cache suite did NOT run"
+                .to_owned();
+        eprintln!("\n!!!!!!!! {reason} !!!!!!!!\n");
+        return Ok(Outcome::Skipped(reason));
+    }
+    let (ok, counts) = run_counting(cargo().args(["test", "--workspace", "--test", "redis"]))?;
     Ok(Outcome::Tests(ok, counts))
 }

@@ -1,0 +1,292 @@
+//! The in-memory backend: bounded by entries and bytes, least-recently-used
+//! eviction, split into shards so concurrent callers rarely share a lock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::backend::{CacheFuture, Ttl};
+use crate::clock::{Clock, system};
+use crate::{Cache, Key, Namespace};
+
+const SHARDS: usize = 16;
+
+/// Keys are SHA-256 digests, already uniform: the first 8 bytes are the hash.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        if bytes.len() >= 8 {
+            self.0 = u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8]));
+        }
+    }
+    fn write_usize(&mut self, _: usize) {}
+}
+
+type DigestMap<V> = HashMap<[u8; 32], V, BuildHasherDefault<DigestHasher>>;
+
+struct Slot {
+    value: Bytes,
+    expires_at_ms: Option<u64>,
+    namespace: Arc<str>,
+    tick: u64,
+}
+
+#[derive(Default)]
+struct Shard {
+    slots: DigestMap<Slot>,
+    /// tick → digest, oldest first.
+    order: BTreeMap<u64, [u8; 32]>,
+    tick: u64,
+    bytes: usize,
+}
+
+impl Shard {
+    fn remove(&mut self, digest: &[u8; 32]) -> Option<Slot> {
+        let slot = self.slots.remove(digest)?;
+        self.order.remove(&slot.tick);
+        self.bytes -= slot.value.len();
+        Some(slot)
+    }
+
+    fn touch(&mut self, digest: &[u8; 32]) {
+        self.tick += 1;
+        let tick = self.tick;
+        if let Some(slot) = self.slots.get_mut(digest) {
+            self.order.remove(&slot.tick);
+            slot.tick = tick;
+            self.order.insert(tick, *digest);
+        }
+    }
+}
+
+/// The memory backend. Each of 16 shards holds at most 1/16 of the limits.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cache::Error> {
+/// use cache::{Cache, MemoryCache, Namespace, Ttl};
+/// let cache = MemoryCache::builder().max_entries(10_000).max_bytes(64 << 20).build();
+/// let key = Namespace::new("demo")?.key("greeting");
+/// cache.put(&key, "hello".into(), Ttl::Default).await?;
+/// assert_eq!(cache.get(&key).await?.as_deref(), Some(&b"hello"[..]));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct MemoryCache {
+    inner: Arc<MemoryInner>,
+}
+
+struct MemoryInner {
+    shards: Vec<Mutex<Shard>>,
+    max_entries_per_shard: usize,
+    max_bytes_per_shard: usize,
+    default_ttl: Option<Duration>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for MemoryInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryCache")
+            .field("max_entries", &(self.max_entries_per_shard * SHARDS))
+            .field("max_bytes", &(self.max_bytes_per_shard * SHARDS))
+            .field("default_ttl", &self.default_ttl)
+            .finish()
+    }
+}
+
+/// Configures a [`MemoryCache`].
+#[derive(Debug)]
+#[must_use]
+pub struct MemoryCacheBuilder {
+    max_entries: usize,
+    max_bytes: usize,
+    default_ttl: Option<Duration>,
+    clock: Arc<dyn Clock>,
+}
+
+impl MemoryCache {
+    /// 10,000 entries, 256 MiB, no default TTL.
+    pub fn new() -> Self {
+        MemoryCache::builder().build()
+    }
+
+    /// Starts configuring.
+    pub fn builder() -> MemoryCacheBuilder {
+        MemoryCacheBuilder {
+            max_entries: 10_000,
+            max_bytes: 256 << 20,
+            default_ttl: None,
+            clock: system(),
+        }
+    }
+
+    fn shard(&self, key: &Key) -> MutexGuard<'_, Shard> {
+        let index = usize::from(key.digest()[31]) % SHARDS;
+        self.inner.shards[index]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Entries currently held (expired ones included until touched or purged).
+    pub fn len(&self) -> usize {
+        self.inner
+            .shards
+            .iter()
+            .map(|s| s.lock().map_or(0, |s| s.slots.len()))
+            .sum()
+    }
+
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for MemoryCache {
+    fn default() -> Self {
+        MemoryCache::new()
+    }
+}
+
+impl MemoryCacheBuilder {
+    /// Maximum number of entries (split across shards).
+    pub fn max_entries(mut self, entries: usize) -> Self {
+        self.max_entries = entries;
+        self
+    }
+
+    /// Maximum total value bytes (split across shards); a value larger than a
+    /// shard's share is not stored.
+    pub fn max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// TTL for `Ttl::Default` puts (default: none).
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = Some(ttl);
+        self
+    }
+
+    /// The clock (tests use [`crate::ManualClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Builds the cache.
+    pub fn build(self) -> MemoryCache {
+        MemoryCache {
+            inner: Arc::new(MemoryInner {
+                shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+                max_entries_per_shard: self.max_entries.div_ceil(SHARDS).max(1),
+                max_bytes_per_shard: self.max_bytes.div_ceil(SHARDS),
+                default_ttl: self.default_ttl,
+                clock: self.clock,
+            }),
+        }
+    }
+}
+
+impl Cache for MemoryCache {
+    fn get<'a>(&'a self, key: &'a Key) -> CacheFuture<'a, Option<Bytes>> {
+        let now = self.inner.clock.now_ms();
+        let mut shard = self.shard(key);
+        let digest = key.digest();
+        let expired = match shard.slots.get(digest) {
+            None => return CacheFuture::ready(Ok(None)),
+            Some(slot) => slot.expires_at_ms.is_some_and(|at| now >= at),
+        };
+        if expired {
+            shard.remove(digest);
+            return CacheFuture::ready(Ok(None));
+        }
+        shard.touch(digest);
+        CacheFuture::ready(Ok(shard.slots.get(digest).map(|slot| slot.value.clone())))
+    }
+
+    fn put<'a>(&'a self, key: &'a Key, value: Bytes, ttl: Ttl) -> CacheFuture<'a, ()> {
+        let now = self.inner.clock.now_ms();
+        let expires_at_ms = ttl.expires_at(now, self.inner.default_ttl);
+        let mut shard = self.shard(key);
+        let digest = *key.digest();
+        shard.remove(&digest);
+        if value.len() > self.inner.max_bytes_per_shard {
+            return CacheFuture::ready(Ok(()));
+        }
+        while shard.slots.len() >= self.inner.max_entries_per_shard
+            || shard.bytes + value.len() > self.inner.max_bytes_per_shard
+        {
+            let Some((_, oldest)) = shard.order.pop_first() else {
+                break;
+            };
+            if let Some(slot) = shard.slots.remove(&oldest) {
+                shard.bytes -= slot.value.len();
+            }
+        }
+        shard.tick += 1;
+        let tick = shard.tick;
+        shard.bytes += value.len();
+        shard.order.insert(tick, digest);
+        shard.slots.insert(
+            digest,
+            Slot {
+                value,
+                expires_at_ms,
+                namespace: Arc::from(key.namespace().as_str()),
+                tick,
+            },
+        );
+        CacheFuture::ready(Ok(()))
+    }
+
+    fn remove<'a>(&'a self, key: &'a Key) -> CacheFuture<'a, bool> {
+        let now = self.inner.clock.now_ms();
+        let removed = self.shard(key).remove(key.digest());
+        CacheFuture::ready(Ok(
+            removed.is_some_and(|slot| !slot.expires_at_ms.is_some_and(|at| now >= at))
+        ))
+    }
+
+    fn clear<'a>(&'a self, namespace: &'a Namespace) -> CacheFuture<'a, ()> {
+        for shard in &self.inner.shards {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let doomed: Vec<[u8; 32]> = shard
+                .slots
+                .iter()
+                .filter(|(_, s)| &*s.namespace == namespace.as_str())
+                .map(|(d, _)| *d)
+                .collect();
+            for digest in doomed {
+                shard.remove(&digest);
+            }
+        }
+        CacheFuture::ready(Ok(()))
+    }
+
+    fn purge_expired(&self) -> CacheFuture<'_, u64> {
+        let now = self.inner.clock.now_ms();
+        let mut purged = 0;
+        for shard in &self.inner.shards {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let doomed: Vec<[u8; 32]> = shard
+                .slots
+                .iter()
+                .filter(|(_, s)| s.expires_at_ms.is_some_and(|at| now >= at))
+                .map(|(d, _)| *d)
+                .collect();
+            for digest in doomed {
+                shard.remove(&digest);
+                purged += 1;
+            }
+        }
+        CacheFuture::ready(Ok(purged))
+    }
+}

@@ -1,0 +1,37 @@
+//! sled backend specifics: one process per database, flush, purge.
+
+use bytes::Bytes;
+use cache::{Cache, Error, Namespace, SledCache, Ttl};
+
+#[tokio::test]
+async fn a_second_opener_gets_a_typed_error_naming_the_path() {
+    let dir = sandbox::TempDir::new("sled").unwrap();
+    let path = dir.path().join("db");
+    let first = SledCache::open(&path).unwrap();
+    match SledCache::open(&path).unwrap_err() {
+        Error::Locked { path: locked } => assert_eq!(locked, path),
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    drop(first);
+    SledCache::open(&path).expect("free again once the first handle is gone");
+}
+
+#[tokio::test]
+async fn flushed_entries_survive_reopening() {
+    let dir = sandbox::TempDir::new("sled").unwrap();
+    let key = Namespace::new("s").unwrap().key("k");
+    {
+        let cache = SledCache::open(dir.path().join("db")).unwrap();
+        cache
+            .put(&key, Bytes::from_static(b"kept"), Ttl::Never)
+            .await
+            .unwrap();
+        cache.flush().await.unwrap();
+        assert!(cache.size_on_disk().unwrap() > 0);
+    }
+    let cache = SledCache::open(dir.path().join("db")).unwrap();
+    assert_eq!(
+        cache.get(&key).await.unwrap(),
+        Some(Bytes::from_static(b"kept"))
+    );
+}
