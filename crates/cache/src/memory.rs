@@ -251,7 +251,7 @@ impl Cache for MemoryCache {
         let now = self.inner.clock.now_ms();
         let removed = self.shard(key).remove(key.digest());
         CacheFuture::ready(Ok(
-            removed.is_some_and(|slot| !slot.expires_at_ms.is_some_and(|at| now >= at))
+            removed.is_some_and(|slot| slot.expires_at_ms.is_none_or(|at| now < at))
         ))
     }
 
