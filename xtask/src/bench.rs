@@ -17,10 +17,25 @@ const RUNS: usize = 3;
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let only = args.first().map(String::as_str);
-    if !matches!(only, None | Some("oauth1" | "upload")) {
+    if !matches!(only, None | Some("oauth1" | "upload" | "cache")) {
         return Err(format!(
-            "`bench` takes an optional `oauth1` or `upload` (got {only:?})"
+            "`bench` takes an optional `oauth1`, `cache` or `upload` (got {only:?})"
         ));
+    }
+    if matches!(only, None | Some("cache")) {
+        let args = [
+            "bench",
+            "-p",
+            "vimeo-cache",
+            "--features",
+            "sled,redis",
+            "--bench",
+            "cache",
+        ];
+        if !run_status(cargo().args(args))? {
+            return Err("the cache benchmark failed".into());
+        }
+        cache_summary(&target_dir().join("criterion"))?;
     }
     if matches!(only, None | Some("oauth1")) {
         if !run_status(cargo().args(["bench", "-p", "vimeo-oauth1", "--bench", "sign"]))? {
@@ -79,6 +94,45 @@ fn oauth1_summary(criterion: &Path) -> Result<(), String> {
             ns / baseline
         );
     }
+    Ok(())
+}
+
+fn cache_summary(criterion: &Path) -> Result<(), String> {
+    println!(
+        "\ncache: latency per operation (baselines in the same run: HashMap get for memory, std::fs::read for file)"
+    );
+    println!(
+        "{:<8} {:<6} {:>12} {:>12} {:>12} {:>16}",
+        "backend", "value", "get hit", "get miss", "put", "hit vs baseline"
+    );
+    for (label, _) in [("1KiB", 0), ("1MiB", 0)] {
+        let hashmap = mean_ns(criterion, &format!("cache_baseline/hashmap_get_{label}"))?;
+        let fs_read = mean_ns(criterion, &format!("cache_baseline/fs_read_{label}"))?;
+        println!(
+            "{:<8} {:<6} {:>10.0}ns {:>12} {:>12} {:>16}",
+            "HashMap", label, hashmap, "", "", "1.00x"
+        );
+        println!(
+            "{:<8} {:<6} {:>10.0}ns {:>12} {:>12} {:>16}",
+            "fs::read", label, fs_read, "", "", "1.00x"
+        );
+        for backend in ["memory", "file", "sled", "redis"] {
+            let Ok(hit) = mean_ns(criterion, &format!("cache_{backend}/get_hit_{label}")) else {
+                continue;
+            };
+            let miss = mean_ns(criterion, &format!("cache_{backend}/get_miss_{label}"))?;
+            let put = mean_ns(criterion, &format!("cache_{backend}/put_{label}"))?;
+            let ratio = match backend {
+                "memory" => format!("{:.2}x HashMap", hit / hashmap),
+                "file" => format!("{:.2}x fs::read", hit / fs_read),
+                _ => String::new(),
+            };
+            println!(
+                "{backend:<8} {label:<6} {hit:>10.0}ns {miss:>10.0}ns {put:>10.0}ns {ratio:>16}"
+            );
+        }
+    }
+    println!("targets: memory hit within 3x of HashMap; file hit within 2x of fs::read");
     Ok(())
 }
 

@@ -180,7 +180,9 @@ impl Cache for FileCache {
     fn get<'a>(&'a self, key: &'a Key) -> CacheFuture<'a, Option<Bytes>> {
         let path = self.path_of(key);
         CacheFuture::ready(self.read(&path).map(|found| match found {
-            Some(decoded) if decoded.is_expired(self.clock.now_ms()) => {
+            Some(decoded)
+                if decoded.expires_at_ms.is_some() && decoded.is_expired(self.clock.now_ms()) =>
+            {
                 let _ = std::fs::remove_file(&path);
                 None
             }
@@ -194,9 +196,15 @@ impl Cache for FileCache {
         let this = self.clone();
         let key = key.clone();
         CacheFuture::boxed(async move {
-            tokio::task::spawn_blocking(move || this.write(&key, &entry::encode(&value, expires)))
-                .await
-                .map_err(|e| Error::Backend(format!("blocking task failed: {e}")))?
+            let write = move || this.write(&key, &entry::encode(&value, expires));
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => runtime
+                    .spawn_blocking(write)
+                    .await
+                    .map_err(|e| Error::Backend(format!("blocking task failed: {e}")))?,
+                // Outside a tokio runtime (another executor): write inline.
+                Err(_) => write(),
+            }
         })
     }
 
@@ -246,6 +254,27 @@ impl Cache for FileCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn works_outside_a_tokio_runtime() {
+        let dir =
+            std::env::temp_dir().join(format!("cache-nort-{}-{}", std::process::id(), line!()));
+        let cache = FileCache::open(&dir).unwrap();
+        let key = Namespace::new("t").unwrap().key("k");
+        let waker = std::task::Waker::noop();
+        let mut context = std::task::Context::from_waker(waker);
+        let mut put = std::pin::pin!(cache.put(&key, Bytes::from_static(b"v"), Ttl::Never));
+        assert!(matches!(
+            std::future::Future::poll(put.as_mut(), &mut context),
+            std::task::Poll::Ready(Ok(()))
+        ));
+        let mut get = std::pin::pin!(cache.get(&key));
+        match std::future::Future::poll(get.as_mut(), &mut context) {
+            std::task::Poll::Ready(Ok(Some(value))) => assert_eq!(&value[..], b"v"),
+            other => panic!("{other:?}"),
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[tokio::test]
     async fn a_full_disk_is_a_typed_error_and_leaves_no_partial_entry() {

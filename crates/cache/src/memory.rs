@@ -1,7 +1,11 @@
-//! The in-memory backend: bounded by entries and bytes, least-recently-used
+//! The in-memory backend: bounded by entries and bytes, CLOCK (second-chance)
 //! eviction, split into shards so concurrent callers rarely share a lock.
+//!
+//! CLOCK approximates LRU: a hit only sets a "referenced" bit (no reordering,
+//! so hits stay O(1) and cheap); eviction walks entries in insertion order and
+//! gives each referenced entry a second chance before evicting it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -36,33 +40,73 @@ struct Slot {
     value: Bytes,
     expires_at_ms: Option<u64>,
     namespace: Arc<str>,
-    tick: u64,
+    /// Which insertion this is; ring entries of older insertions are stale.
+    generation: u64,
+    referenced: bool,
 }
 
 #[derive(Default)]
 struct Shard {
     slots: DigestMap<Slot>,
-    /// tick → digest, oldest first.
-    order: BTreeMap<u64, [u8; 32]>,
-    tick: u64,
+    /// Insertion order as (digest, generation); entries whose slot was removed
+    /// or replaced since are skipped when they come up.
+    ring: VecDeque<([u8; 32], u64)>,
+    generation: u64,
     bytes: usize,
 }
 
 impl Shard {
     fn remove(&mut self, digest: &[u8; 32]) -> Option<Slot> {
         let slot = self.slots.remove(digest)?;
-        self.order.remove(&slot.tick);
         self.bytes -= slot.value.len();
         Some(slot)
     }
 
-    fn touch(&mut self, digest: &[u8; 32]) {
-        self.tick += 1;
-        let tick = self.tick;
-        if let Some(slot) = self.slots.get_mut(digest) {
-            self.order.remove(&slot.tick);
-            slot.tick = tick;
-            self.order.insert(tick, *digest);
+    /// Evicts one entry (second chance for referenced ones); false when empty.
+    fn evict_one(&mut self) -> bool {
+        while let Some((digest, generation)) = self.ring.pop_front() {
+            match self.slots.get_mut(&digest) {
+                Some(slot) if slot.generation == generation => {
+                    if slot.referenced {
+                        slot.referenced = false;
+                        self.ring.push_back((digest, generation));
+                    } else {
+                        self.remove(&digest);
+                        return true;
+                    }
+                }
+                _ => {} // stale ring entry
+            }
+        }
+        false
+    }
+
+    fn insert(
+        &mut self,
+        digest: [u8; 32],
+        value: Bytes,
+        expires_at_ms: Option<u64>,
+        namespace: Arc<str>,
+    ) {
+        self.generation += 1;
+        let generation = self.generation;
+        self.bytes += value.len();
+        self.ring.push_back((digest, generation));
+        self.slots.insert(
+            digest,
+            Slot {
+                value,
+                expires_at_ms,
+                namespace,
+                generation,
+                referenced: false,
+            },
+        );
+        // Keep stale ring entries from piling up under overwrite-heavy loads.
+        if self.ring.len() > 2 * self.slots.len() + 64 {
+            let slots = &self.slots;
+            self.ring
+                .retain(|(d, g)| slots.get(d).is_some_and(|s| s.generation == *g));
         }
     }
 }
@@ -197,19 +241,20 @@ impl MemoryCacheBuilder {
 
 impl Cache for MemoryCache {
     fn get<'a>(&'a self, key: &'a Key) -> CacheFuture<'a, Option<Bytes>> {
-        let now = self.inner.clock.now_ms();
         let mut shard = self.shard(key);
         let digest = key.digest();
-        let expired = match shard.slots.get(digest) {
-            None => return CacheFuture::ready(Ok(None)),
-            Some(slot) => slot.expires_at_ms.is_some_and(|at| now >= at),
+        let Some(slot) = shard.slots.get_mut(digest) else {
+            return CacheFuture::ready(Ok(None));
         };
-        if expired {
+        // The clock is read only for entries that can expire.
+        if let Some(at) = slot.expires_at_ms
+            && self.inner.clock.now_ms() >= at
+        {
             shard.remove(digest);
             return CacheFuture::ready(Ok(None));
         }
-        shard.touch(digest);
-        CacheFuture::ready(Ok(shard.slots.get(digest).map(|slot| slot.value.clone())))
+        slot.referenced = true;
+        CacheFuture::ready(Ok(Some(slot.value.clone())))
     }
 
     fn put<'a>(&'a self, key: &'a Key, value: Bytes, ttl: Ttl) -> CacheFuture<'a, ()> {
@@ -221,28 +266,15 @@ impl Cache for MemoryCache {
         if value.len() > self.inner.max_bytes_per_shard {
             return CacheFuture::ready(Ok(()));
         }
-        while shard.slots.len() >= self.inner.max_entries_per_shard
-            || shard.bytes + value.len() > self.inner.max_bytes_per_shard
-        {
-            let Some((_, oldest)) = shard.order.pop_first() else {
-                break;
-            };
-            if let Some(slot) = shard.slots.remove(&oldest) {
-                shard.bytes -= slot.value.len();
-            }
-        }
-        shard.tick += 1;
-        let tick = shard.tick;
-        shard.bytes += value.len();
-        shard.order.insert(tick, digest);
-        shard.slots.insert(
+        while (shard.slots.len() >= self.inner.max_entries_per_shard
+            || shard.bytes + value.len() > self.inner.max_bytes_per_shard)
+            && shard.evict_one()
+        {}
+        shard.insert(
             digest,
-            Slot {
-                value,
-                expires_at_ms,
-                namespace: Arc::from(key.namespace().as_str()),
-                tick,
-            },
+            value,
+            expires_at_ms,
+            Arc::from(key.namespace().as_str()),
         );
         CacheFuture::ready(Ok(()))
     }
