@@ -1,0 +1,3 @@
+//! Facade tests over loopback (one binary).
+
+mod resume;

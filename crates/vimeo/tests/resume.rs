@@ -1,0 +1,99 @@
+//! Resume state kept in a cache: an interrupted upload continues from a second
+//! handle on the same file cache, as a restarted process (or with Redis,
+//! another machine) would.
+
+use std::sync::Arc;
+
+use http::Method;
+use sandbox::{Fault, TempDir, TusConfig, TusServer};
+use vimeo::CacheUrlStore;
+use vimeo::cache::FileCache;
+use vimeo::tus::{self, Source, UploadOptions};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_upload_resumes_through_a_file_cache() {
+    let dir = TempDir::new("vimeo-resume").unwrap();
+    let server = TusServer::start(TusConfig::new(dir.path().join("server")))
+        .await
+        .unwrap();
+    let path = dir.path().join("video.bin");
+    let bytes: Vec<u8> = (0..400_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    std::fs::write(&path, &bytes).unwrap();
+    server.faults().inject(
+        Method::PATCH,
+        2,
+        Fault::Status {
+            status: 404,
+            retry_after: None,
+        },
+    );
+
+    let first_store = Arc::new(CacheUrlStore::new(Arc::new(
+        FileCache::open(dir.path().join("cache")).unwrap(),
+    )));
+    let options = UploadOptions::default()
+        .chunk_size(100_000)
+        .store(first_store);
+    let client = tus::Client::new().unwrap();
+    assert!(
+        client
+            .upload(
+                &server.endpoint(),
+                Source::from_path(&path).await.unwrap(),
+                &options
+            )
+            .await
+            .is_err()
+    );
+
+    // Nothing in the cache directory names the file or the URL.
+    for entry in walk(&dir.path().join("cache")) {
+        let name = entry.to_string_lossy().into_owned();
+        assert!(
+            !name.contains("video") && !name.contains("127.0.0.1"),
+            "{name}"
+        );
+    }
+
+    let second_store = Arc::new(CacheUrlStore::new(Arc::new(
+        FileCache::open(dir.path().join("cache")).unwrap(),
+    )));
+    let options = UploadOptions::default()
+        .chunk_size(100_000)
+        .store(second_store);
+    let outcome = client
+        .upload(
+            &server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.resumed_from, 200_000);
+    assert!(outcome.verification.is_complete());
+    assert_eq!(
+        std::fs::read(server.stored_file(&outcome.url).unwrap()).unwrap(),
+        bytes
+    );
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.method == Method::POST)
+            .count(),
+        1,
+        "no second upload created"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
+}
