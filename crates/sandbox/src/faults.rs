@@ -31,6 +31,9 @@ pub enum Fault {
     /// Handle the request, but answer with this `Upload-Offset` text instead of
     /// the real one (malformed or backwards offsets).
     WrongOffset(String),
+    /// Receive a checksummed PATCH, then discard it and answer 460 as if the
+    /// bytes had been damaged in transit.
+    ChecksumMismatch,
     /// Answer with this status, content type and body (an HTML error page, say).
     Raw {
         /// The status code.

@@ -18,7 +18,15 @@ use tokio::task::JoinSet;
 
 use crate::{Fault, Faults};
 
-const EXTENSIONS: &str = "creation,creation-with-upload,termination";
+/// Every extension this server implements, advertised unless switched off.
+const EXTENSIONS: [&str; 4] = [
+    "creation",
+    "creation-with-upload",
+    "termination",
+    "checksum",
+];
+/// Checksum algorithms accepted in `Upload-Checksum`.
+const CHECKSUM_ALGORITHMS: &str = "sha1,sha256";
 
 /// How a [`TusServer`] behaves.
 #[derive(Debug, Clone)]
@@ -34,6 +42,8 @@ pub struct TusConfig {
     pub absolute_location: bool,
     /// The port to listen on (0: any free port).
     pub port: u16,
+    /// Extensions switched off (not advertised, not honoured).
+    pub disabled_extensions: Vec<&'static str>,
 }
 
 impl TusConfig {
@@ -45,6 +55,7 @@ impl TusConfig {
             base_path: "/files/".into(),
             absolute_location: true,
             port: 0,
+            disabled_extensions: Vec::new(),
         }
     }
 
@@ -58,6 +69,17 @@ impl TusConfig {
     pub fn relative_location(mut self) -> Self {
         self.absolute_location = false;
         self
+    }
+
+    /// Switches an extension off (e.g. `"checksum"`), to test clients against
+    /// servers without it.
+    pub fn without_extension(mut self, extension: &'static str) -> Self {
+        self.disabled_extensions.push(extension);
+        self
+    }
+
+    fn has(&self, extension: &str) -> bool {
+        !self.disabled_extensions.contains(&extension)
     }
 
     /// Listens on this port.
@@ -85,6 +107,8 @@ pub struct LoggedRequest {
     pub status: Option<u16>,
     /// The `Authorization` header, if sent (tests assert where credentials go).
     pub authorization: Option<String>,
+    /// The `Upload-Checksum` header, if sent.
+    pub checksum: Option<String>,
     /// The fault applied, if any.
     pub fault: Option<Fault>,
 }
@@ -272,6 +296,11 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Reply, 
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        checksum: request
+            .headers()
+            .get("upload-checksum")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         fault: None,
     };
     let fault = state.faults.on_request(request.method());
@@ -324,7 +353,19 @@ async fn respond(
         let mut response = reply(204);
         let headers = response.headers_mut();
         headers.insert("tus-version", HeaderValue::from_static("1.0.0"));
-        headers.insert("tus-extension", HeaderValue::from_static(EXTENSIONS));
+        let offered: Vec<&str> = EXTENSIONS
+            .into_iter()
+            .filter(|e| state.config.has(e))
+            .collect();
+        if let Ok(value) = HeaderValue::from_str(&offered.join(",")) {
+            headers.insert("tus-extension", value);
+        }
+        if state.config.has("checksum") {
+            headers.insert(
+                "tus-checksum-algorithm",
+                HeaderValue::from_static(CHECKSUM_ALGORITHMS),
+            );
+        }
         if let Some(max) = state.config.max_size {
             headers.insert("tus-max-size", HeaderValue::from(max));
         }
@@ -456,7 +497,17 @@ async fn create(
         id.clone()
     };
     let mut response = if with_body {
-        let outcome = write_body(state, &id, 0, length, request.into_body(), fault, entry).await;
+        let outcome = write_body(
+            state,
+            &id,
+            0,
+            length,
+            request.into_body(),
+            fault,
+            None,
+            entry,
+        )
+        .await;
         release(state, &id);
         outcome?;
         let mut response = reply(201);
@@ -501,6 +552,13 @@ async fn patch(
     let Ok(Some(client_offset)) = header_u64(request.headers(), "upload-offset") else {
         return Ok(reply_text(400, "Upload-Offset required"));
     };
+    let checksum = match request.headers().get("upload-checksum") {
+        Some(value) if state.config.has("checksum") => match Checksum::parse(value.as_bytes()) {
+            Some(checksum) => Some(checksum),
+            None => return Ok(reply_text(400, "unsupported or malformed Upload-Checksum")),
+        },
+        _ => None,
+    };
     let length = {
         let mut uploads = uploads(state);
         let Some(upload) = uploads.get_mut(id) else {
@@ -532,11 +590,14 @@ async fn patch(
         length,
         request.into_body(),
         fault.clone(),
+        checksum,
         entry,
     )
     .await;
     release(state, id);
-    outcome?;
+    if outcome? == Stored::Discarded {
+        return Ok(reply_text(460, "checksum mismatch"));
+    }
     let offset = uploads(state).get(id).map_or(0, |u| u.offset);
     let mut response = reply(204);
     let value = match fault {
@@ -552,6 +613,7 @@ async fn patch(
 /// Streams a body to the upload's file from `offset` through a 1 MiB buffer and
 /// advances the offset once the bytes are written out. A client that disconnects
 /// keeps what arrived (tus allows it).
+#[allow(clippy::too_many_arguments)] // internal; each is a distinct part of one body write
 async fn write_body(
     state: &State,
     id: &str,
@@ -559,8 +621,9 @@ async fn write_body(
     length: u64,
     mut body: Incoming,
     fault: Option<Fault>,
+    checksum: Option<Checksum>,
     entry: &mut LoggedRequest,
-) -> Result<(), CutConnection> {
+) -> Result<Stored, CutConnection> {
     let path = state.config.dir.join(id);
     let Ok(file) = open_at(&path, offset).await else {
         return Err(CutConnection);
@@ -572,11 +635,16 @@ async fn write_body(
         _ => None,
     };
     let mut written = 0u64;
+    let mut hasher = checksum.as_ref().map(Checksum::hasher);
+    let mut complete = true;
     loop {
         let frame = match body.frame().await {
             None => break,
             Some(Ok(frame)) => frame,
-            Some(Err(_)) => break, // the client went away; keep what arrived
+            Some(Err(_)) => {
+                complete = false;
+                break; // the client went away; keep what arrived (unless checksummed)
+            }
         };
         let Ok(mut data) = frame.into_data() else {
             continue;
@@ -591,6 +659,9 @@ async fn write_body(
         if file.write_all(&data).await.is_err() {
             return Err(CutConnection);
         }
+        if let Some(hasher) = hasher.as_mut() {
+            hasher.update(&data);
+        }
         written += data.len() as u64;
         if cut.is_some_and(|(limit, _)| written >= limit) {
             break;
@@ -600,6 +671,19 @@ async fn write_body(
         return Err(CutConnection);
     }
     let file = file.into_inner();
+    // A checksummed chunk is kept only whole and verified (tus checksum extension).
+    if let (Some(expected), Some(hasher)) = (&checksum, hasher) {
+        let forced = matches!(fault, Some(Fault::ChecksumMismatch));
+        if !complete || cut.is_some() || forced || hasher.finish() != expected.digest {
+            let _ = file.set_len(offset).await;
+            entry.body_stored = 0;
+            return if cut.is_some() {
+                Err(CutConnection)
+            } else {
+                Ok(Stored::Discarded)
+            };
+        }
+    }
     // The offset moves only once the bytes are written out.
     if let Some(upload) = uploads(state).get_mut(id) {
         upload.offset = offset + written;
@@ -614,7 +698,71 @@ async fn write_body(
         entry.body_stored = kept;
         return Err(CutConnection);
     }
-    Ok(())
+    Ok(Stored::Kept)
+}
+
+/// What happened to a request body.
+#[derive(Debug, PartialEq, Eq)]
+enum Stored {
+    /// Written and counted.
+    Kept,
+    /// Dropped: its checksum did not match.
+    Discarded,
+}
+
+/// An `Upload-Checksum` header: algorithm and expected digest.
+struct Checksum {
+    sha256: bool,
+    digest: Vec<u8>,
+}
+
+enum ChunkHasher {
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+}
+
+impl Checksum {
+    fn parse(value: &[u8]) -> Option<Checksum> {
+        use base64::Engine as _;
+        let text = std::str::from_utf8(value).ok()?;
+        let (algorithm, encoded) = text.trim().split_once(' ')?;
+        let sha256 = match algorithm.to_ascii_lowercase().as_str() {
+            "sha1" => false,
+            "sha256" => true,
+            _ => return None,
+        };
+        let digest = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()?;
+        Some(Checksum { sha256, digest })
+    }
+
+    fn hasher(&self) -> ChunkHasher {
+        use sha2::Digest as _;
+        if self.sha256 {
+            ChunkHasher::Sha256(sha2::Sha256::new())
+        } else {
+            ChunkHasher::Sha1(sha1::Sha1::new())
+        }
+    }
+}
+
+impl ChunkHasher {
+    fn update(&mut self, data: &[u8]) {
+        use sha2::Digest as _;
+        match self {
+            ChunkHasher::Sha1(h) => h.update(data),
+            ChunkHasher::Sha256(h) => h.update(data),
+        }
+    }
+
+    fn finish(self) -> Vec<u8> {
+        use sha2::Digest as _;
+        match self {
+            ChunkHasher::Sha1(h) => h.finalize().to_vec(),
+            ChunkHasher::Sha256(h) => h.finalize().to_vec(),
+        }
+    }
 }
 
 async fn open_at(path: &Path, offset: u64) -> std::io::Result<tokio::fs::File> {

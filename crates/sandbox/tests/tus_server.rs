@@ -93,8 +93,9 @@ async fn discovery_and_version_checks() {
     assert_eq!(reply.headers["tus-version"], "1.0.0");
     assert_eq!(
         reply.headers["tus-extension"],
-        "creation,creation-with-upload,termination"
+        "creation,creation-with-upload,termination,checksum"
     );
+    assert_eq!(reply.headers["tus-checksum-algorithm"], "sha1,sha256");
     assert_eq!(reply.headers["tus-max-size"], "100");
     let reply = raw(&server, "POST", "/files/", &[("Upload-Length", "5")], b"").await;
     assert_eq!(reply.status, 412);
@@ -441,5 +442,100 @@ async fn concurrent_patches_to_one_upload_are_locked() {
     assert_eq!(
         std::fs::read(server.stored_file(&url).unwrap()).unwrap(),
         b"abcd"
+    );
+}
+
+#[tokio::test]
+async fn checksums_are_verified_per_patch() {
+    let (_dir, server) = server(|c| c).await;
+    let url = create(&server, "10").await;
+    // sha1("hello") = qvTGHdzF6KLavt4PO0gs2a6pQ00=
+    let good = ("Upload-Checksum", "sha1 qvTGHdzF6KLavt4PO0gs2a6pQ00=");
+    let bad = ("Upload-Checksum", "sha1 AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    let reply = raw(
+        &server,
+        "PATCH",
+        &url,
+        &[TUS, OCTETS, ("Upload-Offset", "0"), bad],
+        b"hello",
+    )
+    .await;
+    assert_eq!(reply.status, 460);
+    assert_eq!(
+        server.upload_state(&url),
+        Some((0, 10)),
+        "a mismatched chunk is discarded"
+    );
+    let reply = raw(
+        &server,
+        "PATCH",
+        &url,
+        &[TUS, OCTETS, ("Upload-Offset", "0"), good],
+        b"hello",
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.headers["upload-offset"].as_str()),
+        (204, "5")
+    );
+    let unsupported = ("Upload-Checksum", "md5 XUFAKrxLKna5cZ2REBfFkg==");
+    assert_eq!(
+        raw(
+            &server,
+            "PATCH",
+            &url,
+            &[TUS, OCTETS, ("Upload-Offset", "5"), unsupported],
+            b"world"
+        )
+        .await
+        .status,
+        400
+    );
+    assert_eq!(
+        raw(
+            &server,
+            "PATCH",
+            &url,
+            &[
+                TUS,
+                OCTETS,
+                ("Upload-Offset", "5"),
+                ("Upload-Checksum", "sha1 !!")
+            ],
+            b"world"
+        )
+        .await
+        .status,
+        400
+    );
+    assert_eq!(
+        std::fs::read(server.stored_file(&url).unwrap()).unwrap(),
+        b"hello"
+    );
+}
+
+#[tokio::test]
+async fn extensions_can_be_switched_off() {
+    let (_dir, server) = server(|c| c.without_extension("checksum")).await;
+    let reply = raw(&server, "OPTIONS", "/files/", &[], b"").await;
+    assert_eq!(
+        reply.headers["tus-extension"],
+        "creation,creation-with-upload,termination"
+    );
+    assert!(!reply.headers.contains_key("tus-checksum-algorithm"));
+    // A checksum header is then ignored, as by any server without the extension.
+    let url = create(&server, "5").await;
+    let bad = ("Upload-Checksum", "sha1 AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    assert_eq!(
+        raw(
+            &server,
+            "PATCH",
+            &url,
+            &[TUS, OCTETS, ("Upload-Offset", "0"), bad],
+            b"hello"
+        )
+        .await
+        .status,
+        204
     );
 }

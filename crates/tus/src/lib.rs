@@ -59,6 +59,7 @@ mod upload;
 
 pub use client::{Client, ClientBuilder, UploadStatus};
 pub use core::capabilities::Capabilities;
+pub use core::checksum::ChecksumAlgorithm;
 pub use core::headers::TUS_VERSION;
 pub use core::metadata::{decode as decode_metadata, encode as encode_metadata};
 pub use core::retry::{RetryContext, RetryPolicy};

@@ -7,13 +7,15 @@ use std::time::{Duration, Instant};
 
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, Uri};
-use tokio::io::AsyncSeekExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tracing::Instrument as _;
 
+use crate::Capabilities;
 use crate::body::{Meter, RequestBody, StreamBody};
 use crate::client::{
     CONTENT_LENGTH_HEADER, Failure, UploadStatus, content_length, parse_uri, source_failure,
 };
+use crate::core::checksum::{ChecksumAlgorithm, negotiate};
 use crate::core::headers::{parse_u64, resolve_location};
 use crate::core::{metadata, offsets};
 use crate::error::redact_url;
@@ -43,6 +45,7 @@ pub struct UploadOptions {
     creation_with_upload: bool,
     on_event: Option<ProgressFn>,
     cancel: Option<CancelToken>,
+    checksum: Option<ChecksumAlgorithm>,
 }
 
 impl Default for UploadOptions {
@@ -58,6 +61,7 @@ impl Default for UploadOptions {
             creation_with_upload: true,
             on_event: None,
             cancel: None,
+            checksum: None,
         }
     }
 }
@@ -130,6 +134,15 @@ impl UploadOptions {
         self
     }
 
+    /// Sends `Upload-Checksum` with every PATCH when the server offers the
+    /// checksum extension: this algorithm if offered, else the strongest offered
+    /// one we support. A 460 (mismatch) re-sends that chunk only. Each chunk is
+    /// then read twice (hash, then send), so memory stays flat.
+    pub fn checksum(mut self, algorithm: ChecksumAlgorithm) -> Self {
+        self.checksum = Some(algorithm);
+        self
+    }
+
     /// Lets another task cancel the upload (it stays resumable).
     pub fn cancel_token(mut self, token: CancelToken) -> Self {
         self.cancel = Some(token);
@@ -190,6 +203,19 @@ struct Run {
     started: Instant,
     bytes_sent: u64,
     retries: u32,
+    /// The negotiated checksum algorithm, if any.
+    checksum: Option<ChecksumAlgorithm>,
+}
+
+impl Run {
+    fn new() -> Self {
+        Run {
+            started: Instant::now(),
+            bytes_sent: 0,
+            retries: 0,
+            checksum: None,
+        }
+    }
 }
 
 impl Client {
@@ -205,11 +231,15 @@ impl Client {
         let endpoint = parse_uri(endpoint)?;
         let span = tracing::info_span!("tus_upload", endpoint = %redact_url(&endpoint), length = source.len());
         async {
-            let mut run = Run {
-                started: Instant::now(),
-                bytes_sent: 0,
-                retries: 0,
-            };
+            let mut run = Run::new();
+            // Discovery is advisory: servers without OPTIONS still get a plain POST.
+            let capabilities = self
+                .options(&endpoint.to_string())
+                .await
+                .unwrap_or_default();
+            run.checksum = options
+                .checksum
+                .and_then(|preferred| negotiate(preferred, &capabilities));
             let fingerprint = match &options.store {
                 Some(_) => source.fingerprint(options.fingerprint_content).await?,
                 None => None,
@@ -242,6 +272,7 @@ impl Client {
             let (uri, offset) = self
                 .create(
                     &endpoint,
+                    &capabilities,
                     &source,
                     options,
                     fingerprint.as_deref(),
@@ -285,11 +316,12 @@ impl Client {
             if offset > 0 {
                 options.emit(Event::Resumed { offset });
             }
-            let run = Run {
-                started: Instant::now(),
-                bytes_sent: 0,
-                retries: 0,
-            };
+            let mut run = Run::new();
+            if let Some(preferred) = options.checksum {
+                // The upload URL answers OPTIONS too (tus "Discovery").
+                let capabilities = self.options(url).await.unwrap_or_default();
+                run.checksum = negotiate(preferred, &capabilities);
+            }
             self.finish(&uri, &source, offset, offset, options, None, run)
                 .await
         }
@@ -332,16 +364,12 @@ impl Client {
     async fn create(
         &self,
         endpoint: &Uri,
+        capabilities: &Capabilities,
         source: &Source,
         options: &UploadOptions,
         fingerprint: Option<&str>,
         run: &mut Run,
     ) -> Result<(Uri, u64), Error> {
-        // Discovery is advisory: servers without OPTIONS still get a plain POST.
-        let capabilities = self
-            .options(&endpoint.to_string())
-            .await
-            .unwrap_or_default();
         if let Some(max) = capabilities.max_size
             && source.len() > max
         {
@@ -360,8 +388,10 @@ impl Client {
                     .map_err(|_| Error::InvalidMetadataKey { key: String::new() })?,
             );
         }
+        // With checksums, every byte goes through a PATCH the server can verify.
         let with_upload = options.creation_with_upload
             && capabilities.supports("creation-with-upload")
+            && run.checksum.is_none()
             && !source.is_empty();
         let mut attempt = 0;
         loop {
@@ -602,6 +632,35 @@ impl Client {
             .seek(SeekFrom::Start(offset))
             .await
             .map_err(|e| Failure::from(source_failure(e)))?;
+        if let Some(algorithm) = run.checksum {
+            // The digest goes in a header, before the body: hash this chunk
+            // first (block by block), then rewind and stream it.
+            let mut hasher = algorithm.hasher();
+            let mut block = vec![0u8; crate::body::BLOCK.min(len.max(1) as usize)];
+            let mut remaining = len;
+            while remaining > 0 {
+                let want = remaining.min(block.len() as u64) as usize;
+                let n = reader
+                    .read(&mut block[..want])
+                    .await
+                    .map_err(|e| Failure::from(source_failure(e)))?;
+                if n == 0 {
+                    return Err(Failure::from(Error::SourceChanged {
+                        expected: source.len(),
+                        found: offset + len - remaining,
+                    }));
+                }
+                hasher.update(&block[..n]);
+                remaining -= n as u64;
+            }
+            reader
+                .seek(SeekFrom::Start(offset))
+                .await
+                .map_err(|e| Failure::from(source_failure(e)))?;
+            let value = HeaderValue::from_str(&hasher.header_value())
+                .expect("an algorithm name and a base64 digest form a valid header value");
+            headers.insert("upload-checksum", value);
+        }
         headers.insert(CONTENT_LENGTH_HEADER, content_length(len));
         let meter = Arc::new(Meter::default());
         let on_bytes = options.on_event.clone().map(|callback| {

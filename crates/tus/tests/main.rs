@@ -1,5 +1,6 @@
 //! The tus client against real servers over loopback (one test binary).
 
+mod extensions;
 mod support;
 mod tls;
 mod upload;

@@ -3,6 +3,7 @@
 //! the clock; the driver in [`crate::client`] feeds it responses and `now`.
 
 pub(crate) mod capabilities;
+pub(crate) mod checksum;
 pub(crate) mod headers;
 pub(crate) mod metadata;
 pub(crate) mod offsets;

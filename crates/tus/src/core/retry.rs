@@ -172,9 +172,10 @@ impl fmt::Debug for RetryPolicy {
     }
 }
 
-/// Statuses worth retrying: the server may succeed later.
+/// Statuses worth retrying: the server may succeed later. 460 (checksum
+/// mismatch) means the chunk was damaged in transit and is re-sent.
 pub(crate) fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 408 | 423 | 429) || (500..600).contains(&status)
+    matches!(status, 408 | 423 | 429 | 460) || (500..600).contains(&status)
 }
 
 #[cfg(test)]
@@ -226,10 +227,10 @@ mod tests {
 
     #[test]
     fn classifies_statuses() {
-        for status in [408, 423, 429, 500, 502, 503, 504] {
+        for status in [408, 423, 429, 460, 500, 502, 503, 504] {
             assert!(is_retryable_status(status), "{status}");
         }
-        for status in [200, 204, 400, 401, 403, 404, 409, 410, 412, 413, 415, 460] {
+        for status in [200, 204, 400, 401, 403, 404, 409, 410, 412, 413, 415] {
             assert!(!is_retryable_status(status), "{status}");
         }
     }

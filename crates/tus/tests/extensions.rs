@@ -1,0 +1,200 @@
+//! The optional tus extensions against the sandbox: checksum.
+
+use http::Method;
+use sandbox::Fault;
+use tus::{ChecksumAlgorithm, Error, Source, UploadOptions};
+
+use crate::support::{Harness, client};
+
+fn options() -> UploadOptions {
+    UploadOptions::default().chunk_size(64 * 1024)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_patch_carries_a_verified_checksum() {
+    for (algorithm, prefix) in [
+        (ChecksumAlgorithm::Sha1, "sha1 "),
+        (ChecksumAlgorithm::Sha256, "sha256 "),
+    ] {
+        let h = Harness::start().await;
+        let path = h.file("c.bin", 200_000, 40);
+        let outcome = client()
+            .upload(
+                &h.server.endpoint(),
+                Source::from_path(&path).await.unwrap(),
+                &options().checksum(algorithm),
+            )
+            .await
+            .unwrap();
+        assert!(outcome.verification.is_complete());
+        h.assert_stored(&outcome.url, &path);
+        let log = h.server.requests();
+        let post = log.iter().find(|r| r.method == Method::POST).unwrap();
+        assert_eq!(
+            post.content_length,
+            Some(0),
+            "no data rides on the POST when checksums are on"
+        );
+        let patches: Vec<_> = log.iter().filter(|r| r.method == Method::PATCH).collect();
+        assert_eq!(patches.len(), 4);
+        for patch in patches {
+            assert!(
+                patch
+                    .checksum
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with(prefix)),
+                "{:?}",
+                patch.checksum
+            );
+            assert_eq!(patch.status, Some(204), "the server verified it");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_460_resends_only_the_failed_chunk() {
+    let h = Harness::start().await;
+    h.server
+        .faults()
+        .inject(Method::PATCH, 2, Fault::ChecksumMismatch);
+    let path = h.file("d.bin", 200_000, 41);
+    let outcome = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options().checksum(ChecksumAlgorithm::Sha1),
+        )
+        .await
+        .unwrap();
+    h.assert_stored(&outcome.url, &path);
+    assert_eq!(outcome.retries, 1);
+    assert_eq!(
+        outcome.bytes_sent,
+        200_000 + 65_536,
+        "exactly one chunk went twice"
+    );
+    let offsets: Vec<_> = h
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == Method::PATCH)
+        .map(|r| r.upload_offset.unwrap())
+        .collect();
+    assert_eq!(offsets, [0, 65_536, 65_536, 131_072, 196_608]);
+}
+
+#[tokio::test]
+async fn a_persistent_mismatch_gives_up_with_the_460() {
+    let h = Harness::start().await;
+    let path = h.file("e.bin", 100_000, 42);
+    // A proxy that damages every chunk: the hook replaces the digest.
+    let damaging = tus::Client::builder()
+        .retry_policy(tus::RetryPolicy::default().max_attempts(2).backoff(
+            std::time::Duration::from_millis(1),
+            std::time::Duration::from_millis(2),
+        ))
+        .request_hook(|parts| {
+            if parts.headers.contains_key("upload-checksum") {
+                parts.headers.insert(
+                    "upload-checksum",
+                    "sha1 AAAAAAAAAAAAAAAAAAAAAAAAAAA=".parse().unwrap(),
+                );
+            }
+        })
+        .build()
+        .unwrap();
+    let err = damaging
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options().checksum(ChecksumAlgorithm::Sha1),
+        )
+        .await
+        .unwrap_err();
+    match err {
+        Error::RetriesExhausted { attempts: 3, last } => assert!(
+            matches!(*last, Error::Status(ref s) if s.status == 460),
+            "{last:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        h.server
+            .upload_state(
+                &h.server
+                    .requests()
+                    .into_iter()
+                    .find(|r| r.method == Method::PATCH)
+                    .unwrap()
+                    .path
+            )
+            .map(|s| s.0),
+        Some(0),
+        "nothing damaged was kept"
+    );
+}
+
+#[tokio::test]
+async fn servers_without_the_extension_get_no_checksum_header() {
+    let h = Harness::with(|c| c.without_extension("checksum")).await;
+    let path = h.file("f.bin", 100_000, 43);
+    let outcome = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options().checksum(ChecksumAlgorithm::Sha256),
+        )
+        .await
+        .unwrap();
+    h.assert_stored(&outcome.url, &path);
+    assert!(h.server.requests().iter().all(|r| r.checksum.is_none()));
+}
+
+#[tokio::test]
+async fn upload_to_negotiates_checksums_with_the_upload_url() {
+    let h = Harness::start().await;
+    let path = h.file("g.bin", 100_000, 44);
+    let store = std::sync::Arc::new(tus::MemoryUrlStore::new());
+    h.server.faults().inject(
+        Method::PATCH,
+        1,
+        Fault::Status {
+            status: 404,
+            retry_after: None,
+        },
+    );
+    let _ = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options().store(store).creation_with_upload(false),
+        )
+        .await;
+    let url = format!(
+        "http://{}{}",
+        h.server.addr(),
+        h.server
+            .requests()
+            .iter()
+            .find(|r| r.method == Method::PATCH)
+            .unwrap()
+            .path
+    );
+    client()
+        .upload_to(
+            &url,
+            Source::from_path(&path).await.unwrap(),
+            &options().checksum(ChecksumAlgorithm::Sha1),
+        )
+        .await
+        .unwrap();
+    let after: Vec<_> = h
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == Method::PATCH)
+        .skip(1)
+        .collect();
+    assert!(!after.is_empty() && after.iter().all(|r| r.checksum.is_some()));
+    h.assert_stored(&url, &path);
+}
