@@ -31,6 +31,9 @@ pub enum Fault {
     /// Handle the request, but answer with this `Upload-Offset` text instead of
     /// the real one (malformed or backwards offsets).
     WrongOffset(String),
+    /// Expire the upload addressed by this request before handling it (the
+    /// expiration extension's 410 Gone, without waiting for a clock).
+    Expire,
     /// Receive a checksummed PATCH, then discard it and answer 460 as if the
     /// bytes had been damaged in transit.
     ChecksumMismatch,

@@ -19,11 +19,12 @@ use tokio::task::JoinSet;
 use crate::{Fault, Faults};
 
 /// Every extension this server implements, advertised unless switched off.
-const EXTENSIONS: [&str; 4] = [
+const EXTENSIONS: [&str; 5] = [
     "creation",
     "creation-with-upload",
     "termination",
     "checksum",
+    "expiration",
 ];
 /// Checksum algorithms accepted in `Upload-Checksum`.
 const CHECKSUM_ALGORITHMS: &str = "sha1,sha256";
@@ -44,6 +45,9 @@ pub struct TusConfig {
     pub port: u16,
     /// Extensions switched off (not advertised, not honoured).
     pub disabled_extensions: Vec<&'static str>,
+    /// Unfinished uploads expire this long after creation (the expiration
+    /// extension is advertised only when this is set).
+    pub expires_after: Option<std::time::Duration>,
 }
 
 impl TusConfig {
@@ -56,6 +60,7 @@ impl TusConfig {
             absolute_location: true,
             port: 0,
             disabled_extensions: Vec::new(),
+            expires_after: None,
         }
     }
 
@@ -78,8 +83,15 @@ impl TusConfig {
         self
     }
 
+    /// Unfinished uploads expire `after` their creation (tus expiration).
+    pub fn expires_after(mut self, after: std::time::Duration) -> Self {
+        self.expires_after = Some(after);
+        self
+    }
+
     fn has(&self, extension: &str) -> bool {
         !self.disabled_extensions.contains(&extension)
+            && (extension != "expiration" || self.expires_after.is_some())
     }
 
     /// Listens on this port.
@@ -120,6 +132,25 @@ struct Upload {
     metadata: Option<String>,
     terminated: bool,
     busy: bool,
+    expires_at: Option<std::time::SystemTime>,
+}
+
+impl Upload {
+    /// Unfinished and past its expiry: from now on it answers 410.
+    fn expire_if_due(&mut self) {
+        let due = self
+            .expires_at
+            .is_some_and(|at| std::time::SystemTime::now() >= at);
+        if due && self.offset < self.length {
+            self.terminated = true;
+        }
+    }
+
+    /// `Upload-Expires` while unfinished.
+    fn expires_header(&self) -> Option<HeaderValue> {
+        let at = self.expires_at.filter(|_| self.offset < self.length)?;
+        HeaderValue::from_str(&httpdate::fmt_http_date(at)).ok()
+    }
 }
 
 struct State {
@@ -346,6 +377,12 @@ async fn respond(
             return Ok(response);
         }
         Some(Fault::Stall(duration)) => tokio::time::sleep(*duration).await,
+        Some(Fault::Expire) => {
+            let id = request.uri().path().rsplit('/').next().unwrap_or("");
+            if let Some(upload) = uploads(state).get_mut(id) {
+                upload.expires_at = Some(std::time::SystemTime::UNIX_EPOCH);
+            }
+        }
         _ => {}
     }
     let method = request.method().clone();
@@ -410,10 +447,11 @@ fn uploads(state: &State) -> std::sync::MutexGuard<'_, HashMap<String, Upload>> 
 }
 
 fn head(state: &State, id: &str) -> Reply {
-    let uploads = uploads(state);
-    let Some(upload) = uploads.get(id) else {
+    let mut uploads = uploads(state);
+    let Some(upload) = uploads.get_mut(id) else {
         return reply(404);
     };
+    upload.expire_if_due();
     if upload.terminated {
         return reply(410);
     }
@@ -422,6 +460,9 @@ fn head(state: &State, id: &str) -> Reply {
     headers.insert("upload-offset", HeaderValue::from(upload.offset));
     headers.insert("upload-length", HeaderValue::from(upload.length));
     headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    if let Some(expires) = upload.expires_header() {
+        headers.insert("upload-expires", expires);
+    }
     if let Some(metadata) = upload
         .metadata
         .as_ref()
@@ -485,6 +526,11 @@ async fn create(
             metadata,
             terminated: false,
             busy: with_body,
+            expires_at: state
+                .config
+                .expires_after
+                .filter(|_| state.config.has("expiration"))
+                .map(|after| std::time::SystemTime::now() + after),
         },
     );
     let location = if state.config.absolute_location {
@@ -521,6 +567,9 @@ async fn create(
     };
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert("location", value);
+    }
+    if let Some(expires) = uploads(state).get(&id).and_then(Upload::expires_header) {
+        response.headers_mut().insert("upload-expires", expires);
     }
     Ok(response)
 }
@@ -564,6 +613,7 @@ async fn patch(
         let Some(upload) = uploads.get_mut(id) else {
             return Ok(reply(404));
         };
+        upload.expire_if_due();
         if upload.terminated {
             return Ok(reply(410));
         }
@@ -607,6 +657,9 @@ async fn patch(
         _ => HeaderValue::from(offset),
     };
     response.headers_mut().insert("upload-offset", value);
+    if let Some(expires) = uploads(state).get(id).and_then(Upload::expires_header) {
+        response.headers_mut().insert("upload-expires", expires);
+    }
     Ok(response)
 }
 

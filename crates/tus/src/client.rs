@@ -428,15 +428,16 @@ impl Client {
             Some(v) => Some(parse_u64("Upload-Length", v.as_bytes()).map_err(protocol)?),
             None => None,
         };
-        let expires = answer
+        // An unparsable date is ignored rather than fatal: it is advisory.
+        let expires_at = answer
             .headers
             .get("upload-expires")
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+            .and_then(|text| httpdate::parse_http_date(text).ok());
         Ok(UploadStatus {
             offset,
             length,
-            expires,
+            expires_at,
         })
     }
 
@@ -473,8 +474,8 @@ pub struct UploadStatus {
     pub offset: u64,
     /// `Upload-Length`, when known.
     pub length: Option<u64>,
-    /// `Upload-Expires`, as sent.
-    pub expires: Option<String>,
+    /// `Upload-Expires` (tus expiration), when the server sends one.
+    pub expires_at: Option<std::time::SystemTime>,
 }
 
 pub(crate) fn source_failure(error: std::io::Error) -> Error {

@@ -45,6 +45,12 @@ pub enum Event {
         /// The server's offset after it.
         offset: u64,
     },
+    /// The server dropped the unfinished upload (it expired); a new one is
+    /// created and the upload starts over from byte 0.
+    Restarted {
+        /// What happened, as text.
+        reason: String,
+    },
     /// A request failed and will be retried after `delay`.
     Retrying {
         /// Consecutive failed attempts so far.

@@ -244,51 +244,77 @@ impl Client {
                 Some(_) => source.fingerprint(options.fingerprint_content).await?,
                 None => None,
             };
-            if let (Some(store), Some(fingerprint)) = (&options.store, &fingerprint)
-                && let Some(url) = store.get(fingerprint).await?
-            {
-                {
-                    match self.try_resume(&url, &source, options).await? {
+            let mut stored_url = match (&options.store, &fingerprint) {
+                (Some(store), Some(fingerprint)) => store.get(fingerprint).await?,
+                _ => None,
+            };
+            let mut restarted = false;
+            loop {
+                let resumed = match stored_url.take() {
+                    Some(url) => match self.try_resume(&url, &source, options).await? {
                         Some(offset) => {
                             tracing::info!(offset, "resuming");
                             options.emit(Event::Resumed { offset });
-                            let uri = parse_uri(&url)?;
-                            return self
-                                .finish(
-                                    &uri,
-                                    &source,
-                                    offset,
-                                    offset,
-                                    options,
-                                    Some(fingerprint),
-                                    run,
-                                )
-                                .await;
+                            Some((parse_uri(&url)?, offset))
                         }
-                        None => store.remove(fingerprint).await?,
+                        None => {
+                            self.forget(options, fingerprint.as_deref()).await?;
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                let (uri, offset, resumed_from) = match resumed {
+                    Some((uri, offset)) => (uri, offset, offset),
+                    None => {
+                        let (uri, offset) = self
+                            .create(
+                                &endpoint,
+                                &capabilities,
+                                &source,
+                                options,
+                                fingerprint.as_deref(),
+                                &mut run,
+                            )
+                            .await?;
+                        (uri, offset, 0)
                     }
+                };
+                let result = self
+                    .finish(
+                        &uri,
+                        &source,
+                        offset,
+                        resumed_from,
+                        options,
+                        fingerprint.as_deref(),
+                        &mut run,
+                    )
+                    .await;
+                match result {
+                    // tus expiration: the server dropped the unfinished upload.
+                    // Start over once, cleanly, with a new upload.
+                    Err(Error::Status(status))
+                        if matches!(status.status, 404 | 410)
+                            && capabilities.supports("expiration")
+                            && !restarted =>
+                    {
+                        restarted = true;
+                        tracing::warn!(
+                            status = status.status,
+                            "the upload expired on the server; starting over"
+                        );
+                        options.emit(Event::Restarted {
+                            reason: format!(
+                                "the server answered {} for the unfinished upload (expired)",
+                                status.status
+                            ),
+                        });
+                        self.forget(options, fingerprint.as_deref()).await?;
+                    }
+                    other => return other,
                 }
             }
-            let (uri, offset) = self
-                .create(
-                    &endpoint,
-                    &capabilities,
-                    &source,
-                    options,
-                    fingerprint.as_deref(),
-                    &mut run,
-                )
-                .await?;
-            self.finish(
-                &uri,
-                &source,
-                offset,
-                0,
-                options,
-                fingerprint.as_deref(),
-                run,
-            )
-            .await
         }
         .instrument(span)
         .await
@@ -322,7 +348,7 @@ impl Client {
                 let capabilities = self.options(url).await.unwrap_or_default();
                 run.checksum = negotiate(preferred, &capabilities);
             }
-            self.finish(&uri, &source, offset, offset, options, None, run)
+            self.finish(&uri, &source, offset, offset, options, None, &mut run)
                 .await
         }
         .instrument(span)
@@ -342,8 +368,21 @@ impl Client {
         Ok(verification(&status, expected_length))
     }
 
-    /// The HEAD answer for a stored URL, or `None` when the upload is gone or no
-    /// longer matches the source (then a new one is created).
+    /// Drops the stored URL for this source, if any.
+    async fn forget(
+        &self,
+        options: &UploadOptions,
+        fingerprint: Option<&str>,
+    ) -> Result<(), Error> {
+        if let (Some(store), Some(fingerprint)) = (&options.store, fingerprint) {
+            store.remove(fingerprint).await?;
+        }
+        Ok(())
+    }
+
+    /// The offset to resume a stored URL from, or `None` when the upload is gone,
+    /// expired (`Upload-Expires` in the past) or no longer matches the source
+    /// (then a new one is created).
     async fn try_resume(
         &self,
         url: &str,
@@ -354,6 +393,13 @@ impl Client {
             return Ok(None);
         };
         match self.status_with_retries(&uri, options).await {
+            Ok(status)
+                if status
+                    .expires_at
+                    .is_some_and(|at| at <= std::time::SystemTime::now()) =>
+            {
+                Ok(None)
+            }
             Ok(status) => Ok(offsets::check_head(status.offset, status.length, source.len()).ok()),
             Err(Error::Status(status)) if matches!(status.status, 403 | 404 | 410) => Ok(None),
             Err(error) => Err(error),
@@ -484,11 +530,9 @@ impl Client {
         resumed_from: u64,
         options: &UploadOptions,
         fingerprint: Option<&str>,
-        mut run: Run,
+        run: &mut Run,
     ) -> Result<UploadOutcome, Error> {
-        let final_offset = self
-            .transfer(uri, source, offset, options, &mut run)
-            .await?;
+        let final_offset = self.transfer(uri, source, offset, options, run).await?;
         let status = self.status_with_retries(uri, options).await?;
         let verification = verification(&status, source.len());
         tracing::info!(

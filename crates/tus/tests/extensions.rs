@@ -1,4 +1,4 @@
-//! The optional tus extensions against the sandbox: checksum.
+//! The optional tus extensions against the sandbox: checksum and expiration.
 
 use http::Method;
 use sandbox::Fault;
@@ -197,4 +197,155 @@ async fn upload_to_negotiates_checksums_with_the_upload_url() {
         .collect();
     assert!(!after.is_empty() && after.iter().all(|r| r.checksum.is_some()));
     h.assert_stored(&url, &path);
+}
+
+/// Uploads until the first chunk is acknowledged, then cancels (resumable).
+async fn start_and_cancel(
+    h: &Harness,
+    path: &std::path::Path,
+    store: std::sync::Arc<tus::MemoryUrlStore>,
+) {
+    let cancel = tus::CancelToken::new();
+    let trigger = cancel.clone();
+    let options = options()
+        .creation_with_upload(false)
+        .store(store)
+        .cancel_token(cancel)
+        .on_event(move |event| {
+            if matches!(event, tus::Event::ChunkComplete { .. }) {
+                trigger.cancel();
+            }
+        });
+    let err = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(path).await.unwrap(),
+            &options,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_expires_is_reported_while_unfinished() {
+    let h = Harness::with(|c| c.expires_after(std::time::Duration::from_secs(3600))).await;
+    assert!(
+        client()
+            .options(&h.server.endpoint())
+            .await
+            .unwrap()
+            .supports("expiration")
+    );
+    let path = h.file("x.bin", 200_000, 45);
+    let store = std::sync::Arc::new(tus::MemoryUrlStore::new());
+    start_and_cancel(&h, &path, store).await;
+    let url = format!(
+        "http://{}{}",
+        h.server.addr(),
+        h.server
+            .requests()
+            .iter()
+            .find(|r| r.method == Method::PATCH)
+            .unwrap()
+            .path
+    );
+    let status = client().status(&url).await.unwrap();
+    let left = status
+        .expires_at
+        .unwrap()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap();
+    assert!(
+        left > std::time::Duration::from_secs(3500) && left <= std::time::Duration::from_secs(3600),
+        "{left:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_that_expires_midway_starts_over_cleanly() {
+    let h = Harness::with(|c| c.expires_after(std::time::Duration::from_secs(3600))).await;
+    h.server.faults().inject(Method::PATCH, 3, Fault::Expire);
+    let path = h.file("y.bin", 300_000, 46);
+    let restarted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = restarted.clone();
+    let options = options().on_event(move |event| {
+        if matches!(event, tus::Event::Restarted { .. }) {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let outcome = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options,
+        )
+        .await
+        .unwrap();
+    assert!(restarted.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(outcome.resumed_from, 0);
+    h.assert_stored(&outcome.url, &path);
+    assert_eq!(
+        h.server
+            .requests()
+            .iter()
+            .filter(|r| r.method == Method::POST)
+            .count(),
+        2,
+        "a second upload was created"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_stored_upload_is_replaced_on_resume() {
+    let h = Harness::with(|c| c.expires_after(std::time::Duration::from_secs(3600))).await;
+    let path = h.file("z.bin", 200_000, 47);
+    let store = std::sync::Arc::new(tus::MemoryUrlStore::new());
+    start_and_cancel(&h, &path, store.clone()).await;
+    h.server.faults().inject_next(Method::HEAD, Fault::Expire);
+    let outcome = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options().store(store),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.resumed_from, 0);
+    h.assert_stored(&outcome.url, &path);
+    assert_eq!(
+        h.server
+            .requests()
+            .iter()
+            .filter(|r| r.method == Method::POST)
+            .count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn without_the_extension_a_vanished_upload_is_an_error_not_a_restart() {
+    let h = Harness::start().await;
+    h.server.faults().inject(Method::PATCH, 2, Fault::Expire);
+    let path = h.file("w.bin", 200_000, 48);
+    let err = client()
+        .upload(
+            &h.server.endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &options(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Status(ref s) if s.status == 410),
+        "{err:?}"
+    );
+    assert_eq!(
+        h.server
+            .requests()
+            .iter()
+            .filter(|r| r.method == Method::POST)
+            .count(),
+        1
+    );
 }
