@@ -19,13 +19,16 @@ use tokio::task::JoinSet;
 use crate::{Fault, Faults};
 
 /// Every extension this server implements, advertised unless switched off.
-const EXTENSIONS: [&str; 5] = [
+const EXTENSIONS: [&str; 6] = [
     "creation",
     "creation-with-upload",
+    "creation-defer-length",
     "termination",
     "checksum",
     "expiration",
 ];
+/// The length of an upload whose length is deferred and not yet known.
+const UNKNOWN_LENGTH: u64 = u64::MAX;
 /// Checksum algorithms accepted in `Upload-Checksum`.
 const CHECKSUM_ALGORITHMS: &str = "sha1,sha256";
 
@@ -133,6 +136,8 @@ struct Upload {
     terminated: bool,
     busy: bool,
     expires_at: Option<std::time::SystemTime>,
+    /// Created with `Upload-Defer-Length: 1`; `length` is unknown until a PATCH sets it.
+    deferred: bool,
 }
 
 impl Upload {
@@ -239,7 +244,8 @@ impl TusServer {
         valid_id(id).then(|| self.state.config.dir.join(id))
     }
 
-    /// The server's view of an upload: (offset, length).
+    /// The server's view of an upload: (offset, length); the length reads
+    /// `u64::MAX` while it is deferred and unknown.
     pub fn upload_state(&self, url: &str) -> Option<(u64, u64)> {
         let id = url.rsplit('/').next()?;
         let uploads = self.state.uploads.lock().unwrap_or_else(|e| e.into_inner());
@@ -458,7 +464,11 @@ fn head(state: &State, id: &str) -> Reply {
     let mut response = reply(200);
     let headers = response.headers_mut();
     headers.insert("upload-offset", HeaderValue::from(upload.offset));
-    headers.insert("upload-length", HeaderValue::from(upload.length));
+    if upload.deferred {
+        headers.insert("upload-defer-length", HeaderValue::from_static("1"));
+    } else {
+        headers.insert("upload-length", HeaderValue::from(upload.length));
+    }
     headers.insert("cache-control", HeaderValue::from_static("no-store"));
     if let Some(expires) = upload.expires_header() {
         headers.insert("upload-expires", expires);
@@ -480,10 +490,22 @@ async fn create(
     entry: &mut LoggedRequest,
 ) -> Result<Reply, CutConnection> {
     let headers = request.headers();
-    let Ok(Some(length)) = header_u64(headers, "upload-length") else {
-        return Ok(reply_text(400, "Upload-Length required"));
+    let defer = headers
+        .get("upload-defer-length")
+        .map(HeaderValue::as_bytes)
+        == Some(b"1")
+        && state.config.has("creation-defer-length");
+    let (length, deferred) = match (header_u64(headers, "upload-length"), defer) {
+        (Ok(Some(length)), false) => (length, false),
+        (Ok(None), true) => (UNKNOWN_LENGTH, true),
+        _ => {
+            return Ok(reply_text(
+                400,
+                "exactly one of Upload-Length and Upload-Defer-Length: 1 is required",
+            ));
+        }
     };
-    if state.config.max_size.is_some_and(|max| length > max) {
+    if !deferred && state.config.max_size.is_some_and(|max| length > max) {
         return Ok(reply_text(413, "upload too large"));
     }
     let metadata = match headers.get("upload-metadata") {
@@ -526,6 +548,7 @@ async fn create(
             metadata,
             terminated: false,
             busy: with_body,
+            deferred,
             expires_at: state
                 .config
                 .expires_after
@@ -627,6 +650,24 @@ async fn patch(
             .ok()
             .flatten()
             .unwrap_or(0);
+        // A deferred length is set once, by a PATCH (creation-defer-length).
+        match header_u64(request.headers(), "upload-length") {
+            Err(()) => return Ok(reply_text(400, "malformed Upload-Length")),
+            Ok(Some(length)) if upload.deferred => {
+                if length < upload.offset + declared {
+                    return Ok(reply_text(400, "Upload-Length is smaller than the data"));
+                }
+                if state.config.max_size.is_some_and(|max| length > max) {
+                    return Ok(reply_text(413, "upload too large"));
+                }
+                upload.length = length;
+                upload.deferred = false;
+            }
+            Ok(Some(length)) if length != upload.length => {
+                return Ok(reply_text(400, "Upload-Length cannot change"));
+            }
+            _ => {}
+        }
         if upload.offset + declared > upload.length {
             return Ok(reply_text(413, "body exceeds Upload-Length"));
         }

@@ -93,7 +93,7 @@ async fn discovery_and_version_checks() {
     assert_eq!(reply.headers["tus-version"], "1.0.0");
     assert_eq!(
         reply.headers["tus-extension"],
-        "creation,creation-with-upload,termination,checksum"
+        "creation,creation-with-upload,creation-defer-length,termination,checksum"
     );
     assert_eq!(reply.headers["tus-checksum-algorithm"], "sha1,sha256");
     assert_eq!(reply.headers["tus-max-size"], "100");
@@ -520,7 +520,7 @@ async fn extensions_can_be_switched_off() {
     let reply = raw(&server, "OPTIONS", "/files/", &[], b"").await;
     assert_eq!(
         reply.headers["tus-extension"],
-        "creation,creation-with-upload,termination"
+        "creation,creation-with-upload,creation-defer-length,termination"
     );
     assert!(!reply.headers.contains_key("tus-checksum-algorithm"));
     // A checksum header is then ignored, as by any server without the extension.
@@ -537,5 +537,110 @@ async fn extensions_can_be_switched_off() {
         .await
         .status,
         204
+    );
+}
+
+#[tokio::test]
+async fn deferred_lengths_are_set_by_a_patch() {
+    let (_dir, server) = server(|c| c.max_size(100)).await;
+    assert_eq!(
+        raw(
+            &server,
+            "POST",
+            "/files/",
+            &[TUS, ("Upload-Length", "5"), ("Upload-Defer-Length", "1")],
+            b""
+        )
+        .await
+        .status,
+        400
+    );
+    let reply = raw(
+        &server,
+        "POST",
+        "/files/",
+        &[TUS, ("Upload-Defer-Length", "1")],
+        b"",
+    )
+    .await;
+    assert_eq!(reply.status, 201);
+    let url = reply.headers["location"]
+        .strip_prefix(&format!("http://{}", server.addr()))
+        .unwrap()
+        .to_owned();
+    let head = raw(&server, "HEAD", &url, &[TUS], b"").await;
+    assert_eq!(
+        head.headers.get("upload-defer-length").map(String::as_str),
+        Some("1")
+    );
+    assert!(!head.headers.contains_key("upload-length"));
+    assert_eq!(
+        raw(
+            &server,
+            "PATCH",
+            &url,
+            &[TUS, OCTETS, ("Upload-Offset", "0")],
+            b"abc"
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        raw(
+            &server,
+            "PATCH",
+            &url,
+            &[TUS, OCTETS, ("Upload-Offset", "3"), ("Upload-Length", "4")],
+            b"de"
+        )
+        .await
+        .status,
+        400,
+        "shorter than the data"
+    );
+    assert_eq!(
+        raw(
+            &server,
+            "PATCH",
+            &url,
+            &[
+                TUS,
+                OCTETS,
+                ("Upload-Offset", "3"),
+                ("Upload-Length", "101")
+            ],
+            b"de"
+        )
+        .await
+        .status,
+        413
+    );
+    let reply = raw(
+        &server,
+        "PATCH",
+        &url,
+        &[TUS, OCTETS, ("Upload-Offset", "3"), ("Upload-Length", "5")],
+        b"de",
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.headers["upload-offset"].as_str()),
+        (204, "5")
+    );
+    let head = raw(&server, "HEAD", &url, &[TUS], b"").await;
+    assert_eq!(head.headers["upload-length"], "5");
+    assert_eq!(
+        raw(
+            &server,
+            "PATCH",
+            &url,
+            &[TUS, OCTETS, ("Upload-Offset", "5"), ("Upload-Length", "6")],
+            b""
+        )
+        .await
+        .status,
+        400,
+        "the length cannot change"
     );
 }

@@ -32,6 +32,8 @@ pub(crate) struct Meter {
 pub(crate) enum RequestBody {
     Empty,
     Stream(StreamBody),
+    /// Bytes already in memory (a buffered chunk of a stream of unknown length).
+    Bytes(Option<Bytes>, Arc<Meter>),
 }
 
 pub(crate) struct StreamBody {
@@ -78,8 +80,15 @@ impl Body for RequestBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let RequestBody::Stream(body) = self.get_mut() else {
-            return Poll::Ready(None);
+        let body = match self.get_mut() {
+            RequestBody::Stream(body) => body,
+            RequestBody::Bytes(bytes, meter) => {
+                return Poll::Ready(bytes.take().map(|bytes| {
+                    meter.sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    Ok(Frame::data(bytes))
+                }));
+            }
+            RequestBody::Empty => return Poll::Ready(None),
         };
         if body.remaining == 0 {
             return Poll::Ready(None);
@@ -125,6 +134,7 @@ impl Body for RequestBody {
         match self {
             RequestBody::Empty => true,
             RequestBody::Stream(body) => body.remaining == 0,
+            RequestBody::Bytes(bytes, _) => bytes.is_none(),
         }
     }
 
@@ -132,6 +142,9 @@ impl Body for RequestBody {
         match self {
             RequestBody::Empty => SizeHint::with_exact(0),
             RequestBody::Stream(body) => SizeHint::with_exact(body.remaining),
+            RequestBody::Bytes(bytes, _) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
         }
     }
 }

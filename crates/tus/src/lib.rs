@@ -55,6 +55,7 @@ mod error;
 mod progress;
 mod source;
 mod store;
+mod stream;
 mod upload;
 
 pub use client::{Client, ClientBuilder, UploadStatus};

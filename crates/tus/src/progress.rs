@@ -14,7 +14,8 @@ pub struct Progress {
     pub acknowledged: u64,
     /// Bytes handed to the network, including unacknowledged ones in flight.
     pub sent: u64,
-    /// The upload's length.
+    /// The upload's length; for a stream of unknown length
+    /// ([`crate::Client::upload_stream`]), the bytes read from it so far.
     pub total: u64,
     /// Average sending rate of this run, bytes per second.
     pub bytes_per_second: f64,

@@ -36,16 +36,16 @@ const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 #[derive(Clone)]
 #[must_use]
 pub struct UploadOptions {
-    chunk_size: u64,
-    metadata: Vec<(String, Vec<u8>)>,
-    headers: HeaderMap,
-    store: Option<Arc<dyn UrlStore>>,
-    remove_on_success: bool,
-    fingerprint_content: bool,
-    creation_with_upload: bool,
-    on_event: Option<ProgressFn>,
-    cancel: Option<CancelToken>,
-    checksum: Option<ChecksumAlgorithm>,
+    pub(crate) chunk_size: u64,
+    pub(crate) metadata: Vec<(String, Vec<u8>)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) store: Option<Arc<dyn UrlStore>>,
+    pub(crate) remove_on_success: bool,
+    pub(crate) fingerprint_content: bool,
+    pub(crate) creation_with_upload: bool,
+    pub(crate) on_event: Option<ProgressFn>,
+    pub(crate) cancel: Option<CancelToken>,
+    pub(crate) checksum: Option<ChecksumAlgorithm>,
 }
 
 impl Default for UploadOptions {
@@ -149,7 +149,7 @@ impl UploadOptions {
         self
     }
 
-    fn emit(&self, event: Event) {
+    pub(crate) fn emit(&self, event: Event) {
         if let Some(callback) = &self.on_event {
             callback(&event);
         }
@@ -741,7 +741,7 @@ impl Client {
     }
 
     /// HEAD with retries.
-    async fn status_with_retries(
+    pub(crate) async fn status_with_retries(
         &self,
         uri: &Uri,
         options: &UploadOptions,
@@ -760,7 +760,7 @@ impl Client {
 
     /// Returns the error if the policy refuses to retry; otherwise waits (the
     /// server's `Retry-After` or the backoff delay), interruptible by cancellation.
-    async fn wait_before_retry(
+    pub(crate) async fn wait_before_retry(
         &self,
         attempt: u32,
         failure: Failure,
@@ -799,7 +799,7 @@ impl Client {
     }
 }
 
-fn verification(status: &UploadStatus, expected: u64) -> Verification {
+pub(crate) fn verification(status: &UploadStatus, expected: u64) -> Verification {
     let length = status.length.unwrap_or(expected);
     if status.offset == expected && length == expected {
         Verification::Complete { length: expected }

@@ -1,4 +1,5 @@
-//! The optional tus extensions against the sandbox: checksum and expiration.
+//! The optional tus extensions against the sandbox: checksum, expiration and
+//! creation-defer-length (streams of unknown length).
 
 use http::Method;
 use sandbox::Fault;
@@ -348,4 +349,101 @@ async fn without_the_extension_a_vanished_upload_is_an_error_not_a_restart() {
             .count(),
         1
     );
+}
+
+fn stream_of(len: usize, seed: u64) -> Vec<u8> {
+    crate::support::content(len, seed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_of_unknown_length_upload_with_a_deferred_length() {
+    let h = Harness::start().await;
+    let chunk = 64 * 1024;
+    for len in [0, 1, chunk - 1, chunk, chunk + 1, 3 * chunk + 5] {
+        let bytes = stream_of(len, len as u64);
+        let outcome = client()
+            .upload_stream(&h.server.endpoint(), &bytes[..], &options())
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome.verification,
+            tus::Verification::Complete { length: len as u64 },
+            "len {len}"
+        );
+        assert_eq!(outcome.bytes_sent, len as u64);
+        assert_eq!(
+            std::fs::read(h.server.stored_file(&outcome.url).unwrap()).unwrap(),
+            bytes,
+            "len {len}"
+        );
+        assert_eq!(
+            h.server.upload_state(&outcome.url),
+            Some((len as u64, len as u64))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_survives_cuts_and_server_errors_within_a_chunk() {
+    let h = Harness::start().await;
+    h.server.faults().inject(
+        Method::PATCH,
+        2,
+        Fault::CutAfter {
+            bytes: 10_000,
+            lose: 0,
+        },
+    );
+    h.server.faults().inject(
+        Method::PATCH,
+        4,
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+    );
+    let bytes = stream_of(300_000, 50);
+    let outcome = client()
+        .upload_stream(&h.server.endpoint(), &bytes[..], &options())
+        .await
+        .unwrap();
+    assert!(outcome.verification.is_complete());
+    assert_eq!(outcome.retries, 2);
+    assert_eq!(
+        std::fs::read(h.server.stored_file(&outcome.url).unwrap()).unwrap(),
+        bytes
+    );
+    // After the cut, only the unacknowledged part of the chunk was re-sent.
+    let log = h.server.requests();
+    let cut = log
+        .iter()
+        .position(|r| matches!(r.fault, Some(Fault::CutAfter { .. })))
+        .unwrap();
+    let next_patch = log[cut + 1..]
+        .iter()
+        .find(|r| r.method == Method::PATCH)
+        .unwrap();
+    assert_eq!(
+        next_patch.upload_offset,
+        Some(log[cut].upload_offset.unwrap() + 10_000)
+    );
+}
+
+#[tokio::test]
+async fn a_server_without_deferred_lengths_is_refused_clearly() {
+    let h = Harness::with(|c| c.without_extension("creation-defer-length")).await;
+    let err = client()
+        .upload_stream(&h.server.endpoint(), &b"data"[..], &options())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Unsupported {
+                extension: "creation-defer-length"
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(h.server.requests().iter().all(|r| r.method != Method::POST));
 }

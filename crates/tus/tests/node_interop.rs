@@ -225,3 +225,22 @@ async fn status_verify_upload_to_and_terminate() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_a_stream_of_unknown_length() {
+    let bytes = support::content(1_500_000, 27);
+    let outcome = client()
+        .upload_stream(
+            &endpoint(),
+            &bytes[..],
+            &UploadOptions::default().chunk_size(400_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.verification,
+        Verification::Complete { length: 1_500_000 }
+    );
+    let id = outcome.url.rsplit('/').next().unwrap();
+    assert_eq!(std::fs::read(storage().join(id)).unwrap(), bytes);
+}
