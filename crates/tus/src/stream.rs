@@ -14,11 +14,11 @@ use tracing::Instrument as _;
 
 use crate::body::{Meter, RequestBody};
 use crate::client::{CONTENT_LENGTH_HEADER, Failure, parse_uri};
-use crate::core::headers::{parse_u64, resolve_location};
-use crate::core::{metadata, offsets};
+use crate::core::metadata;
 use crate::error::redact_url;
 use crate::progress::{Event, Progress};
 use crate::upload::verification;
+use crate::upload::{acknowledged_offset, created_upload};
 use crate::{Client, Error, ProtocolError, UploadOptions, UploadOutcome};
 
 impl Client {
@@ -88,21 +88,8 @@ impl Client {
                         Ok(answer)
                             if answer.status.as_u16() == 204 || answer.status.as_u16() == 200 =>
                         {
-                            let protocol = |error| Error::Protocol {
-                                url: redact_url(&uri),
-                                error,
-                            };
-                            let reported = answer
-                                .headers
-                                .get("upload-offset")
-                                .ok_or(ProtocolError::MissingHeader {
-                                    name: "Upload-Offset",
-                                })
-                                .and_then(|v| parse_u64("Upload-Offset", v.as_bytes()))
-                                .and_then(|reported| {
-                                    offsets::check_patch_offset(offset, chunk_end, reported)
-                                })
-                                .map_err(protocol)?;
+                            let reported =
+                                acknowledged_offset(&uri, &answer.headers, offset, chunk_end)?;
                             if reported > offset || chunk.is_empty() {
                                 attempt = 0;
                                 offset = reported;
@@ -111,10 +98,13 @@ impl Client {
                                 }
                                 continue;
                             }
-                            Failure::from(protocol(ProtocolError::OffsetBackwards {
-                                before: chunk_end,
-                                after: reported,
-                            }))
+                            Failure::from(Error::Protocol {
+                                url: redact_url(&uri),
+                                error: ProtocolError::OffsetBackwards {
+                                    before: chunk_end,
+                                    after: reported,
+                                },
+                            })
                         }
                         Ok(answer) => self.status_failure(&Method::PATCH, &uri, answer).await,
                         Err(failure) => failure,
@@ -198,19 +188,7 @@ impl Client {
                 .await;
             let failure = match result {
                 Ok(answer) if answer.status.as_u16() == 201 => {
-                    let protocol = |error| Error::Protocol {
-                        url: redact_url(endpoint),
-                        error,
-                    };
-                    let location = answer
-                        .headers
-                        .get(http::header::LOCATION)
-                        .ok_or(protocol(ProtocolError::MissingHeader { name: "Location" }))?;
-                    let uri = resolve_location(endpoint, location.as_bytes()).map_err(protocol)?;
-                    options.emit(Event::Created {
-                        url: redact_url(&uri),
-                    });
-                    return Ok(uri);
+                    return created_upload(endpoint, &answer.headers, options);
                 }
                 Ok(answer) => self.status_failure(&Method::POST, endpoint, answer).await,
                 Err(failure) => failure,

@@ -475,14 +475,7 @@ impl Client {
                         url: redact_url(endpoint),
                         error,
                     };
-                    let location = answer
-                        .headers
-                        .get(http::header::LOCATION)
-                        .ok_or(protocol(ProtocolError::MissingHeader { name: "Location" }))?;
-                    let uri = resolve_location(endpoint, location.as_bytes()).map_err(protocol)?;
-                    options.emit(Event::Created {
-                        url: redact_url(&uri),
-                    });
+                    let uri = created_upload(endpoint, &answer.headers, options)?;
                     tracing::info!(url = %redact_url(&uri), "created");
                     if let (Some(store), Some(fingerprint)) = (&options.store, fingerprint) {
                         store.put(fingerprint, &uri.to_string()).await?;
@@ -608,17 +601,8 @@ impl Client {
                         url: redact_url(uri),
                         error,
                     };
-                    let reported = answer
-                        .headers
-                        .get("upload-offset")
-                        .ok_or(ProtocolError::MissingHeader {
-                            name: "Upload-Offset",
-                        })
-                        .and_then(|v| parse_u64("Upload-Offset", v.as_bytes()))
-                        .and_then(|reported| {
-                            offsets::check_patch_offset(offset, offset + chunk, reported)
-                        })
-                        .map_err(protocol)?;
+                    let reported =
+                        acknowledged_offset(uri, &answer.headers, offset, offset + chunk)?;
                     options.emit(Event::ChunkComplete {
                         start: offset,
                         offset: reported,
@@ -797,6 +781,48 @@ impl Client {
             }
         }
     }
+}
+
+/// The upload URL from a 201 answer to a creation request (relative or
+/// absolute `Location`), announced with `Event::Created`.
+pub(crate) fn created_upload(
+    endpoint: &Uri,
+    headers: &HeaderMap,
+    options: &UploadOptions,
+) -> Result<Uri, Error> {
+    let protocol = |error| Error::Protocol {
+        url: redact_url(endpoint),
+        error,
+    };
+    let location = headers
+        .get(http::header::LOCATION)
+        .ok_or(protocol(ProtocolError::MissingHeader { name: "Location" }))?;
+    let uri = resolve_location(endpoint, location.as_bytes()).map_err(protocol)?;
+    options.emit(Event::Created {
+        url: redact_url(&uri),
+    });
+    Ok(uri)
+}
+
+/// The `Upload-Offset` of a successful PATCH that sent bytes `start..end`,
+/// checked: present, well-formed, not backwards, not past what was sent.
+pub(crate) fn acknowledged_offset(
+    uri: &Uri,
+    headers: &HeaderMap,
+    start: u64,
+    end: u64,
+) -> Result<u64, Error> {
+    headers
+        .get("upload-offset")
+        .ok_or(ProtocolError::MissingHeader {
+            name: "Upload-Offset",
+        })
+        .and_then(|v| parse_u64("Upload-Offset", v.as_bytes()))
+        .and_then(|reported| offsets::check_patch_offset(start, end, reported))
+        .map_err(|error| Error::Protocol {
+            url: redact_url(uri),
+            error,
+        })
 }
 
 pub(crate) fn verification(status: &UploadStatus, expected: u64) -> Verification {
