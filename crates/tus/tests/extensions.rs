@@ -120,16 +120,7 @@ async fn a_persistent_mismatch_gives_up_with_the_460() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        h.server
-            .upload_state(
-                &h.server
-                    .requests()
-                    .into_iter()
-                    .find(|r| r.method == Method::PATCH)
-                    .unwrap()
-                    .path
-            )
-            .map(|s| s.0),
+        h.server.upload_state(&h.upload_url()).map(|s| s.0),
         Some(0),
         "nothing damaged was kept"
     );
@@ -171,16 +162,7 @@ async fn upload_to_negotiates_checksums_with_the_upload_url() {
             &options().store(store).creation_with_upload(false),
         )
         .await;
-    let url = format!(
-        "http://{}{}",
-        h.server.addr(),
-        h.server
-            .requests()
-            .iter()
-            .find(|r| r.method == Method::PATCH)
-            .unwrap()
-            .path
-    );
+    let url = h.upload_url();
     client()
         .upload_to(
             &url,
@@ -241,16 +223,7 @@ async fn upload_expires_is_reported_while_unfinished() {
     let path = h.file("x.bin", 200_000, 45);
     let store = std::sync::Arc::new(tus::MemoryUrlStore::new());
     start_and_cancel(&h, &path, store).await;
-    let url = format!(
-        "http://{}{}",
-        h.server.addr(),
-        h.server
-            .requests()
-            .iter()
-            .find(|r| r.method == Method::PATCH)
-            .unwrap()
-            .path
-    );
+    let url = h.upload_url();
     let status = client().status(&url).await.unwrap();
     let left = status
         .expires_at
@@ -414,18 +387,11 @@ async fn a_stream_survives_cuts_and_server_errors_within_a_chunk() {
         bytes
     );
     // After the cut, only the unacknowledged part of the chunk was re-sent.
-    let log = h.server.requests();
-    let cut = log
-        .iter()
-        .position(|r| matches!(r.fault, Some(Fault::CutAfter { .. })))
-        .unwrap();
-    let next_patch = log[cut + 1..]
-        .iter()
-        .find(|r| r.method == Method::PATCH)
-        .unwrap();
+    let (cut, next_patch) = h.around_fault();
+    assert!(matches!(cut.fault, Some(Fault::CutAfter { .. })));
     assert_eq!(
         next_patch.upload_offset,
-        Some(log[cut].upload_offset.unwrap() + 10_000)
+        Some(cut.upload_offset.unwrap() + 10_000)
     );
 }
 

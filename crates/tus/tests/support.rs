@@ -31,6 +31,34 @@ impl Harness {
         path
     }
 
+    /// The absolute URL of the upload the first PATCH went to.
+    pub(crate) fn upload_url(&self) -> String {
+        let patch = self
+            .server
+            .requests()
+            .into_iter()
+            .find(|r| r.method == http::Method::PATCH);
+        format!(
+            "http://{}{}",
+            self.server.addr(),
+            patch.expect("a PATCH was sent").path
+        )
+    }
+
+    /// The first request a fault fired on, and the next PATCH after it.
+    pub(crate) fn around_fault(&self) -> (sandbox::LoggedRequest, sandbox::LoggedRequest) {
+        let log = self.server.requests();
+        let at = log
+            .iter()
+            .position(|r| r.fault.is_some())
+            .expect("a fault fired");
+        let next = log[at + 1..]
+            .iter()
+            .find(|r| r.method == http::Method::PATCH)
+            .expect("a PATCH after the fault");
+        (log[at].clone(), next.clone())
+    }
+
     /// Asserts the server stored exactly the bytes of `source`.
     pub(crate) fn assert_stored(&self, url: &str, source: &Path) {
         let stored = std::fs::read(self.server.stored_file(url).expect("upload file")).unwrap();

@@ -246,19 +246,15 @@ async fn resumes_after_a_cut_connection_from_the_servers_offset() {
         },
     )
     .await;
-    let log = h.server.requests();
-    let cut = log.iter().position(|r| r.fault.is_some()).unwrap();
-    assert_eq!(log[cut].status, None);
-    assert_eq!(log[cut].body_stored, 10_000);
-    let next_patch = log[cut + 1..]
-        .iter()
-        .find(|r| r.method == Method::PATCH)
-        .unwrap();
+    let (cut, next_patch) = h.around_fault();
+    assert_eq!(cut.status, None);
+    assert_eq!(cut.body_stored, 10_000);
+    // Only the unacknowledged rest of the chunk went out again...
     assert_eq!(
         next_patch.upload_offset,
-        Some(log[cut].upload_offset.unwrap() + 10_000)
+        Some(cut.upload_offset.unwrap() + 10_000)
     );
-    // Only the unacknowledged rest of the chunk went out again.
+    // ...and every byte went out at least once.
     assert!(outcome.bytes_sent >= 256 * 1024 + 100);
 }
 
@@ -273,15 +269,10 @@ async fn resends_bytes_the_server_lost() {
         },
     )
     .await;
-    let log = h.server.requests();
-    let cut = log.iter().position(|r| r.fault.is_some()).unwrap();
-    let next_patch = log[cut + 1..]
-        .iter()
-        .find(|r| r.method == Method::PATCH)
-        .unwrap();
+    let (cut, next_patch) = h.around_fault();
     assert_eq!(
         next_patch.upload_offset,
-        Some(log[cut].upload_offset.unwrap() + 25_000)
+        Some(cut.upload_offset.unwrap() + 25_000)
     );
 }
 
@@ -625,13 +616,7 @@ async fn upload_to_an_existing_url_and_check_status() {
         )
         .await
         .unwrap_err();
-    let url = h
-        .server
-        .requests()
-        .iter()
-        .find(|r| r.method == Method::PATCH)
-        .map(|r| format!("http://{}{}", h.server.addr(), r.path))
-        .unwrap();
+    let url = h.upload_url();
 
     assert_eq!(
         client().verify(&url, 150 * 1024).await.unwrap(),
