@@ -256,6 +256,11 @@ impl Client {
     ) -> Result<Answer, Failure> {
         let span = tracing::debug_span!("tus_request", method = %method, url = %redact_url(uri));
         async move {
+            // A token cancelled before this request never lets it start, whatever
+            // order `select!` below happens to poll its branches in.
+            if cancel.is_some_and(CancelToken::is_cancelled) {
+                return Err(Error::Cancelled.into());
+            }
             for (name, value) in &self.inner.headers {
                 if !headers.contains_key(name) {
                     headers.insert(name, value.clone());
