@@ -17,7 +17,10 @@ use crate::{Cache, Error, Key, Namespace, entry};
 ///   [`SledCache::flush`] where an entry must be on disk now. A crash can lose
 ///   the last half second of puts, which for a cache is a miss, not corruption.
 /// - sled allows one process per database. A second opener gets
-///   [`Error::Locked`] naming the path, at once (no hang, no panic).
+///   [`Error::Locked`] naming the path, at once (no hang, no panic). The lock
+///   is released when sled's background flusher stops, which can be a moment
+///   after the last handle is dropped: a reopen right away may still see
+///   `Locked`.
 /// - Known on-disk growth: sled 0.34 does not shrink its files when entries are
 ///   removed; space is reused, but the files keep their high-water mark. Call
 ///   [`Cache::purge_expired`] regularly; to reclaim disk, delete the directory

@@ -13,7 +13,25 @@ async fn a_second_opener_gets_a_typed_error_naming_the_path() {
         other => panic!("expected Locked, got {other:?}"),
     }
     drop(first);
-    SledCache::open(&path).expect("free again once the first handle is gone");
+    // sled's flusher thread releases the lock shortly after the last handle
+    // goes (documented on SledCache); wait for that, boundedly.
+    let mut reopened = None;
+    for _ in 0..100 {
+        match SledCache::open(&path) {
+            Ok(cache) => {
+                reopened = Some(cache);
+                break;
+            }
+            Err(Error::Locked { .. }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert!(
+        reopened.is_some(),
+        "the lock was not released within 5 s of dropping the last handle"
+    );
 }
 
 #[tokio::test]
