@@ -15,9 +15,12 @@
 //! ```
 
 mod faults;
+mod serve;
 mod temp;
 mod tus_server;
+mod vimeo;
 
 pub use faults::{Fault, Faults};
 pub use temp::TempDir;
 pub use tus_server::{LoggedRequest, TusConfig, TusServer};
+pub use vimeo::{ApiRequest, Sandbox, SandboxConfig, SandboxCredentials};

@@ -10,11 +10,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 
 use crate::{Fault, Faults};
 
@@ -194,22 +191,8 @@ impl TusServer {
             faults: Faults::default(),
         });
         let accept_state = state.clone();
-        let accept = tokio::spawn(async move {
-            let mut connections = JoinSet::new();
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let state = accept_state.clone();
-                connections.spawn(async move {
-                    let service = service_fn(move |request| handle(state.clone(), request));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-                while connections.try_join_next().is_some() {}
-            }
+        let accept = crate::serve::spawn(listener, move |request| {
+            handle(accept_state.clone(), request)
         });
         Ok(TusServer { state, accept })
     }
@@ -250,6 +233,16 @@ impl TusServer {
         let id = url.rsplit('/').next()?;
         let uploads = self.state.uploads.lock().unwrap_or_else(|e| e.into_inner());
         uploads.get(id).map(|u| (u.offset, u.length))
+    }
+
+    /// Creates an upload of `length` bytes without a request, as an API server
+    /// does before handing out an upload link (Vimeo's flow). Returns its
+    /// absolute URL.
+    pub async fn create_upload(&self, length: u64) -> std::io::Result<String> {
+        match new_upload(&self.state, length, None, false, false).await {
+            Some(id) => Ok(upload_url(&self.state, &id)),
+            None => Err(std::io::Error::other("cannot create the upload file")),
+        }
     }
 
     /// The raw `Upload-Metadata` an upload was created with.
@@ -429,6 +422,10 @@ async fn respond(
     let path = request.uri().path().to_owned();
     let base = state.config.base_path.trim_end_matches('/');
     if method == Method::POST && path.trim_end_matches('/') == base {
+        if !state.config.has("creation") {
+            // Vimeo's upload host, for one, has no creation: links come from its API.
+            return Ok(reply_text(405, "this server does not create uploads"));
+        }
         return create(state, request, fault, entry).await;
     }
     let Some(id) = path
@@ -531,37 +528,11 @@ async fn create(
             "Content-Type must be application/offset+octet-stream",
         ));
     }
-    let mut random = [0u8; 16];
-    let _ = getrandom::fill(&mut random);
-    let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    if tokio::fs::File::create(state.config.dir.join(&id))
-        .await
-        .is_err()
-    {
+    let Some(id) = new_upload(state, length, metadata, deferred, with_body).await else {
         return Ok(reply_text(500, "cannot create the upload file"));
-    }
-    uploads(state).insert(
-        id.clone(),
-        Upload {
-            length,
-            offset: 0,
-            metadata,
-            terminated: false,
-            busy: with_body,
-            deferred,
-            expires_at: state
-                .config
-                .expires_after
-                .filter(|_| state.config.has("expiration"))
-                .map(|after| std::time::SystemTime::now() + after),
-        },
-    );
+    };
     let location = if state.config.absolute_location {
-        format!(
-            "http://{}{}/{id}",
-            state.addr,
-            state.config.base_path.trim_end_matches('/')
-        )
+        upload_url(state, &id)
     } else {
         id.clone()
     };
@@ -595,6 +566,48 @@ async fn create(
         response.headers_mut().insert("upload-expires", expires);
     }
     Ok(response)
+}
+
+/// Registers a new upload (and its empty file); `None` if the file cannot be created.
+async fn new_upload(
+    state: &State,
+    length: u64,
+    metadata: Option<String>,
+    deferred: bool,
+    busy: bool,
+) -> Option<String> {
+    let mut random = [0u8; 16];
+    let _ = getrandom::fill(&mut random);
+    let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    tokio::fs::File::create(state.config.dir.join(&id))
+        .await
+        .ok()?;
+    uploads(state).insert(
+        id.clone(),
+        Upload {
+            length,
+            offset: 0,
+            metadata,
+            terminated: false,
+            busy,
+            deferred,
+            expires_at: state
+                .config
+                .expires_after
+                .filter(|_| state.config.has("expiration"))
+                .map(|after| std::time::SystemTime::now() + after),
+        },
+    );
+    Some(id)
+}
+
+/// The absolute URL of upload `id`.
+fn upload_url(state: &State, id: &str) -> String {
+    format!(
+        "http://{}{}/{id}",
+        state.addr,
+        state.config.base_path.trim_end_matches('/')
+    )
 }
 
 fn release(state: &State, id: &str) {
