@@ -1,20 +1,61 @@
-//! The Vimeo API v3 facade (in progress).
+//! A thin Vimeo API v3 facade over the `oauth1`, `tus` and `cache` crates.
 //!
-//! This crate composes the `oauth1`, `tus` and `cache` crates and adds only
-//! Vimeo knowledge. What exists today:
+//! - [`VimeoClient`]: calls (`get`/`post`/`patch`/`put`/`delete`, or
+//!   [`ApiRequest`] for full control), `fields` filtering, paging
+//!   ([`VimeoClient::paginate`]), typed models ([`Video`], [`User`], [`Page`]...),
+//!   typed errors ([`ApiError`] with Vimeo's `error_code`, messages,
+//!   `invalid_parameters` and the [`RateLimit`] snapshot), 429 handling within
+//!   a budget, retries of idempotent calls, optional response caching.
+//! - OAuth 2: personal tokens, client credentials, the authorization-code flow
+//!   ([`VimeoClient::authorization_request`] → [`VimeoClient::exchange_code`]).
+//!   The bearer token goes to the API origin only: never to upload links,
+//!   never to any other host.
+//! - Legacy OAuth 1.0a and the Advanced API v2 ([`LegacyClient`]).
+//! - Uploads ([`VimeoClient::upload`], [`VimeoClient::replace`]): the tus
+//!   approach, streamed in chunks, retried, resumed across restarts through a
+//!   resume cache, verified with HEAD; then [`VimeoClient::wait_for_transcode`].
 //!
-//! - [`CacheUrlStore`]: tus resume state (fingerprint → upload URL) kept in any
-//!   [`cache::Cache`], so an interrupted upload resumes after a crash, or, with
-//!   the Redis backend, on another machine of a fleet.
-//!
-//! Not written yet (see the open issues): the `VimeoClient`, OAuth 2 and legacy
-//! OAuth 1.0a flows, API calls, request caching and the upload handshake.
+//! ```no_run
+//! # async fn f() -> Result<(), vimeo::Error> {
+//! let client = vimeo::VimeoClient::builder().token("personal-access-token").build()?;
+//! let me: vimeo::User = client.get("/me").await?;
+//! let video = client
+//!     .upload("holiday.mp4", &vimeo::UploadOptions::new().name("Holiday"))
+//!     .await?;
+//! client
+//!     .wait_for_transcode(&video.uri, vimeo::WaitOptions::new(std::time::Duration::from_secs(600)))
+//!     .await?;
+//! # let _ = me; Ok(()) }
+//! ```
 //!
 //! The building blocks are re-exported, so one dependency reaches every layer.
 
+mod auth;
+mod client;
+mod error;
+mod http;
+mod legacy;
+mod models;
+mod rate_limit;
 mod resume;
+mod upload;
+
+pub use auth::{AccessToken, AppCredentials, AuthorizationRequest, TokenGrant};
+pub use client::{
+    ACCEPT_VERSION, ApiRequest, ApiResponse, ClientBuilder, DEFAULT_API_URL, Paginator,
+    RateLimitPolicy, VimeoClient,
+};
+pub use error::{ApiError, Error, InvalidParameter, LegacyError, codes};
+pub use legacy::{LegacyClient, LegacyEndpoints, LegacyToken, Permission};
+pub use models::{
+    Page, Paging, Privacy, Quota, Transcode, Upload, UploadQuota, User, Version, Video,
+};
+pub use rate_limit::RateLimit;
+pub use resume::CacheUrlStore;
+pub use upload::{
+    UploadOptions, UploadSource, UploadedVideo, VideoStatus, WaitOptions, guess_mime_type,
+};
 
 pub use cache;
 pub use oauth1;
-pub use resume::CacheUrlStore;
 pub use tus;

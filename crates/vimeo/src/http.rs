@@ -1,0 +1,151 @@
+//! The HTTP layer of API calls: a pooled hyper client over rustls (ring,
+//! Mozilla roots, verification always on), one timeout per exchange, bodies
+//! read whole (API answers are small; uploads go through `tus`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::Error;
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// The largest API answer read (a page of 100 full video objects is ~1 MiB).
+const MAX_BODY: usize = 32 << 20;
+
+#[derive(Clone)]
+pub(crate) struct Http {
+    client: HyperClient<Connector, Full<Bytes>>,
+    timeout: Duration,
+}
+
+/// An answer, read whole.
+#[derive(Debug, Clone)]
+pub(crate) struct RawResponse {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Http {
+    pub(crate) fn new(
+        connect_timeout: Duration,
+        timeout: Duration,
+        extra_roots: &[Vec<u8>],
+    ) -> Result<Http, Error> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(connect_timeout));
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for der in extra_roots {
+            roots
+                .add(rustls::pki_types::CertificateDer::from(der.clone()))
+                .map_err(|e| Error::Tls(format!("bad root certificate: {e}")))?;
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = HyperClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector);
+        Ok(Http { client, timeout })
+    }
+
+    /// Sends `request` and reads the answer, all within the timeout.
+    pub(crate) async fn send(&self, request: Request<Full<Bytes>>) -> Result<RawResponse, Error> {
+        let method = request.method().to_string();
+        let url = redact(request.uri());
+        let exchange = async {
+            let response = self.client.request(request).await.map_err(|error| {
+                match certificate_failure(&error) {
+                    Some(message) => Error::Tls(message),
+                    None => Error::Transport {
+                        method: method.clone(),
+                        url: url.clone(),
+                        message: error_chain(&error),
+                    },
+                }
+            })?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, MAX_BODY)
+                .collect()
+                .await
+                .map_err(|error| Error::Transport {
+                    method: method.clone(),
+                    url: url.clone(),
+                    message: format!("reading the answer: {error}"),
+                })?
+                .to_bytes();
+            Ok(RawResponse {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body,
+            })
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout {
+                method,
+                url,
+                after: self.timeout,
+            }),
+        }
+    }
+}
+
+/// A URL fit for errors and logs: scheme, host, port and path only.
+pub(crate) fn redact(uri: &http::Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let host = uri.host().unwrap_or("");
+    let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{scheme}://{host}{port}{}", uri.path())
+}
+
+fn certificate_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut pending: Vec<&(dyn std::error::Error + 'static)> = vec![error];
+    while let Some(current) = pending.pop() {
+        if let Some(rustls::Error::InvalidCertificate(reason)) =
+            current.downcast_ref::<rustls::Error>()
+        {
+            return Some(format!("the server's certificate was rejected: {reason:?}"));
+        }
+        if let Some(inner) = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            pending.push(inner);
+        }
+        if let Some(next) = current.source() {
+            pending.push(next);
+        }
+    }
+    None
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
+}
