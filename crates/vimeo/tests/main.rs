@@ -1,3 +1,8 @@
-//! Facade tests over loopback (one binary).
+//! Facade tests over loopback against the sandbox (one binary).
 
+mod api;
+mod auth;
+mod legacy;
 mod resume;
+mod support;
+mod upload;

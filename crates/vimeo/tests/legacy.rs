@@ -1,0 +1,177 @@
+//! The legacy OAuth 1.0a flow and REST endpoint against the sandbox, which
+//! verifies every signature with the `oauth1` crate.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use vimeo::{Error, LegacyClient, LegacyEndpoints, Permission};
+
+use crate::support;
+
+fn client(sandbox: &sandbox::Sandbox) -> LegacyClient {
+    let credentials = sandbox.credentials();
+    LegacyClient::new(
+        credentials.consumer_key.as_str(),
+        credentials.consumer_secret.as_str(),
+    )
+    .unwrap()
+    .endpoints(LegacyEndpoints::at(&sandbox.legacy_url()))
+}
+
+/// Fetches a URL and returns (status, location header, body).
+async fn fetch(url: &str) -> (u16, Option<String>, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let uri: http::Uri = url.parse().unwrap();
+    let mut stream = tokio::net::TcpStream::connect((uri.host().unwrap(), uri.port_u16().unwrap()))
+        .await
+        .unwrap();
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        uri.path_and_query().unwrap(),
+        uri.authority().unwrap()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let location = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .map(str::to_owned);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, location, body)
+}
+
+#[tokio::test]
+async fn out_of_band_flow_then_signed_calls() {
+    let sandbox = sandbox::Sandbox::start().await.unwrap();
+    let legacy = client(&sandbox);
+    let url = legacy.auth(Permission::Write, None).await.unwrap();
+    assert!(url.contains("permission=write"), "{url}");
+    // The user visits the URL and reads the verifier off the page.
+    let (status, _, page) = fetch(&url).await;
+    assert_eq!(status, 200);
+    let verifier = page.trim().rsplit(' ').next().unwrap();
+    let token = legacy.access_token(verifier).await.unwrap();
+    assert_eq!(legacy.token(), Some(token.clone()));
+    assert!(!format!("{token:?} {legacy:?}").contains(token.secret.expose()));
+
+    let login = legacy.call("test.login", &[]).await.unwrap();
+    assert_eq!(login["user"]["id"], "1000");
+    let echo = legacy
+        .call("vimeo.test.echo", &[("greeting", "hello world ~ & =")])
+        .await
+        .unwrap();
+    assert_eq!(echo["greeting"], "hello world ~ & =");
+    let quota = legacy.call("videos.upload.getQuota", &[]).await.unwrap();
+    assert!(quota["user"]["upload_space"]["free"].as_str().is_some());
+
+    // Failures come back typed from `stat: fail`, code parsed from its string.
+    let error = legacy.call("vimeo.nope", &[]).await.unwrap_err();
+    let failure = error.legacy().unwrap();
+    assert_eq!(
+        (failure.code, failure.method.as_str()),
+        (Some(112), "vimeo.nope")
+    );
+
+    // The access token converts to an API v3 token.
+    let credentials = sandbox.credentials();
+    let v3 = support::builder(&sandbox)
+        .app(
+            credentials.client_id.as_str(),
+            credentials.client_secret.as_str(),
+        )
+        .build()
+        .unwrap();
+    v3.convert_oauth1_token(&token.token, token.secret.expose())
+        .await
+        .unwrap();
+    let me: vimeo::User = v3.get("/me").await.unwrap();
+    assert_eq!(me.uri.as_deref(), Some("/users/1000"));
+}
+
+#[tokio::test]
+async fn callback_flow_delivers_token_and_verifier_to_the_callback() {
+    let sandbox = sandbox::Sandbox::start().await.unwrap();
+    let legacy = client(&sandbox);
+    let url = legacy
+        .auth(Permission::Delete, Some("http://127.0.0.1:9/done?app=1"))
+        .await
+        .unwrap();
+    let (status, location, _) = fetch(&url).await;
+    assert_eq!(status, 302);
+    let location = location.unwrap();
+    assert!(
+        location.starts_with("http://127.0.0.1:9/done?app=1&oauth_token="),
+        "{location}"
+    );
+    let verifier = location.rsplit("oauth_verifier=").next().unwrap();
+    legacy.access_token(verifier).await.unwrap();
+    assert!(legacy.call("test.null", &[]).await.is_ok());
+
+    // A wrong verifier is refused (a fresh request token).
+    let legacy = client(&sandbox);
+    let url = legacy
+        .auth(Permission::Read, Some("http://127.0.0.1:9/x"))
+        .await
+        .unwrap();
+    let _ = fetch(&url).await;
+    let error = legacy.access_token("wrong").await.unwrap_err();
+    assert_eq!(error.legacy().unwrap().code, Some(302));
+}
+
+#[tokio::test]
+async fn wrong_signatures_and_old_timestamps_are_rejected() {
+    let sandbox = sandbox::Sandbox::start().await.unwrap();
+    let wrong_secret = LegacyClient::new(sandbox.credentials().consumer_key.as_str(), "guessed")
+        .unwrap()
+        .endpoints(LegacyEndpoints::at(&sandbox.legacy_url()));
+    let error = wrong_secret.request_token(None).await.unwrap_err();
+    let failure = error.legacy().unwrap();
+    assert_eq!((failure.status, failure.code), (401, Some(305)));
+    let error = wrong_secret.call("test.echo", &[]).await.unwrap_err();
+    assert_eq!(error.legacy().unwrap().code, Some(305));
+    assert!(!format!("{error} {error:?}").contains("guessed"));
+
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let stale = client(&sandbox).clock(move || now - 3_600);
+    let error = stale.call("test.echo", &[]).await.unwrap_err();
+    assert_eq!(error.legacy().unwrap().code, Some(303));
+
+    let unknown = LegacyClient::new("who", "ever")
+        .unwrap()
+        .endpoints(LegacyEndpoints::at(&sandbox.legacy_url()));
+    assert_eq!(
+        unknown
+            .call("test.echo", &[])
+            .await
+            .unwrap_err()
+            .legacy()
+            .unwrap()
+            .code,
+        Some(301)
+    );
+
+    // A method that needs a user refuses a consumer-only request.
+    let consumer_only = client(&sandbox);
+    assert_eq!(
+        consumer_only
+            .call("test.login", &[])
+            .await
+            .unwrap_err()
+            .legacy()
+            .unwrap()
+            .code,
+        Some(98)
+    );
+    // Without a request token there is nothing to exchange.
+    assert!(matches!(
+        consumer_only.access_token("v").await,
+        Err(Error::MissingCredentials(_))
+    ));
+}
