@@ -1,23 +1,24 @@
-//! `cargo xtask demo`: the main job, end to end, offline.
+//! `cargo xtask demo`: the main job, end to end, offline: `vimeo demo` starts
+//! the sandbox, uploads a generated 256 MiB video through the facade, has it
+//! interrupted and resumed, verifies it byte for byte and waits for transcoding.
 
 use crate::run::{cargo, run_status};
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    if let Some(extra) = args.first() {
-        return Err(format!("`demo` takes no arguments (got `{extra}`)"));
-    }
-    println!(
-        "The upload demo (sandbox + resumable upload) arrives with the tus, sandbox and vimeo crates.\n\
-         Until then the demo walks through OAuth 1.0a (RFC 5849 §1.2) with the oauth1 crate.\n"
-    );
-    if run_status(cargo().args([
+    let mut command = cargo();
+    command.args([
         "run",
         "--quiet",
         "-p",
-        "vimeo-oauth1",
-        "--example",
-        "rfc5849_walkthrough",
-    ]))? {
+        "vimeo-cli",
+        "--bin",
+        "vimeo",
+        "--",
+        "demo",
+    ]);
+    // Extra arguments go to `vimeo demo` (e.g. `--size 1GiB --chunk-size 128MiB`).
+    command.args(args);
+    if run_status(&mut command)? {
         Ok(())
     } else {
         Err("the demo failed".into())

@@ -193,7 +193,20 @@ pub(crate) fn redact_url(uri: &http::Uri) -> String {
     let scheme = uri.scheme_str().unwrap_or("http");
     let host = uri.host().unwrap_or("");
     let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
-    format!("{scheme}://{host}{port}{}", uri.path())
+    format!("{scheme}://{host}{port}{}", redact_path(uri.path()))
+}
+
+/// An upload URL is often its own credential (Vimeo's upload links are): the
+/// last path segment, the upload's id, is cut to its first 6 characters,
+/// enough to tell uploads apart in a log, too little to address one.
+fn redact_path(path: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((head, id)) if id.chars().count() > 8 => {
+            let short: String = id.chars().take(6).collect();
+            format!("{head}/{short}…")
+        }
+        _ => path.to_owned(),
+    }
 }
 
 /// The first bytes of a body as printable text, for error messages.

@@ -798,8 +798,16 @@ pub(crate) fn created_upload(
         .get(http::header::LOCATION)
         .ok_or(protocol(ProtocolError::MissingHeader { name: "Location" }))?;
     let uri = resolve_location(endpoint, location.as_bytes()).map_err(protocol)?;
+    // The caller's own callback gets the usable URL (without query); logs and
+    // errors get the redacted form.
     options.emit(Event::Created {
-        url: redact_url(&uri),
+        url: format!(
+            "{}://{}{}{}",
+            uri.scheme_str().unwrap_or("http"),
+            uri.host().unwrap_or(""),
+            uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default(),
+            uri.path()
+        ),
     });
     Ok(uri)
 }
