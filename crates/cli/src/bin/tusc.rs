@@ -12,7 +12,8 @@ tusc: a resumable tus 1.0 upload client
 
 usage:
   tusc upload FILE --endpoint URL [--header 'K: V']... [--metadata k=v]...
-              [--chunk-size 128MiB] [--checksum sha1|sha256] [--no-resume] [--json] [--quiet]
+              [--chunk-size 128MiB] [--checksum sha1|sha256] [--retries 10]
+              [--no-resume] [--json] [--quiet]
   tusc upload - --endpoint URL ...      (stdin; needs creation-defer-length)
   tusc status URL [--header 'K: V']... [--json]
   tusc delete URL [--header 'K: V']...
@@ -24,7 +25,14 @@ Progress goes to stderr: a bar on a terminal, plain lines otherwise.
 Exit status: 0 done, 1 failed (the upload can be resumed by rerunning), 2 usage error.";
 
 const UPLOAD: Spec = Spec {
-    values: &["endpoint", "header", "metadata", "chunk-size", "checksum"],
+    values: &[
+        "endpoint",
+        "header",
+        "metadata",
+        "chunk-size",
+        "checksum",
+        "retries",
+    ],
     flags: &["json", "quiet", "no-resume"],
 };
 const INSPECT: Spec = Spec {
@@ -83,6 +91,12 @@ impl From<tus::Error> for Failure {
 
 fn client(args: &Args) -> Result<tus::Client, String> {
     let mut builder = tus::Client::builder();
+    if let Some(retries) = args.value("retries") {
+        let retries: u32 = retries
+            .parse()
+            .map_err(|_| format!("--retries wants a number, got {retries:?}"))?;
+        builder = builder.retry_policy(tus::RetryPolicy::default().max_attempts(retries));
+    }
     for header in args.all("header") {
         let (name, value) = header
             .split_once(':')

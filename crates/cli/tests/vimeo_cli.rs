@@ -1,0 +1,248 @@
+//! `vimeo` against the in-process sandbox.
+
+use std::time::Duration;
+
+use http::Method;
+use sandbox::{Fault, Sandbox, SandboxConfig, TempDir};
+use serde_json::Value;
+
+use crate::support::{command, run, sample, spawn, wait_until};
+
+const VIMEO: &str = env!("CARGO_BIN_EXE_vimeo");
+
+fn vimeo(sandbox: &Sandbox, state: &std::path::Path) -> tokio::process::Command {
+    let mut command = command(VIMEO, state);
+    command
+        .env("VIMEO_API_URL", sandbox.api_url())
+        .env("VIMEO_TOKEN", &sandbox.credentials().personal_token);
+    command
+}
+
+fn stored(sandbox: &Sandbox, id: u64) -> Vec<u8> {
+    let link = sandbox.upload_link(id).unwrap();
+    std::fs::read(sandbox.uploads().stored_file(&link).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_status_and_get() {
+    let sandbox = Sandbox::start_with(SandboxConfig::new().transcode_delay(Duration::ZERO))
+        .await
+        .unwrap();
+    let dir = TempDir::new("vimeo-cli").unwrap();
+    let (path, bytes) = sample(dir.path(), "clip.mp4", 250_000);
+    let out = run(vimeo(&sandbox, dir.path())
+        .args([
+            "upload",
+            path.to_str().unwrap(),
+            "--name",
+            "CLI clip",
+            "--privacy",
+            "nobody",
+        ])
+        .args(["--chunk-size", "64KiB", "--json"]))
+    .await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let result: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(result["verified"], true);
+    let id = result["id"].as_u64().unwrap();
+    assert_eq!(stored(&sandbox, id), bytes);
+    assert!(out.stderr.contains("progress 100%"), "{}", out.stderr);
+    assert!(!out.stderr.contains(&sandbox.credentials().personal_token));
+
+    let status = run(vimeo(&sandbox, dir.path()).args(["status", &id.to_string(), "--json"])).await;
+    let status: Value = serde_json::from_str(status.stdout.trim()).unwrap();
+    assert_eq!(status["upload"], "complete");
+
+    let got = run(vimeo(&sandbox, dir.path()).args([
+        "get",
+        &format!("/videos/{id}"),
+        "--fields",
+        "name,privacy.view",
+    ]))
+    .await;
+    let got: Value = serde_json::from_str(&got.stdout).unwrap();
+    assert_eq!(
+        got,
+        serde_json::json!({"name": "CLI clip", "privacy": {"view": "nobody"}})
+    );
+    // Upload-host requests carried no token.
+    assert!(
+        sandbox
+            .uploads()
+            .requests()
+            .iter()
+            .all(|r| r.authorization.is_none())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_upload_resumes_on_rerun() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = TempDir::new("vimeo-cli-kill").unwrap();
+    let (path, bytes) = sample(dir.path(), "long.mov", 700_000);
+    sandbox
+        .uploads()
+        .faults()
+        .inject(Method::PATCH, 4, Fault::Stall(Duration::from_secs(5)));
+    let args = [
+        "upload",
+        path.to_str().unwrap(),
+        "--chunk-size",
+        "64KiB",
+        "--json",
+    ];
+    let mut child = spawn(vimeo(&sandbox, dir.path()).args(args));
+    let patched = || {
+        sandbox
+            .uploads()
+            .requests()
+            .iter()
+            .filter(|r| r.method == Method::PATCH && r.status == Some(204))
+            .count()
+    };
+    wait_until(|| patched() == 3).await;
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let before = sandbox.uploads().requests().len();
+
+    let out = run(vimeo(&sandbox, dir.path()).args(args)).await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let result: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(result["resumed_from"].as_u64(), Some(3 * 64 * 1024));
+    assert_eq!(stored(&sandbox, result["id"].as_u64().unwrap()), bytes);
+    let creates = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.method == Method::POST && r.path == "/me/videos")
+        .count();
+    assert_eq!(creates, 1, "the rerun resumed the same video");
+    assert!(
+        sandbox.uploads().requests()[before..]
+            .iter()
+            .filter(|r| r.method == Method::PATCH)
+            .all(|r| r.upload_offset.unwrap() >= 3 * 64 * 1024)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_oauth1_flow_reads_the_verifier_from_stdin() {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = TempDir::new("vimeo-cli-auth").unwrap();
+    let credentials = sandbox.credentials();
+    let mut child = spawn(
+        command(VIMEO, dir.path())
+            .args([
+                "auth",
+                "oauth1",
+                "--consumer-key",
+                &credentials.consumer_key,
+            ])
+            .args([
+                "--consumer-secret",
+                &credentials.consumer_secret,
+                "--legacy-url",
+                &sandbox.legacy_url(),
+            ])
+            .stdin(std::process::Stdio::piped()),
+    );
+    let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = stderr
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the URL is printed");
+        if let Some(url) = line.trim().strip_prefix("http://") {
+            break format!("http://{url}");
+        }
+    };
+    // Play the user: open the URL, read the verifier off the page.
+    let page = fetch(&url).await;
+    let verifier = page.trim().rsplit(' ').next().unwrap().to_owned();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{verifier}\n").as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    assert!(output.status.success());
+    let token: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        token["oauth_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("sbx-at-")
+    );
+}
+
+async fn fetch(url: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let uri: http::Uri = url.parse().unwrap();
+    let mut stream = tokio::net::TcpStream::connect((uri.host().unwrap(), uri.port_u16().unwrap()))
+        .await
+        .unwrap();
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        uri.path_and_query().unwrap(),
+        uri.authority().unwrap()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer.split_once("\r\n\r\n").unwrap().1.to_owned()
+}
+
+#[tokio::test]
+async fn the_demo_runs_end_to_end() {
+    let dir = TempDir::new("vimeo-cli-demo").unwrap();
+    let out =
+        run(command(VIMEO, dir.path()).args(["demo", "--size", "6MiB", "--chunk-size", "1MiB"]))
+            .await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    for expected in [
+        "interrupted:",
+        "resumed from byte",
+        "byte-for-byte equal",
+        "[7/7] done",
+        "/videos/",
+    ] {
+        assert!(
+            out.stdout.contains(expected),
+            "missing {expected:?} in:\n{}",
+            out.stdout
+        );
+    }
+    assert!(
+        out.stdout
+            .contains("0 PATCH(es) below the acknowledged offset"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[tokio::test]
+async fn failures_exit_non_zero_with_a_readable_message() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = TempDir::new("vimeo-cli-fail").unwrap();
+    let (path, _) = sample(dir.path(), "a.mp4", 10);
+    let no_token = run(command(VIMEO, dir.path()).args(["upload", path.to_str().unwrap()])).await;
+    assert_eq!(no_token.code, Some(2), "{no_token:?}");
+    assert!(no_token.stderr.contains("--token"), "{}", no_token.stderr);
+
+    let bad = run(command(VIMEO, dir.path())
+        .env("VIMEO_API_URL", sandbox.api_url())
+        .env("VIMEO_TOKEN", "wrong-token")
+        .args(["upload", path.to_str().unwrap()]))
+    .await;
+    assert_eq!(bad.code, Some(1), "{bad:?}");
+    assert!(bad.stderr.contains("error_code 8000"), "{}", bad.stderr);
+    assert!(!bad.stderr.contains("wrong-token"));
+
+    let unknown = run(command(VIMEO, dir.path()).args(["frobnicate"])).await;
+    assert_eq!(unknown.code, Some(2));
+    let missing = run(vimeo(&sandbox, dir.path()).args(["get", "/videos/5"])).await;
+    assert_eq!(missing.code, Some(1));
+    assert!(missing.stderr.contains("HTTP 404"), "{}", missing.stderr);
+}
