@@ -307,3 +307,35 @@ async fn waiting_for_a_slow_transcode_times_out_with_the_last_status() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forward_only_stream_survives_a_cut_through_its_rewind_window() {
+    use tokio::io::AsyncWriteExt as _;
+    let (sandbox, client) = start().await;
+    let bytes: Vec<u8> = (0..400_000u32).map(|i| (i % 241) as u8).collect();
+    let (mut writer, reader) = tokio::io::duplex(16 * 1024);
+    let feed = bytes.clone();
+    tokio::spawn(async move {
+        let _ = writer.write_all(&feed).await;
+    });
+    // The second chunk is cut after 10,000 bytes and 4,000 of them are lost:
+    // the client must rewind to the server's offset, inside the window.
+    sandbox.uploads().faults().inject(
+        Method::PATCH,
+        2,
+        Fault::CutAfter {
+            bytes: 10_000,
+            lose: 4_000,
+        },
+    );
+    let source = UploadSource::reader(
+        vimeo::tus::Rewindable::new(reader, CHUNK as usize),
+        bytes.len() as u64,
+    );
+    let video = client
+        .upload(source, &UploadOptions::new().chunk_size(CHUNK))
+        .await
+        .unwrap();
+    assert_eq!(stored_bytes(&sandbox, video.id), bytes);
+    assert!(video.retries >= 1);
+}
