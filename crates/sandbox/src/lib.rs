@@ -1,9 +1,13 @@
 //! An offline, Vimeo-compatible test server on loopback, with fault injection.
 //!
-//! Today it holds the tus 1.0 server ([`TusServer`]): core protocol, creation and
+//! Two servers: a Vimeo-compatible API ([`Sandbox`]) and the tus 1.0 server behind
+//! its upload links ([`TusServer`], usable alone): core protocol, creation and
 //! creation-with-upload, termination; uploads stored on disk with request bodies
 //! streamed to disk; deterministic faults ([`Fault`]) and a request log tests can
-//! inspect. The Vimeo API part (OAuth, `/me/videos`, ...) is not written yet.
+//! inspect. The API covers OAuth 2, the legacy OAuth 1.0a endpoints and REST
+//! method calls (signatures verified with `oauth1`), `/me`, videos, versions,
+//! paging, `fields`, Vimeo-shaped errors and rate limits; `vimeo sandbox` runs it
+//! from the command line.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
