@@ -113,10 +113,11 @@ fn print_summary(steps: &[Step]) -> Result<(), String> {
             status, step.name, step.seconds
         );
     }
-    println!(
-        "{} passed, {} failed, {} skipped",
-        total.passed, total.failed, total.skipped
-    );
+    if total.skipped > 0 {
+        println!("skipped: {} (see the SKIPPED lines above)", total.skipped);
+    }
+    // The last line, alone: the totals over every test step.
+    println!("{} passed, {} failed", total.passed, total.failed);
     if all_ok {
         Ok(())
     } else {

@@ -246,3 +246,110 @@ async fn failures_exit_non_zero_with_a_readable_message() {
     assert_eq!(missing.code, Some(1));
     assert!(missing.stderr.contains("HTTP 404"), "{}", missing.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_oauth2_flow_reads_the_redirect_address_from_stdin() {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = TempDir::new("vimeo-cli-oauth2").unwrap();
+    let credentials = sandbox.credentials();
+    let mut child = spawn(
+        command(VIMEO, dir.path())
+            .env("VIMEO_API_URL", sandbox.api_url())
+            .args(["auth", "oauth2", "--client-id", &credentials.client_id])
+            .args(["--client-secret", &credentials.client_secret])
+            .args([
+                "--redirect-uri",
+                "http://127.0.0.1:9/cb",
+                "--scope",
+                "public upload",
+            ])
+            .stdin(std::process::Stdio::piped()),
+    );
+    let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = stderr
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the URL is printed");
+        if let Some(url) = line.trim().strip_prefix("http://") {
+            break format!("http://{url}");
+        }
+    };
+    // Play the browser: the sandbox approves and redirects; the user pastes the address.
+    let location = redirect_of(&url).await;
+    assert!(
+        location.starts_with("http://127.0.0.1:9/cb?code="),
+        "{location}"
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{location}\n").as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let grant: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(grant["scope"], "public upload");
+    assert_eq!(grant["user"], "/users/1000");
+    let token = grant["access_token"].as_str().unwrap();
+    // The printed token works.
+    let me = run(command(VIMEO, dir.path())
+        .env("VIMEO_API_URL", sandbox.api_url())
+        .env("VIMEO_TOKEN", token)
+        .args(["get", "/me", "--fields", "uri"]))
+    .await;
+    assert_eq!(me.code, Some(0), "{me:?}");
+}
+
+async fn redirect_of(url: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let uri: http::Uri = url.parse().unwrap();
+    let mut stream = tokio::net::TcpStream::connect((uri.host().unwrap(), uri.port_u16().unwrap()))
+        .await
+        .unwrap();
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        uri.path_and_query().unwrap(),
+        uri.authority().unwrap()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .expect("a redirect")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_sandbox_command_serves_until_stopped() {
+    use tokio::io::AsyncBufReadExt as _;
+    let dir = TempDir::new("vimeo-cli-sandbox").unwrap();
+    let mut child = spawn(command(VIMEO, dir.path()).args(["sandbox", "--port", "0"]));
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = stdout
+        .next_line()
+        .await
+        .unwrap()
+        .expect("the settings line");
+    let settings: Value = serde_json::from_str(&first).unwrap();
+    let api = settings["api_url"].as_str().unwrap();
+    assert_ne!(api, settings["upload_host"].as_str().unwrap());
+    let me = run(command(VIMEO, dir.path())
+        .env("VIMEO_API_URL", api)
+        .env("VIMEO_TOKEN", settings["token"].as_str().unwrap())
+        .args(["get", "/me", "--fields", "name"]))
+    .await;
+    assert_eq!(me.code, Some(0), "{me:?}");
+    assert!(me.stdout.contains("Sandbox User"));
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+}
