@@ -16,13 +16,14 @@ use tokio::net::TcpListener;
 use crate::{Fault, Faults};
 
 /// Every extension this server implements, advertised unless switched off.
-const EXTENSIONS: [&str; 6] = [
+const EXTENSIONS: [&str; 7] = [
     "creation",
     "creation-with-upload",
     "creation-defer-length",
     "termination",
     "checksum",
     "expiration",
+    "concatenation",
 ];
 /// The length of an upload whose length is deferred and not yet known.
 const UNKNOWN_LENGTH: u64 = u64::MAX;
@@ -135,6 +136,8 @@ struct Upload {
     expires_at: Option<std::time::SystemTime>,
     /// Created with `Upload-Defer-Length: 1`; `length` is unknown until a PATCH sets it.
     deferred: bool,
+    /// `Upload-Concat` as created: `partial`, or `final;…` (final uploads take no PATCH).
+    concat: Option<String>,
 }
 
 impl Upload {
@@ -467,6 +470,13 @@ fn head(state: &State, id: &str) -> Reply {
         headers.insert("upload-length", HeaderValue::from(upload.length));
     }
     headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    if let Some(concat) = upload
+        .concat
+        .as_ref()
+        .and_then(|c| HeaderValue::from_str(c).ok())
+    {
+        headers.insert("upload-concat", concat);
+    }
     if let Some(expires) = upload.expires_header() {
         headers.insert("upload-expires", expires);
     }
@@ -487,6 +497,23 @@ async fn create(
     entry: &mut LoggedRequest,
 ) -> Result<Reply, CutConnection> {
     let headers = request.headers();
+    let concat = match headers
+        .get("upload-concat")
+        .map(|v| v.to_str().map(str::to_owned))
+    {
+        None => None,
+        Some(Ok(value)) if state.config.has("concatenation") => Some(value),
+        Some(_) => return Ok(reply_text(400, "malformed or unsupported Upload-Concat")),
+    };
+    if let Some(list) = concat.as_deref().and_then(|c| c.strip_prefix("final;")) {
+        return Ok(create_final(state, list, headers).await);
+    }
+    if concat.as_deref().is_some_and(|c| c != "partial") {
+        return Ok(reply_text(
+            400,
+            "Upload-Concat must be partial or final;URLs",
+        ));
+    }
     let defer = headers
         .get("upload-defer-length")
         .map(HeaderValue::as_bytes)
@@ -531,6 +558,9 @@ async fn create(
     let Some(id) = new_upload(state, length, metadata, deferred, with_body).await else {
         return Ok(reply_text(500, "cannot create the upload file"));
     };
+    if let Some(upload) = uploads(state).get_mut(&id) {
+        upload.concat = concat;
+    }
     let location = if state.config.absolute_location {
         upload_url(state, &id)
     } else {
@@ -591,6 +621,7 @@ async fn new_upload(
             terminated: false,
             busy,
             deferred,
+            concat: None,
             expires_at: state
                 .config
                 .expires_after
@@ -608,6 +639,77 @@ fn upload_url(state: &State, id: &str) -> String {
         state.addr,
         state.config.base_path.trim_end_matches('/')
     )
+}
+
+/// `Upload-Concat: final;URL URL…`: joins complete partial uploads, in order,
+/// into a new, complete upload (concatenation-unfinished is not offered).
+async fn create_final(state: &State, list: &str, headers: &HeaderMap) -> Reply {
+    let ids: Vec<String> = list
+        .split_whitespace()
+        .map(|url| {
+            url.trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    if ids.is_empty() || !ids.iter().all(|id| valid_id(id)) {
+        return reply_text(400, "Upload-Concat: final needs the partial uploads' URLs");
+    }
+    let mut total = 0u64;
+    {
+        let uploads = uploads(state);
+        for id in &ids {
+            match uploads.get(id) {
+                Some(u)
+                    if u.concat.as_deref() == Some("partial")
+                        && !u.terminated
+                        && !u.deferred
+                        && u.offset == u.length =>
+                {
+                    total += u.length;
+                }
+                Some(u) if u.concat.as_deref() == Some("partial") => {
+                    return reply_text(400, "a partial upload is not complete");
+                }
+                Some(_) => return reply_text(400, "not a partial upload"),
+                None => return reply_text(404, "no such partial upload"),
+            }
+        }
+    }
+    let metadata = headers
+        .get("upload-metadata")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Some(id) = new_upload(state, total, metadata, false, true).await else {
+        return reply_text(500, "cannot create the upload file");
+    };
+    let joined = async {
+        let mut out = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open(state.config.dir.join(&id))
+            .await?;
+        for part in &ids {
+            let mut input = tokio::fs::File::open(state.config.dir.join(part)).await?;
+            tokio::io::copy(&mut input, &mut out).await?;
+        }
+        out.flush().await?;
+        out.sync_all().await
+    };
+    if joined.await.is_err() {
+        return reply_text(500, "cannot join the partial uploads");
+    }
+    if let Some(upload) = uploads(state).get_mut(&id) {
+        upload.offset = total;
+        upload.busy = false;
+        upload.concat = Some(format!("final;{list}"));
+    }
+    let mut response = reply(201);
+    if let Ok(value) = HeaderValue::from_str(&upload_url(state, &id)) {
+        response.headers_mut().insert("location", value);
+    }
+    response
 }
 
 fn release(state: &State, id: &str) {
@@ -652,6 +754,13 @@ async fn patch(
         upload.expire_if_due();
         if upload.terminated {
             return Ok(reply(410));
+        }
+        if upload
+            .concat
+            .as_deref()
+            .is_some_and(|c| c.starts_with("final"))
+        {
+            return Ok(reply_text(403, "a final upload takes no PATCH"));
         }
         if upload.busy {
             return Ok(reply_text(423, "upload is locked by another request"));

@@ -52,6 +52,7 @@ mod body;
 mod client;
 mod core;
 mod error;
+mod parallel;
 mod progress;
 mod rewind;
 mod source;

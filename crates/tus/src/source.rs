@@ -159,3 +159,93 @@ impl fmt::Debug for Source {
             .finish()
     }
 }
+
+impl Source {
+    /// A view of bytes `start..start + len` of a file source, on its own file
+    /// handle (so slices can be read concurrently); `None` for reader sources,
+    /// which cannot be reopened. Used by parallel uploads.
+    pub(crate) async fn slice(&self, start: u64, len: u64) -> Result<Option<Source>, Error> {
+        let Some(identity) = &self.file else {
+            return Ok(None);
+        };
+        let file = tokio::fs::File::open(&identity.path)
+            .await
+            .map_err(|source| Error::Source {
+                path: Some(identity.path.clone()),
+                source,
+            })?;
+        Ok(Some(Source {
+            reader: Arc::new(Mutex::new(Box::new(Slice {
+                file,
+                start,
+                len,
+                position: 0,
+            }))),
+            len,
+            file: Some(identity.clone()),
+        }))
+    }
+}
+
+/// Bytes `start..start + len` of a file, addressed from 0.
+struct Slice {
+    file: tokio::fs::File,
+    start: u64,
+    len: u64,
+    position: u64,
+}
+
+impl AsyncRead for Slice {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        out: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let left = this.len.saturating_sub(this.position) as usize;
+        if left == 0 {
+            return std::task::Poll::Ready(Ok(()));
+        }
+        let n = if out.remaining() <= left {
+            let before = out.filled().len();
+            std::task::ready!(std::pin::Pin::new(&mut this.file).poll_read(cx, out))?;
+            out.filled().len() - before
+        } else {
+            // The slice ends inside this buffer: read only what is left.
+            let mut limited = vec![0u8; left];
+            let mut buffer = tokio::io::ReadBuf::new(&mut limited);
+            std::task::ready!(std::pin::Pin::new(&mut this.file).poll_read(cx, &mut buffer))?;
+            out.put_slice(buffer.filled());
+            buffer.filled().len()
+        };
+        this.position += n as u64;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncSeek for Slice {
+    fn start_seek(self: std::pin::Pin<&mut Self>, position: SeekFrom) -> std::io::Result<()> {
+        let this = self.get_mut();
+        let target = match position {
+            SeekFrom::Start(offset) => offset,
+            _ => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::Unsupported,
+                    "a slice seeks from its start only",
+                ));
+            }
+        };
+        std::pin::Pin::new(&mut this.file)
+            .start_seek(SeekFrom::Start(this.start + target.min(this.len)))
+    }
+
+    fn poll_complete(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<u64>> {
+        let this = self.get_mut();
+        let absolute = std::task::ready!(std::pin::Pin::new(&mut this.file).poll_complete(cx))?;
+        this.position = absolute.saturating_sub(this.start);
+        std::task::Poll::Ready(Ok(this.position))
+    }
+}

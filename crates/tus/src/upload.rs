@@ -46,6 +46,9 @@ pub struct UploadOptions {
     pub(crate) on_event: Option<ProgressFn>,
     pub(crate) cancel: Option<CancelToken>,
     pub(crate) checksum: Option<ChecksumAlgorithm>,
+    pub(crate) parallel: usize,
+    /// `Upload-Concat` for the creation request (set on the parts of a parallel upload).
+    pub(crate) concat: Option<HeaderValue>,
 }
 
 impl Default for UploadOptions {
@@ -62,6 +65,8 @@ impl Default for UploadOptions {
             on_event: None,
             cancel: None,
             checksum: None,
+            parallel: 1,
+            concat: None,
         }
     }
 }
@@ -149,6 +154,16 @@ impl UploadOptions {
         self
     }
 
+    /// Uploads in `parts` parallel partial uploads over as many connections,
+    /// then joins them with a final upload (tus concatenation). Opt-in; used
+    /// only for file sources and servers that offer `concatenation` (others get
+    /// a single stream). Each part resumes and retries on its own; progress
+    /// events report the sum.
+    pub fn parallel(mut self, parts: usize) -> Self {
+        self.parallel = parts.max(1);
+        self
+    }
+
     pub(crate) fn emit(&self, event: Event) {
         if let Some(callback) = &self.on_event {
             callback(&event);
@@ -199,16 +214,16 @@ pub struct UploadOutcome {
 }
 
 /// Counters for one run.
-struct Run {
-    started: Instant,
-    bytes_sent: u64,
-    retries: u32,
+pub(crate) struct Run {
+    pub(crate) started: Instant,
+    pub(crate) bytes_sent: u64,
+    pub(crate) retries: u32,
     /// The negotiated checksum algorithm, if any.
-    checksum: Option<ChecksumAlgorithm>,
+    pub(crate) checksum: Option<ChecksumAlgorithm>,
 }
 
 impl Run {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Run {
             started: Instant::now(),
             bytes_sent: 0,
@@ -244,6 +259,24 @@ impl Client {
                 Some(_) => source.fingerprint(options.fingerprint_content).await?,
                 None => None,
             };
+            if options.parallel > 1
+                && source.len() >= options.parallel as u64
+                && source.path().is_some()
+            {
+                if capabilities.supports("concatenation") {
+                    return self
+                        .upload_parallel(
+                            &endpoint,
+                            &capabilities,
+                            &source,
+                            options,
+                            fingerprint.as_deref(),
+                            run,
+                        )
+                        .await;
+                }
+                tracing::info!("the server has no concatenation: uploading as one stream");
+            }
             let mut stored_url = match (&options.store, &fingerprint) {
                 (Some(store), Some(fingerprint)) => store.get(fingerprint).await?,
                 _ => None,
@@ -369,7 +402,7 @@ impl Client {
     }
 
     /// Drops the stored URL for this source, if any.
-    async fn forget(
+    pub(crate) async fn forget(
         &self,
         options: &UploadOptions,
         fingerprint: Option<&str>,
@@ -383,7 +416,7 @@ impl Client {
     /// The offset to resume a stored URL from, or `None` when the upload is gone,
     /// expired (`Upload-Expires` in the past) or no longer matches the source
     /// (then a new one is created).
-    async fn try_resume(
+    pub(crate) async fn try_resume(
         &self,
         url: &str,
         source: &Source,
@@ -407,7 +440,7 @@ impl Client {
     }
 
     /// Creates the upload; returns its URL and the offset after any bytes sent with the POST.
-    async fn create(
+    pub(crate) async fn create(
         &self,
         endpoint: &Uri,
         capabilities: &Capabilities,
@@ -426,6 +459,9 @@ impl Client {
         }
         let mut headers = options.headers.clone();
         headers.insert("upload-length", HeaderValue::from(source.len()));
+        if let Some(concat) = &options.concat {
+            headers.insert("upload-concat", concat.clone());
+        }
         if !options.metadata.is_empty() {
             let encoded = metadata::encode(&options.metadata)?;
             headers.insert(
@@ -515,7 +551,7 @@ impl Client {
     /// Streams from `offset` to the end, then verifies. `resumed_from` is where
     /// this run found the upload (0 when it created it).
     #[allow(clippy::too_many_arguments)] // internal; each argument is a distinct fact about the run
-    async fn finish(
+    pub(crate) async fn finish(
         &self,
         uri: &Uri,
         source: &Source,
