@@ -93,7 +93,7 @@ async fn discovery_and_version_checks() {
     assert_eq!(reply.headers["tus-version"], "1.0.0");
     assert_eq!(
         reply.headers["tus-extension"],
-        "creation,creation-with-upload,creation-defer-length,termination,checksum"
+        "creation,creation-with-upload,creation-defer-length,termination,checksum,concatenation"
     );
     assert_eq!(reply.headers["tus-checksum-algorithm"], "sha1,sha256");
     assert_eq!(reply.headers["tus-max-size"], "100");
@@ -520,7 +520,7 @@ async fn extensions_can_be_switched_off() {
     let reply = raw(&server, "OPTIONS", "/files/", &[], b"").await;
     assert_eq!(
         reply.headers["tus-extension"],
-        "creation,creation-with-upload,creation-defer-length,termination"
+        "creation,creation-with-upload,creation-defer-length,termination,concatenation"
     );
     assert!(!reply.headers.contains_key("tus-checksum-algorithm"));
     // A checksum header is then ignored, as by any server without the extension.
@@ -643,4 +643,112 @@ async fn deferred_lengths_are_set_by_a_patch() {
         400,
         "the length cannot change"
     );
+}
+
+#[tokio::test]
+async fn concatenation_joins_complete_partial_uploads_only() {
+    let (_dir, server) = server(|c| c).await;
+    let tus = ("Tus-Resumable", "1.0.0");
+    let mut parts = Vec::new();
+    for body in [&b"hello "[..], &b"world"[..]] {
+        let length = body.len().to_string();
+        let created = raw(
+            &server,
+            "POST",
+            "/files/",
+            &[
+                tus,
+                ("Upload-Concat", "partial"),
+                ("Upload-Length", &length),
+            ],
+            b"",
+        )
+        .await;
+        assert_eq!(created.status, 201);
+        let path = created.headers["location"]
+            .split_once("127.0.0.1")
+            .unwrap()
+            .1
+            .split_once('/')
+            .unwrap()
+            .1
+            .to_owned();
+        parts.push((format!("/{path}"), body));
+    }
+    let list = format!("final;{} {}", parts[0].0, parts[1].0);
+    // The second part is still empty: no final yet.
+    let early = raw(
+        &server,
+        "POST",
+        "/files/",
+        &[tus, ("Upload-Concat", &list)],
+        b"",
+    )
+    .await;
+    assert_eq!(early.status, 400, "{}", early.body);
+    for (path, body) in &parts {
+        let patched = raw(
+            &server,
+            "PATCH",
+            path,
+            &[
+                tus,
+                ("Upload-Offset", "0"),
+                ("Content-Type", "application/offset+octet-stream"),
+            ],
+            body,
+        )
+        .await;
+        assert_eq!(patched.status, 204);
+    }
+    let head = raw(&server, "HEAD", &parts[0].0, &[tus], b"").await;
+    assert_eq!(head.headers["upload-concat"], "partial");
+    let joined = raw(
+        &server,
+        "POST",
+        "/files/",
+        &[tus, ("Upload-Concat", &list)],
+        b"",
+    )
+    .await;
+    assert_eq!(joined.status, 201, "{}", joined.body);
+    let url = joined.headers["location"].clone();
+    assert_eq!(
+        std::fs::read(server.stored_file(&url).unwrap()).unwrap(),
+        b"hello world"
+    );
+    assert_eq!(server.upload_state(&url), Some((11, 11)));
+    let final_path = format!(
+        "/{}",
+        url.split_once("127.0.0.1")
+            .unwrap()
+            .1
+            .split_once('/')
+            .unwrap()
+            .1
+    );
+    let head = raw(&server, "HEAD", &final_path, &[tus], b"").await;
+    assert_eq!(head.headers["upload-concat"], list);
+    let patch = raw(
+        &server,
+        "PATCH",
+        &final_path,
+        &[
+            tus,
+            ("Upload-Offset", "11"),
+            ("Content-Type", "application/offset+octet-stream"),
+        ],
+        b"!",
+    )
+    .await;
+    assert_eq!(patch.status, 403);
+    let not_partial = raw(
+        &server,
+        "POST",
+        "/files/",
+        &[tus, ("Upload-Concat", &format!("final;{final_path}"))],
+        b"",
+    )
+    .await;
+    assert_eq!(not_partial.status, 400);
 }
