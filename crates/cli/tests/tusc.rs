@@ -275,3 +275,45 @@ async fn failures_exit_non_zero_with_a_readable_message() {
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stderr.contains("127.0.0.1"), "{}", out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_parts_join_into_one_upload() {
+    let dir = TempDir::new("tusc-parallel").unwrap();
+    let server = server(&dir).await;
+    let (path, bytes) = sample(dir.path(), "p.bin", 700_000);
+    let out = run(command(TUSC, dir.path()).args([
+        "upload",
+        path.to_str().unwrap(),
+        "--endpoint",
+        &server.endpoint(),
+        "--parallel",
+        "3",
+        "--chunk-size",
+        "64KiB",
+        "--json",
+    ]))
+    .await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let result: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let url = result["url"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read(server.stored_file(url).unwrap()).unwrap(),
+        bytes
+    );
+    let posts = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == Method::POST)
+        .count();
+    assert_eq!(posts, 4, "three partial uploads and the final one");
+    let bad = run(command(TUSC, dir.path()).args([
+        "upload",
+        "x",
+        "--endpoint",
+        "http://h/",
+        "--parallel",
+        "0",
+    ]))
+    .await;
+    assert_eq!(bad.code, Some(2));
+}

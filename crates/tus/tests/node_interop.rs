@@ -244,3 +244,25 @@ async fn uploads_a_stream_of_unknown_length() {
     let id = outcome.url.rsplit('/').next().unwrap();
     assert_eq!(std::fs::read(storage().join(id)).unwrap(), bytes);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_uploads_use_concatenation_when_offered_and_one_stream_otherwise() {
+    let (_dir, path) = temp_file(2 * 1024 * 1024 + 5, 27);
+    let caps = client().options(&endpoint()).await.unwrap();
+    let outcome = client()
+        .upload(
+            &endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &UploadOptions::default().chunk_size(256 * 1024).parallel(4),
+        )
+        .await
+        .unwrap();
+    assert!(outcome.verification.is_complete());
+    if caps.supports("concatenation") {
+        // The final upload is assembled by the server from the parts.
+        let status = client().status(&outcome.url).await.unwrap();
+        assert_eq!(status.offset, 2 * 1024 * 1024 + 5);
+    } else {
+        assert_stored(&outcome.url, &path);
+    }
+}

@@ -12,13 +12,15 @@ tusc: a resumable tus 1.0 upload client
 
 usage:
   tusc upload FILE --endpoint URL [--header 'K: V']... [--metadata k=v]...
-              [--chunk-size 128MiB] [--checksum sha1|sha256] [--retries 10]
+              [--chunk-size 128MiB] [--parallel N] [--checksum sha1|sha256] [--retries 10]
               [--no-resume] [--json] [--quiet]
   tusc upload - --endpoint URL ...      (stdin; needs creation-defer-length)
   tusc status URL [--header 'K: V']... [--json]
   tusc delete URL [--header 'K: V']...
   tusc options URL [--header 'K: V']... [--json]
 
+--parallel N uploads N parts over N connections and joins them (tus
+concatenation); servers without it get one stream.
 Rerunning an interrupted `tusc upload` of the same file resumes it (state in
 $TUSC_STATE_DIR, else $XDG_STATE_HOME/tusc or ~/.local/state/tusc).
 Progress goes to stderr: a bar on a terminal, plain lines otherwise.
@@ -32,6 +34,7 @@ const UPLOAD: Spec = Spec {
         "chunk-size",
         "checksum",
         "retries",
+        "parallel",
     ],
     flags: &["json", "quiet", "no-resume"],
 };
@@ -116,6 +119,14 @@ async fn upload(client: &tus::Client, args: &Args) -> Result<(), Failure> {
     let mut options = tus::UploadOptions::default();
     if let Some(size) = args.value("chunk-size") {
         options = options.chunk_size(cli::size::parse(size).map_err(usage)?.max(1));
+    }
+    if let Some(parts) = args.value("parallel") {
+        let parts: usize = parts
+            .parse()
+            .ok()
+            .filter(|n| (1..=64).contains(n))
+            .ok_or_else(|| usage(format!("--parallel wants 1 to 64 parts, got {parts:?}")))?;
+        options = options.parallel(parts);
     }
     if let Some(name) = args.value("checksum") {
         let algorithm = tus::ChecksumAlgorithm::from_name(name).ok_or_else(|| {
