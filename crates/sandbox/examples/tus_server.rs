@@ -1,5 +1,6 @@
 //! Runs the sandbox tus server until killed: `tus_server PORT DIR`.
 //! Prints `listening on URL` once ready (used by `cargo xtask bench`).
+//! `TUS_HOST` binds another address than 127.0.0.1.
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -8,8 +9,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("usage: tus_server PORT DIR");
         std::process::exit(2);
     };
-    let server =
-        sandbox::TusServer::start(sandbox::TusConfig::new(dir).port(port.parse()?)).await?;
+    let mut config = sandbox::TusConfig::new(dir).port(port.parse()?);
+    if let Ok(host) = std::env::var("TUS_HOST") {
+        config = config.host(host.parse()?);
+    }
+    let server = sandbox::TusServer::start(config).await?;
     println!("listening on {}", server.endpoint());
     std::future::pending::<()>().await;
     Ok(())

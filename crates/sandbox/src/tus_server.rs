@@ -49,6 +49,9 @@ pub struct TusConfig {
     /// Unfinished uploads expire this long after creation (the expiration
     /// extension is advertised only when this is set).
     pub expires_after: Option<std::time::Duration>,
+    /// The address to bind (127.0.0.1 unless changed, e.g. for a benchmark
+    /// across a network namespace).
+    pub host: std::net::IpAddr,
 }
 
 impl TusConfig {
@@ -62,6 +65,7 @@ impl TusConfig {
             port: 0,
             disabled_extensions: Vec::new(),
             expires_after: None,
+            host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
         }
     }
 
@@ -93,6 +97,12 @@ impl TusConfig {
     fn has(&self, extension: &str) -> bool {
         !self.disabled_extensions.contains(&extension)
             && (extension != "expiration" || self.expires_after.is_some())
+    }
+
+    /// Binds this address instead of 127.0.0.1.
+    pub fn host(mut self, host: std::net::IpAddr) -> Self {
+        self.host = host;
+        self
     }
 
     /// Listens on this port.
@@ -184,7 +194,7 @@ impl TusServer {
     /// Binds 127.0.0.1 and starts serving on the current tokio runtime.
     pub async fn start(config: TusConfig) -> std::io::Result<TusServer> {
         tokio::fs::create_dir_all(&config.dir).await?;
-        let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let listener = TcpListener::bind((config.host, config.port)).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(State {
             config,

@@ -1,7 +1,7 @@
 //! Uploads FILE to a tus ENDPOINT with a progress line, then prints throughput
 //! and this process's peak memory (used by `cargo xtask bench`).
 //!
-//! Usage: `cargo run --release -p vimeo-tus --example upload -- FILE ENDPOINT [CHUNK_BYTES]`
+//! Usage: `cargo run --release -p vimeo-tus --example upload -- FILE ENDPOINT [CHUNK_BYTES] [PARALLEL]`
 
 use std::io::Write as _;
 use std::time::Instant;
@@ -10,7 +10,7 @@ use std::time::Instant;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(file), Some(endpoint)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: upload FILE ENDPOINT [CHUNK_BYTES]");
+        eprintln!("usage: upload FILE ENDPOINT [CHUNK_BYTES] [PARALLEL]");
         std::process::exit(2);
     };
     let chunk: u64 = args
@@ -18,12 +18,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|c| c.parse())
         .transpose()?
         .unwrap_or(128 << 20);
+    let parallel: usize = args.get(3).map(|p| p.parse()).transpose()?.unwrap_or(1);
     let quiet = std::env::var_os("UPLOAD_QUIET").is_some();
     let source = tus::Source::from_path(file).await?;
     let total = source.len();
     let started = Instant::now();
     let options = tus::UploadOptions::default()
         .chunk_size(chunk)
+        .parallel(parallel)
         .on_event(move |event| {
             if let (tus::Event::Progress(p), false) = (event, quiet) {
                 eprint!(
