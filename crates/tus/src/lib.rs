@@ -22,7 +22,12 @@
 //!   `Cache-Control: no-store`), `PATCH` with `Upload-Offset`, the offset always
 //!   taken from the server.
 //! - Extensions: discovery (`OPTIONS`), creation (relative or absolute
-//!   `Location`, `Upload-Metadata`), creation-with-upload, termination.
+//!   `Location`, `Upload-Metadata`), creation-with-upload, creation-defer-length
+//!   ([`Client::upload_stream`]), termination, checksum (sha1, sha256),
+//!   expiration, and concatenation for parallel uploads
+//!   ([`UploadOptions::parallel`]), each used only when the server offers it.
+//! - Forward-only streams (an incoming request body) upload through
+//!   [`Rewindable`], which keeps a bounded window for re-sends.
 //! - Retries with backoff and jitter on connection errors, stalls, 5xx, 423,
 //!   429 (honouring `Retry-After`) and 409 (re-sync with HEAD); never on 400,
 //!   401, 403, 404, 410, 413.
