@@ -178,20 +178,7 @@ async fn the_oauth1_flow_reads_the_verifier_from_stdin() {
 }
 
 async fn fetch(url: &str) -> String {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let uri: http::Uri = url.parse().unwrap();
-    let mut stream = tokio::net::TcpStream::connect((uri.host().unwrap(), uri.port_u16().unwrap()))
-        .await
-        .unwrap();
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        uri.path_and_query().unwrap(),
-        uri.authority().unwrap()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    answer.split_once("\r\n\r\n").unwrap().1.to_owned()
+    crate::support::browse(url).await.2
 }
 
 #[tokio::test]
@@ -309,24 +296,7 @@ async fn the_oauth2_flow_reads_the_redirect_address_from_stdin() {
 }
 
 async fn redirect_of(url: &str) -> String {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let uri: http::Uri = url.parse().unwrap();
-    let mut stream = tokio::net::TcpStream::connect((uri.host().unwrap(), uri.port_u16().unwrap()))
-        .await
-        .unwrap();
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        uri.path_and_query().unwrap(),
-        uri.authority().unwrap()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    answer
-        .lines()
-        .find_map(|l| l.strip_prefix("location: "))
-        .expect("a redirect")
-        .to_owned()
+    crate::support::browse(url).await.1.expect("a redirect")
 }
 
 #[tokio::test]

@@ -8,25 +8,9 @@ use crate::support;
 /// Follows the sandbox's authorize URL (it approves at once) and returns the
 /// redirect's query parameters.
 async fn visit(url: &str) -> Vec<(String, String)> {
-    let uri: http::Uri = url.parse().unwrap();
-    let stream = tokio::net::TcpStream::connect((uri.host().unwrap(), uri.port_u16().unwrap()))
-        .await
-        .unwrap();
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        uri.path_and_query().unwrap(),
-        uri.authority().unwrap()
-    );
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut stream = stream;
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    assert!(answer.starts_with("HTTP/1.1 302"), "{answer}");
-    let location = answer
-        .lines()
-        .find_map(|l| l.strip_prefix("location: "))
-        .expect("a redirect");
+    let (status, location, _) = support::browse(url).await;
+    assert_eq!(status, 302);
+    let location = location.expect("a redirect");
     let query = location.split_once('?').unwrap().1;
     query
         .split('&')
