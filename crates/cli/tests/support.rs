@@ -63,29 +63,8 @@ pub(crate) fn sample(dir: &Path, name: &str, len: usize) -> (std::path::PathBuf,
     (path, bytes)
 }
 
-/// `GET url` over plain HTTP, as a browser would: (status, `Location`, body).
+/// `GET url` as a browser would: (status, `Location`, body).
 pub(crate) async fn browse(url: &str) -> (u16, Option<String>, String) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let uri: http::Uri = url.parse().unwrap();
-    let mut stream = tokio::net::TcpStream::connect((uri.host().unwrap(), uri.port_u16().unwrap()))
-        .await
-        .unwrap();
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        uri.path_and_query().unwrap(),
-        uri.authority().unwrap()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    let status = answer[9..12].parse().unwrap();
-    let location = answer
-        .lines()
-        .find_map(|l| l.strip_prefix("location: "))
-        .map(str::to_owned);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, location, body)
+    let page = sandbox::browse(url).await.unwrap();
+    (page.status, page.location, page.body)
 }

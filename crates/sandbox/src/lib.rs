@@ -18,12 +18,14 @@
 //! # Ok(()) }
 //! ```
 
+mod browser;
 mod faults;
 mod serve;
 mod temp;
 mod tus_server;
 mod vimeo;
 
+pub use browser::{Page, browse};
 pub use faults::{Fault, Faults};
 pub use temp::TempDir;
 pub use tus_server::{LoggedRequest, TusConfig, TusServer};

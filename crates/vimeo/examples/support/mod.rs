@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpListener;
 
 /// The API to talk to: `VIMEO_API_URL` (and friends) from the environment,
 /// or else a sandbox started here, whose user approves everything at once.
@@ -49,34 +49,8 @@ impl Setting {
 
 /// `GET url` over plain HTTP: (status, location header, body).
 pub(crate) async fn get(url: &str) -> (u16, Option<String>, String) {
-    let uri: http::Uri = url.parse().expect("a URL");
-    let mut stream = TcpStream::connect((
-        uri.host().unwrap_or("127.0.0.1"),
-        uri.port_u16().unwrap_or(80),
-    ))
-    .await
-    .expect("connects");
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        uri.path_and_query().map_or("/", |p| p.as_str()),
-        uri.authority().map_or("", |a| a.as_str())
-    );
-    stream.write_all(request.as_bytes()).await.expect("sends");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.expect("reads");
-    let status = answer.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let location = answer
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("location: ")
-                .or_else(|| l.strip_prefix("Location: "))
-        })
-        .map(str::to_owned);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, location, body)
+    let page = sandbox::browse(url).await.expect("the page answers");
+    (page.status, page.location, page.body)
 }
 
 /// Plays the user in a browser: opens `url` and follows one redirect.

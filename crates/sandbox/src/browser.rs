@@ -1,0 +1,57 @@
+//! A minimal "browser" for tests, examples and the demo: one plain-HTTP GET,
+//! no redirects followed, so OAuth approvals (which the sandbox grants at
+//! once) can be played without a real browser.
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// What a page answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Page {
+    /// The status code.
+    pub status: u16,
+    /// The `Location` header (a redirect's target).
+    pub location: Option<String>,
+    /// The body, as text.
+    pub body: String,
+}
+
+/// `GET url` over plain HTTP/1.1 (`Connection: close`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// let sandbox = sandbox::Sandbox::start().await?;
+/// let page = sandbox::browse(&format!("{}/oauth/authorize", sandbox.api_url())).await?;
+/// assert_eq!(page.status, 400); // no response_type=code
+/// # Ok(()) }
+/// ```
+pub async fn browse(url: &str) -> std::io::Result<Page> {
+    let invalid =
+        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_owned());
+    let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
+    let host = uri.host().ok_or_else(|| invalid("no host"))?;
+    let mut stream = tokio::net::TcpStream::connect((host, uri.port_u16().unwrap_or(80))).await?;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        uri.path_and_query().map_or("/", |p| p.as_str()),
+        uri.authority().map_or(host, |a| a.as_str())
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    let status = answer
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| invalid("not an HTTP answer"))?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let location = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("location")
+            .then(|| value.trim().to_owned())
+    });
+    Ok(Page {
+        status,
+        location,
+        body: body.to_owned(),
+    })
+}
