@@ -284,6 +284,9 @@ struct ResumeRecord {
     video_uri: String,
     upload_link: String,
     size: u64,
+    /// The public page, when the create answer gave it (versions do not).
+    #[serde(default)]
+    link: Option<String>,
 }
 
 /// Which video an upload creates or replaces.
@@ -443,20 +446,24 @@ impl VimeoClient {
         {
             tracing::warn!(%error, "could not remove the resume record");
         }
-        let link = match self
-            .send(
-                ApiRequest::get(&record.video_uri)
-                    .fields("uri,link")
-                    .no_cache(),
-            )
-            .await
-            .and_then(|r| r.json::<Video>())
-        {
-            Ok(video) => video.link,
-            Err(error) => {
-                tracing::warn!(%error, "uploaded, but the video could not be read back");
-                None
-            }
+        // A new video's link came with its creation; a replaced one is read back.
+        let link = match record.link.clone() {
+            Some(link) => Some(link),
+            None => match self
+                .send(
+                    ApiRequest::get(&record.video_uri)
+                        .fields("uri,link")
+                        .no_cache(),
+                )
+                .await
+                .and_then(|r| r.json::<Video>())
+            {
+                Ok(video) => video.link,
+                Err(error) => {
+                    tracing::warn!(%error, "uploaded, but the video could not be read back");
+                    None
+                }
+            },
         };
         tracing::info!(
             bytes = size,
@@ -493,7 +500,7 @@ impl VimeoClient {
         file_name: Option<&str>,
         options: &UploadOptions,
     ) -> Result<ResumeRecord, Error> {
-        let (video_uri, upload) = match target {
+        let (video_uri, upload, link) = match target {
             Target::New => {
                 let mut body = serde_json::Map::new();
                 body.insert("upload".into(), json!({"approach": "tus", "size": size}));
@@ -526,7 +533,7 @@ impl VimeoClient {
                     path: "/me/videos".into(),
                     message: "the created video has no uri".into(),
                 })?;
-                (uri, video.upload.unwrap_or_default())
+                (uri, video.upload.unwrap_or_default(), video.link)
             }
             Target::Replace { video_uri } => {
                 let body = json!({
@@ -538,7 +545,11 @@ impl VimeoClient {
                     .send(ApiRequest::post(&path).json(&body)?)
                     .await?
                     .json()?;
-                ((*video_uri).to_owned(), version.upload.unwrap_or_default())
+                (
+                    (*video_uri).to_owned(),
+                    version.upload.unwrap_or_default(),
+                    None,
+                )
             }
         };
         check_ticket(&upload, size)?;
@@ -546,6 +557,7 @@ impl VimeoClient {
             video_uri,
             upload_link: upload.upload_link.unwrap_or_default(),
             size,
+            link,
         })
     }
 

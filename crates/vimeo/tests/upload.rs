@@ -66,6 +66,14 @@ async fn a_file_uploads_verifies_and_transcodes_without_the_token_on_the_upload_
     let patched: u64 = uploads.iter().map(|r| r.body_stored).sum();
     assert_eq!(patched, 300_000);
 
+    // The link came with the creation answer: no read-back request.
+    assert!(
+        !sandbox
+            .requests()
+            .iter()
+            .any(|r| r.method == Method::GET && r.path == video.uri),
+        "the video was read back although its link was known"
+    );
     let status = client.upload_status(&video.uri).await.unwrap();
     assert_eq!(status.upload.as_deref(), Some("complete"));
     let done = client
