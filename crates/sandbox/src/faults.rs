@@ -81,6 +81,13 @@ impl Faults {
 
     /// Fires `fault` on the next request with `method`.
     pub fn inject_next(&self, method: Method, fault: Fault) {
+        self.inject_later(method, 1, fault);
+    }
+
+    /// Fires `fault` on the `later`-th request with `method` from now
+    /// (1 = the next one). A campaign running uploads one after another on
+    /// one server plans each upload's faults this way.
+    pub fn inject_later(&self, method: Method, later: u64, fault: Fault) {
         let mut state = self.state();
         let seen = state
             .seen
@@ -89,9 +96,14 @@ impl Faults {
             .map_or(0, |(_, n)| *n);
         state.rules.push(Rule {
             method,
-            nth: seen + 1,
+            nth: seen + later.max(1),
             fault,
         });
+    }
+
+    /// Drops the rules that have not fired.
+    pub fn clear(&self) {
+        self.state().rules.clear();
     }
 
     /// How many faults have fired.

@@ -134,6 +134,23 @@ pub struct LoggedRequest {
     pub checksum: Option<String>,
     /// The fault applied, if any.
     pub fault: Option<Fault>,
+    /// The highest offset the server had acknowledged to the client for this
+    /// upload (in a HEAD, PATCH or creation answer) when the request arrived.
+    pub acknowledged: Option<u64>,
+}
+
+impl LoggedRequest {
+    /// Body bytes of this PATCH that the server had already acknowledged: a
+    /// client that resumes correctly sends none (it starts at the
+    /// acknowledged offset or later).
+    pub fn resent_acknowledged_bytes(&self) -> u64 {
+        match (&self.method, self.upload_offset, self.acknowledged) {
+            (&Method::PATCH, Some(offset), Some(acknowledged)) if offset < acknowledged => {
+                (acknowledged - offset).min(self.content_length.unwrap_or(0))
+            }
+            _ => 0,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -143,6 +160,8 @@ struct Upload {
     metadata: Option<String>,
     terminated: bool,
     busy: bool,
+    /// The highest offset told to a client (HEAD, PATCH or creation answer).
+    acknowledged: u64,
     expires_at: Option<std::time::SystemTime>,
     /// Created with `Upload-Defer-Length: 1`; `length` is unknown until a PATCH sets it.
     deferred: bool,
@@ -345,7 +364,11 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Reply, 
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         fault: None,
+        acknowledged: None,
     };
+    if let Some(id) = request.uri().path().rsplit('/').next() {
+        entry.acknowledged = uploads(&state).get(id).map(|u| u.acknowledged);
+    }
     let fault = state.faults.on_request(request.method());
     entry.fault = fault.clone();
     let result = respond(&state, request, fault, &mut entry).await;
@@ -471,6 +494,7 @@ fn head(state: &State, id: &str) -> Reply {
     if upload.terminated {
         return reply(410);
     }
+    upload.acknowledged = upload.acknowledged.max(upload.offset);
     let mut response = reply(200);
     let headers = response.headers_mut();
     headers.insert("upload-offset", HeaderValue::from(upload.offset));
@@ -591,7 +615,7 @@ async fn create(
         release(state, &id);
         outcome?;
         let mut response = reply(201);
-        let offset = uploads(state).get(&id).map_or(0, |u| u.offset);
+        let offset = acknowledge(state, &id);
         response
             .headers_mut()
             .insert("upload-offset", HeaderValue::from(offset));
@@ -630,6 +654,7 @@ async fn new_upload(
             metadata,
             terminated: false,
             busy,
+            acknowledged: 0,
             deferred,
             concat: None,
             expires_at: state
@@ -721,6 +746,16 @@ async fn create_final(state: &State, list: &str, headers: &HeaderMap) -> Reply {
         response.headers_mut().insert("location", value);
     }
     response
+}
+
+/// The upload's offset, now told to the client.
+fn acknowledge(state: &State, id: &str) -> u64 {
+    let mut uploads = uploads(state);
+    let Some(upload) = uploads.get_mut(id) else {
+        return 0;
+    };
+    upload.acknowledged = upload.acknowledged.max(upload.offset);
+    upload.offset
 }
 
 fn release(state: &State, id: &str) {
@@ -822,14 +857,15 @@ async fn patch(
     if outcome? == Stored::Discarded {
         return Ok(reply_text(460, "checksum mismatch"));
     }
-    let offset = uploads(state).get(id).map_or(0, |u| u.offset);
-    let mut response = reply(204);
     let value = match fault {
+        // A made-up offset is not an acknowledgement.
         Some(Fault::WrongOffset(text)) => {
+            let offset = uploads(state).get(id).map_or(0, |u| u.offset);
             HeaderValue::from_str(&text).unwrap_or(HeaderValue::from(offset))
         }
-        _ => HeaderValue::from(offset),
+        _ => HeaderValue::from(acknowledge(state, id)),
     };
+    let mut response = reply(204);
     response.headers_mut().insert("upload-offset", value);
     if let Some(expires) = uploads(state).get(id).and_then(Upload::expires_header) {
         response.headers_mut().insert("upload-expires", expires);

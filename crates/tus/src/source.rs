@@ -27,6 +27,10 @@ pub(crate) type SharedReader = Arc<Mutex<Box<dyn ReadSeek>>>;
 /// assert!(tus::Source::from_path("/no/such/file").await.is_err());
 /// # Ok(()) }
 /// ```
+///
+/// A clone shares the reader (every request seeks before it reads), so the
+/// same bytes can be sent again — say, to a new upload after an expiry.
+#[derive(Clone)]
 pub struct Source {
     pub(crate) reader: SharedReader,
     len: u64,

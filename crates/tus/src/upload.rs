@@ -665,6 +665,11 @@ impl Client {
                         });
                     }
                     run.retries += 1;
+                    options.emit(Event::Retrying {
+                        attempt,
+                        delay: Duration::ZERO,
+                        reason: failure.error.to_string(),
+                    });
                     resync = true;
                     continue;
                 }

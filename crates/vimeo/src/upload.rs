@@ -383,38 +383,6 @@ impl VimeoClient {
                 }),
             None => None,
         };
-        let resumable = match stored {
-            Some(record) if record.size == size => {
-                match self.inner.tus.status(&record.upload_link).await {
-                    Ok(status) if status.length == Some(size) => {
-                        tracing::info!(offset = status.offset, "resuming an earlier upload");
-                        Some(record)
-                    }
-                    Ok(_) | Err(tus::Error::Status(_)) => {
-                        tracing::info!("the earlier upload is gone; starting over");
-                        self.abandon(&record, &target).await;
-                        None
-                    }
-                    Err(error) => return Err(error.into()),
-                }
-            }
-            _ => None,
-        };
-        let record = match resumable {
-            Some(record) => record,
-            None => {
-                let record = self
-                    .create_ticket(&target, size, file_name.as_deref(), options)
-                    .await?;
-                if let Some(key) = &record_key {
-                    self.inner
-                        .resume
-                        .put_json(key, &record, Ttl::After(Duration::from_secs(7 * 24 * 3600)))
-                        .await?;
-                }
-                record
-            }
-        };
         let mut tus_options = tus::UploadOptions::default()
             .chunk_size(options.chunk_size.unwrap_or(self.inner.chunk_size));
         if let Some(callback) = &options.on_event {
@@ -424,21 +392,73 @@ impl VimeoClient {
         if let Some(cancel) = &options.cancel {
             tus_options = tus_options.cancel_token(cancel.clone());
         }
-        let outcome = match self
-            .inner
-            .tus
-            .upload_to(&record.upload_link, source, &tus_options)
-            .await
-        {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                // A link that is gone cannot be resumed: the next run starts over.
-                if matches!(&error, tus::Error::Status(s) if matches!(s.status, 404 | 410))
-                    && let Some(key) = &record_key
-                {
-                    let _ = self.inner.resume.remove(key).await;
+        let mut stored = stored;
+        let mut restarted = false;
+        let (record, outcome) = loop {
+            let resumable = match stored.take() {
+                Some(record) if record.size == size => {
+                    match self.inner.tus.status(&record.upload_link).await {
+                        Ok(status) if status.length == Some(size) => {
+                            tracing::info!(offset = status.offset, "resuming an earlier upload");
+                            Some(record)
+                        }
+                        Ok(_) | Err(tus::Error::Status(_)) => {
+                            tracing::info!("the earlier upload is gone; starting over");
+                            self.abandon(&record, &target).await;
+                            None
+                        }
+                        Err(error) => return Err(error.into()),
+                    }
                 }
-                return Err(error.into());
+                _ => None,
+            };
+            let record = match resumable {
+                Some(record) => record,
+                None => {
+                    let record = self
+                        .create_ticket(&target, size, file_name.as_deref(), options)
+                        .await?;
+                    if let Some(key) = &record_key {
+                        self.inner
+                            .resume
+                            .put_json(key, &record, Ttl::After(Duration::from_secs(7 * 24 * 3600)))
+                            .await?;
+                    }
+                    record
+                }
+            };
+            match self
+                .inner
+                .tus
+                .upload_to(&record.upload_link, source.clone(), &tus_options)
+                .await
+            {
+                Ok(outcome) => break (record, outcome),
+                // The link expired (or the upload was dropped) mid-way: it cannot
+                // be resumed. Delete the abandoned video and start over, once.
+                Err(tus::Error::Status(status)) if matches!(status.status, 404 | 410) => {
+                    if let Some(key) = &record_key {
+                        let _ = self.inner.resume.remove(key).await;
+                    }
+                    self.abandon(&record, &target).await;
+                    if restarted {
+                        return Err(tus::Error::Status(status).into());
+                    }
+                    restarted = true;
+                    tracing::warn!(
+                        status = status.status,
+                        "the upload link is gone; starting over with a new one"
+                    );
+                    if let Some(callback) = &options.on_event {
+                        callback(&tus::Event::Restarted {
+                            reason: format!(
+                                "the upload host answered {} for the unfinished upload (expired)",
+                                status.status
+                            ),
+                        });
+                    }
+                }
+                Err(error) => return Err(error.into()),
             }
         };
         if let Some(key) = &record_key
