@@ -10,6 +10,7 @@
 
 mod common;
 mod tus_leg;
+mod vimeo_leg;
 
 use integration_tests::soak::{Report, plan};
 
@@ -70,6 +71,7 @@ async fn main() {
         );
         let result = match leg.as_str() {
             "tus" => tus_leg::run(args.seed, &plans).await,
+            "vimeo" => vimeo_leg::run(args.seed, &plans).await,
             other => Err(format!("unknown leg {other:?}")),
         };
         match result {
