@@ -9,7 +9,9 @@
 //! `TUS_NODE_ENDPOINT`/`TUS_NODE_DIR`, which `cargo xtask` provides).
 
 mod common;
+mod proxy;
 mod tus_leg;
+mod tusc_leg;
 mod vimeo_leg;
 
 use integration_tests::soak::{Report, plan};
@@ -72,6 +74,13 @@ async fn main() {
         let result = match leg.as_str() {
             "tus" => tus_leg::run(args.seed, &plans).await,
             "vimeo" => vimeo_leg::run(args.seed, &plans).await,
+            "tusc" if tusc_leg::node_server().is_none() => {
+                let reason = "SKIPPED: the tusc leg needs the Node tus server \
+                              (TUS_NODE_ENDPOINT/TUS_NODE_DIR; cargo xtask soak starts it)";
+                println!("{reason}");
+                continue;
+            }
+            "tusc" => tusc_leg::run(args.seed, &plans).await,
             other => Err(format!("unknown leg {other:?}")),
         };
         match result {

@@ -102,10 +102,7 @@ pub(crate) async fn run(seed: u64, plans: &[UploadPlan]) -> Result<Report, Strin
     report.elapsed = started.elapsed();
     // Each finished video was deleted above, and the facade deletes the video of
     // an expired link itself: none may be left behind.
-    let videos: serde_json::Value = client
-        .get("/me/videos")
-        .await
-        .map_err(|e| e.to_string())?;
+    let videos: serde_json::Value = client.get("/me/videos").await.map_err(|e| e.to_string())?;
     let left = videos["total"].as_u64().unwrap_or(u64::MAX);
     if left != 0 {
         report.uploads.push(UploadResult {

@@ -10,7 +10,12 @@ if (!directory) {
   console.error('usage: node server.mjs PORT DIR');
   process.exit(2);
 }
-const tus = new Server({ path: '/files', datastore: new FileStore({ directory }) });
+// An expiration period makes the server offer the expiration extension, so a
+// client starts an upload over when it vanishes (the soak campaign relies on it).
+const tus = new Server({
+  path: '/files',
+  datastore: new FileStore({ directory, expirationPeriodInMilliseconds: 24 * 3600 * 1000 }),
+});
 const server = http.createServer((req, res) => tus.handle(req, res));
 server.listen(Number(portArg), '127.0.0.1', () => {
   const { port } = server.address();

@@ -67,6 +67,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         &mut crate::node::interop_suite,
     );
     step("cache conformance vs redis-server", &mut redis_suite);
+    step("fault campaign (seed 1, 20 uploads per leg)", &mut || {
+        crate::soak::campaign(&["--seed".into(), "1".into(), "--runs".into(), "20".into()])
+    });
 
     print_summary(&steps)
 }

@@ -1,4 +1,4 @@
-//! Project automation: `cargo xtask ci | demo | bench`.
+//! Project automation: `cargo xtask ci | demo | bench | soak`.
 //!
 //! Std only, so a fresh clone compiles it in seconds. Every cargo call goes
 //! through the `CARGO` variable cargo sets for us.
@@ -8,6 +8,7 @@ mod ci;
 mod demo;
 mod node;
 mod run;
+mod soak;
 
 use std::process::ExitCode;
 
@@ -18,6 +19,8 @@ commands:
   ci      every check and test CI runs; ends with `N passed, N failed`
   demo    the main job, end to end, offline
   bench   criterion benchmarks, reported as ratios against same-run baselines
+  soak    the seeded fault campaign and kill-and-resume tests
+          [--seed S] [--runs N (200)] [--legs tus,vimeo,tusc]
 ";
 
 fn main() -> ExitCode {
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             return ExitCode::SUCCESS;

@@ -1,4 +1,4 @@
-//! Byte sizes such as `128MiB`, `1.5GB` or `4096`.
+//! Byte sizes such as `128MiB`, `1.5GB` or `4096`, and durations such as `30s`.
 
 /// Parses a size: a number with an optional unit (B, KB, MB, GB, TB powers of
 /// 1000; KiB, MiB, GiB, TiB powers of 1024; case-insensitive; `k`/`m`/`g`
@@ -40,6 +40,35 @@ pub fn parse(text: &str) -> Result<u64, String> {
         return Err(format!("size out of range: {text:?}"));
     }
     Ok(bytes.round() as u64)
+}
+
+/// Parses a duration: a number with `ms`, `s` (the default) or `m`.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(cli::size::parse_duration("30s"), Ok(Duration::from_secs(30)));
+/// assert_eq!(cli::size::parse_duration("400ms"), Ok(Duration::from_millis(400)));
+/// assert_eq!(cli::size::parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+/// assert!(cli::size::parse_duration("soon").is_err());
+/// assert!(cli::size::parse_duration("-1s").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("not a duration: {text:?} (try 30s or 400ms)"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => number,
+        "ms" => number / 1000.0,
+        "m" | "min" => number * 60.0,
+        other => return Err(format!("unknown duration unit {other:?} (use ms, s or m)")),
+    };
+    std::time::Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("duration out of range: {text:?}"))
 }
 
 /// A size for people: `1.5 GiB`, `300.0 MiB`, `12 B`.

@@ -342,6 +342,19 @@ impl std::fmt::Display for CutConnection {
 impl std::error::Error for CutConnection {}
 
 async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Reply, CutConnection> {
+    // hyper drops a request's future when its client goes away (a killed
+    // process, a cut connection). Handling it on a task of its own lets the
+    // server finish its bookkeeping as a real one would: keep the bytes that
+    // arrived, release the upload's lock, log the request.
+    tokio::spawn(handle_to_the_end(state, request))
+        .await
+        .unwrap_or(Err(CutConnection))
+}
+
+async fn handle_to_the_end(
+    state: Arc<State>,
+    request: Request<Incoming>,
+) -> Result<Reply, CutConnection> {
     let mut entry = LoggedRequest {
         method: request.method().clone(),
         path: request.uri().path().to_owned(),

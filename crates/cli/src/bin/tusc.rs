@@ -13,7 +13,7 @@ tusc: a resumable tus 1.0 upload client
 usage:
   tusc upload FILE --endpoint URL [--header 'K: V']... [--metadata k=v]...
               [--chunk-size 128MiB] [--parallel N] [--checksum sha1|sha256] [--retries 10]
-              [--no-resume] [--json] [--quiet]
+              [--stall-timeout 30s] [--no-resume] [--json] [--quiet]
   tusc upload - --endpoint URL ...      (stdin; needs creation-defer-length)
   tusc status URL [--header 'K: V']... [--json]
   tusc delete URL [--header 'K: V']...
@@ -34,6 +34,7 @@ const UPLOAD: Spec = Spec {
         "chunk-size",
         "checksum",
         "retries",
+        "stall-timeout",
         "parallel",
     ],
     flags: &["json", "quiet", "no-resume"],
@@ -99,6 +100,9 @@ fn client(args: &Args) -> Result<tus::Client, String> {
             .parse()
             .map_err(|_| format!("--retries wants a number, got {retries:?}"))?;
         builder = builder.retry_policy(tus::RetryPolicy::default().max_attempts(retries));
+    }
+    if let Some(timeout) = args.value("stall-timeout") {
+        builder = builder.stall_timeout(cli::size::parse_duration(timeout)?);
     }
     for header in args.all("header") {
         let (name, value) = header
