@@ -37,6 +37,14 @@ pub enum Fault {
     /// Receive a checksummed PATCH, then discard it and answer 460 as if the
     /// bytes had been damaged in transit.
     ChecksumMismatch,
+    /// Answer a redirect (`status` 301/302/307/308) to `location`, which may be
+    /// on another host: a client must not carry credentials there.
+    Redirect {
+        /// The status code.
+        status: u16,
+        /// `Location`.
+        location: String,
+    },
     /// Answer with this status, content type and body (an HTML error page, say).
     Raw {
         /// The status code.

@@ -362,6 +362,27 @@ async fn the_token_goes_to_the_api_host_only() {
 }
 
 #[tokio::test]
+async fn a_redirect_to_another_host_is_not_followed_with_the_token() {
+    let (sandbox, client) = start().await;
+    for status in [301, 302, 307, 308] {
+        sandbox.faults().inject_next(
+            Method::GET,
+            Fault::Redirect {
+                status,
+                location: format!("{}/files/steal", sandbox.upload_host()),
+            },
+        );
+        let error = client
+            .send(ApiRequest::get("/me").no_cache())
+            .await
+            .unwrap_err();
+        assert_eq!(error.api().map(|e| e.status), Some(status), "{error}");
+    }
+    // Nothing reached the other host: no token to leak.
+    assert!(sandbox.uploads().requests().is_empty());
+}
+
+#[tokio::test]
 async fn transport_failures_are_typed_and_secret_free() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();

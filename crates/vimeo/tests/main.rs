@@ -5,5 +5,6 @@ mod auth;
 mod examples;
 mod legacy;
 mod resume;
+mod secrets;
 mod support;
 mod upload;

@@ -539,6 +539,13 @@ async fn respond(state: &State, request: Call) -> Reply {
             content_type,
             body,
         }) => return wire::reply(status, &content_type, body),
+        Some(Fault::Redirect { status, location }) => {
+            let mut response = wire::reply(status, "text/plain", String::new());
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert("location", value);
+            }
+            return response;
+        }
         Some(Fault::Stall(duration)) => tokio::time::sleep(duration).await,
         _ => {}
     }
