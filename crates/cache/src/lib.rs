@@ -41,6 +41,9 @@ mod clock;
 mod entry;
 mod error;
 mod file;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod key;
 mod memory;
 #[cfg(feature = "redis")]

@@ -65,6 +65,10 @@ mod store;
 mod stream;
 mod upload;
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use client::{Client, ClientBuilder, UploadStatus};
 pub use core::capabilities::Capabilities;
 pub use core::checksum::ChecksumAlgorithm;

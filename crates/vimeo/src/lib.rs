@@ -33,6 +33,9 @@
 mod auth;
 mod client;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod legacy;
 mod models;
