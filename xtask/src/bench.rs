@@ -408,6 +408,9 @@ fn upload_bench() -> Result<(), String> {
             ));
         }
     }
+    if let Ok(line) = concurrent_row(&release, &file) {
+        report.push(line);
+    }
     println!(
         "\nupload of 1 GiB over loopback, best of 3 runs (ratio: throughput vs a single curl PATCH in the same run; RSS: highest peak)"
     );
@@ -434,6 +437,54 @@ fn upload_bench() -> Result<(), String> {
         Err(reason) => println!("\n!!!!!!!! NETEM BENCH SKIPPED: {reason} !!!!!!!!"),
     }
     Ok(())
+}
+
+/// 16 uploads of 64 MiB at once through one client (1 GiB in all) against the
+/// sandbox: memory must stay flat with many uploads in flight.
+fn concurrent_row(release: &Path, big: &Path) -> Result<String, String> {
+    const COUNT: u64 = 16;
+    let small = data_root().join("source-64m.bin");
+    if std::fs::metadata(&small).map(|m| m.len()).ok() != Some(GIB / COUNT) {
+        let mut input = std::fs::File::open(big).map_err(|e| e.to_string())?;
+        let mut output = std::fs::File::create(&small).map_err(|e| e.to_string())?;
+        std::io::copy(
+            &mut std::io::Read::take(&mut input, GIB / COUNT),
+            &mut output,
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    let server = start_sandbox(release)?;
+    let (curl_time, _) = curl_baseline(&server.endpoint, big)?;
+    let _ = std::fs::remove_dir_all(&server.dir);
+    let _ = std::fs::create_dir_all(&server.dir);
+    let mut time = Duration::MAX;
+    let mut rss = 0;
+    for _ in 0..RUNS {
+        let child = Command::new(release.join("examples/upload"))
+            .arg(&small)
+            .arg(&server.endpoint)
+            .arg((8 * MIB).to_string())
+            .env("UPLOAD_CONCURRENT", COUNT.to_string())
+            .env("UPLOAD_QUIET", "1")
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let (elapsed, peak, _) = measure(child)?;
+        let _ = std::fs::remove_dir_all(&server.dir);
+        let _ = std::fs::create_dir_all(&server.dir);
+        time = time.min(elapsed);
+        rss = rss.max(peak);
+    }
+    let rate = GIB as f64 / MIB as f64 / time.as_secs_f64();
+    let curl_rate = GIB as f64 / MIB as f64 / curl_time.as_secs_f64();
+    Ok(format!(
+        "{:<12} {:<18} {:>9.0} {:>7.2}x {:>10} KiB",
+        "sandbox",
+        format!("tus, {COUNT}×64 MiB at once"),
+        rate,
+        rate / curl_rate,
+        rss
+    ))
 }
 
 /// A network namespace joined to the host by a veth pair with 50 ms of netem

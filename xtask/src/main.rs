@@ -1,4 +1,4 @@
-//! Project automation: `cargo xtask ci | demo | bench | soak`.
+//! Project automation: `cargo xtask ci | demo | bench | soak | fuzz`.
 //!
 //! Std only, so a fresh clone compiles it in seconds. Every cargo call goes
 //! through the `CARGO` variable cargo sets for us.
@@ -6,6 +6,7 @@
 mod bench;
 mod ci;
 mod demo;
+mod fuzz;
 mod node;
 mod run;
 mod soak;
@@ -19,6 +20,7 @@ commands:
   ci      every check and test CI runs; ends with `N passed, N failed`
   demo    the main job, end to end, offline
   bench   criterion benchmarks, reported as ratios against same-run baselines
+  fuzz    cargo-fuzz targets for N seconds each (nightly) [--seconds N] [TARGET...]
   soak    the seeded fault campaign and kill-and-resume tests
           [--seed S] [--runs N (200)] [--legs tus,vimeo,tusc]
 ";
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             return ExitCode::SUCCESS;

@@ -2,6 +2,9 @@
 //! and this process's peak memory (used by `cargo xtask bench`).
 //!
 //! Usage: `cargo run --release -p vimeo-tus --example upload -- FILE ENDPOINT [CHUNK_BYTES] [PARALLEL]`
+//!
+//! With `UPLOAD_CONCURRENT=N`, uploads FILE N times at once through one client
+//! (N separate uploads) and reports the total.
 
 use std::io::Write as _;
 use std::time::Instant;
@@ -20,6 +23,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(128 << 20);
     let parallel: usize = args.get(3).map(|p| p.parse()).transpose()?.unwrap_or(1);
     let quiet = std::env::var_os("UPLOAD_QUIET").is_some();
+    let concurrent: usize = std::env::var("UPLOAD_CONCURRENT")
+        .ok()
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(1);
+    if concurrent > 1 {
+        return upload_concurrently(file, endpoint, chunk, concurrent).await;
+    }
     let source = tus::Source::from_path(file).await?;
     let total = source.len();
     let started = Instant::now();
@@ -49,6 +60,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "uploaded {total} bytes to {} in {seconds:.3} s: {:.1} MiB/s, peak RSS {} KiB",
         outcome.url,
+        total as f64 / 1048576.0 / seconds,
+        peak_rss_kib().map_or("unknown".into(), |k| k.to_string())
+    );
+    Ok(())
+}
+
+/// `count` uploads of `file` at once through one client.
+async fn upload_concurrently(
+    file: &str,
+    endpoint: &str,
+    chunk: u64,
+    count: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let client = tus::Client::new()?;
+    let started = Instant::now();
+    let mut uploads = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        let (client, file, endpoint) = (client.clone(), file.to_owned(), endpoint.to_owned());
+        uploads.spawn(async move {
+            let source = tus::Source::from_path(&file).await?;
+            let options = tus::UploadOptions::default().chunk_size(chunk);
+            client.upload(&endpoint, source, &options).await
+        });
+    }
+    let mut total = 0;
+    while let Some(done) = uploads.join_next().await {
+        let outcome = done??;
+        match outcome.verification {
+            tus::Verification::Complete { length } => total += length,
+            other => return Err(format!("upload incomplete: {other:?}").into()),
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "uploaded {count} × {} bytes concurrently in {seconds:.3} s: {:.1} MiB/s, peak RSS {} KiB",
+        total / count as u64,
         total as f64 / 1048576.0 / seconds,
         peak_rss_kib().map_or("unknown".into(), |k| k.to_string())
     );
