@@ -198,3 +198,20 @@ pub(crate) fn empty_dir(dir: &Path) {
         }
     }
 }
+
+/// The requests of an upload that re-sent acknowledged bytes, for the report.
+pub(crate) fn print_log(index: usize, log: &[LoggedRequest]) {
+    println!("  upload {index}: requests as the server saw them:");
+    for r in log {
+        println!(
+            "    {} offset {:?} length {:?} acknowledged {:?} stored {} status {:?} fault {:?}",
+            r.method,
+            r.upload_offset,
+            r.content_length,
+            r.acknowledged,
+            r.body_stored,
+            r.status,
+            r.fault
+        );
+    }
+}

@@ -71,11 +71,15 @@ pub(crate) async fn run(seed: u64, plans: &[UploadPlan]) -> Result<Report, Strin
         server.faults().clear();
         let log = server.requests();
         common::from_log(&mut result, &log[before..]);
+        if result.resent > 0 {
+            common::print_log(plan.index, &log[before..]);
+        }
         result.retries = counters.retries();
         result.restarts = counters.restarts();
         result.bound = request_bound(
             plan.chunks(),
             result.faults.len() as u64,
+            result.faults.iter().filter(|f| **f == "stall").count() as u64,
             result.restarts,
             result.reruns,
         );

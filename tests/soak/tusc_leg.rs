@@ -129,6 +129,7 @@ pub(crate) async fn run(seed: u64, plans: &[UploadPlan]) -> Result<Report, Strin
         result.bound = request_bound(
             plan.chunks(),
             result.faults.len() as u64,
+            result.faults.iter().filter(|f| **f == "stall").count() as u64,
             result.restarts,
             result.reruns,
         );

@@ -974,6 +974,11 @@ async fn write_body(
         entry.body_stored = kept;
         return Err(CutConnection);
     }
+    if !complete {
+        // The client went away mid-body: its bytes are kept, but there is no
+        // one to answer, so nothing is acknowledged.
+        return Err(CutConnection);
+    }
     Ok(Stored::Kept)
 }
 

@@ -210,6 +210,42 @@ async fn a_vanished_upload_link_starts_over_and_deletes_the_abandoned_video() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_that_expires_mid_upload_starts_over_in_the_same_call() {
+    let sandbox = sandbox::Sandbox::start().await.unwrap();
+    let dir = TempDir::new("vimeo-expired").unwrap();
+    let (path, bytes) = sample_file(dir.path(), "e.mp4", 300_000);
+    let client = support::builder(&sandbox)
+        .token(sandbox.credentials().personal_token.as_str())
+        .chunk_size(CHUNK)
+        .build()
+        .unwrap();
+    // The upload host drops the unfinished upload before the second PATCH.
+    sandbox
+        .uploads()
+        .faults()
+        .inject(Method::PATCH, 2, Fault::Expire);
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let options = UploadOptions::new().on_event(move |event| {
+        if let Event::Restarted { reason } = event {
+            seen.lock().unwrap().push(reason.clone());
+        }
+    });
+    let video = client.upload(path.as_path(), &options).await.unwrap();
+    assert_eq!(stored_bytes(&sandbox, video.id), bytes);
+    assert_eq!(events.lock().unwrap().len(), 1, "one restart reported");
+    assert_eq!(
+        posts_to(&sandbox, "/me/videos"),
+        2,
+        "a second video was created"
+    );
+    // Only the finished video is left: the abandoned one was deleted.
+    let videos: vimeo::Page<vimeo::Video> = client.get("/me/videos").await.unwrap();
+    let ids: Vec<u64> = videos.data.iter().filter_map(|v| v.id()).collect();
+    assert_eq!(ids, vec![video.id]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replace_uploads_a_new_version_and_refuses_foreign_videos() {
     let (sandbox, client) = start().await;
     let dir = TempDir::new("vimeo-replace").unwrap();
