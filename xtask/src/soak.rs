@@ -25,7 +25,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 "test",
                 "--workspace",
                 "--test",
-                "main",
+                "cli",
                 "--",
                 "kill_and_resume",
             ])
