@@ -126,8 +126,11 @@ impl UploadOptions {
         self
     }
 
-    /// Sends the first chunk with the creating POST when the server offers
-    /// creation-with-upload (default true).
+    /// Sends the bytes with the creating POST when the server offers
+    /// creation-with-upload and the whole upload fits in one chunk (default
+    /// true). A larger upload is created empty first: bytes sent before the
+    /// client knows the upload's URL could not be resumed if the POST were
+    /// interrupted (a killed process would have to start over).
     pub fn creation_with_upload(mut self, enabled: bool) -> Self {
         self.creation_with_upload = enabled;
         self
@@ -471,10 +474,13 @@ impl Client {
             );
         }
         // With checksums, every byte goes through a PATCH the server can verify.
+        // Only an upload that fits in one request rides on the POST: bytes sent
+        // before the URL is known cannot be resumed after an interruption.
         let with_upload = options.creation_with_upload
             && capabilities.supports("creation-with-upload")
             && run.checksum.is_none()
-            && !source.is_empty();
+            && !source.is_empty()
+            && source.len() <= options.chunk_size;
         let mut attempt = 0;
         loop {
             let result = if with_upload {
