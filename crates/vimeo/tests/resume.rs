@@ -19,9 +19,10 @@ async fn an_interrupted_upload_resumes_through_a_file_cache() {
     let path = dir.path().join("video.bin");
     let bytes: Vec<u8> = (0..400_000u32).map(|i| (i * 31 % 251) as u8).collect();
     std::fs::write(&path, &bytes).unwrap();
+    // Chunks 1 and 2 arrive; the third PATCH fails for good.
     server.faults().inject(
         Method::PATCH,
-        2,
+        3,
         Fault::Status {
             status: 404,
             retry_after: None,
