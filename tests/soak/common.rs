@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use http::Method;
-use integration_tests::soak::{FaultKind, PlannedFault, Rng, Target, UploadPlan, UploadResult};
+use integration_tests::soak::{
+    FaultKind, PlannedFault, Rng, Target, UploadPlan, UploadResult, request_bound,
+};
 use sandbox::{Fault, LoggedRequest};
 
 /// How long the clients wait without progress before giving up on a request;
@@ -171,6 +173,36 @@ pub(crate) fn from_log(result: &mut UploadResult, log: &[LoggedRequest]) {
         .iter()
         .map(LoggedRequest::resent_acknowledged_bytes)
         .sum();
+}
+
+/// Settles the server's log for one upload (started at log entry `before`),
+/// clears its unfired faults and fills in what the log and the client's events
+/// say, with the request bound.
+pub(crate) async fn account(
+    plan: &UploadPlan,
+    result: &mut UploadResult,
+    counters: &Counters,
+    server: &sandbox::TusServer,
+    before: usize,
+) {
+    if plan.faults.iter().any(|f| f.kind == FaultKind::Stall) {
+        settle(|| server.requests().len()).await;
+    }
+    server.faults().clear();
+    let log = server.requests();
+    from_log(result, &log[before..]);
+    if result.resent > 0 {
+        print_log(plan.index, &log[before..]);
+    }
+    result.retries = counters.retries();
+    result.restarts = counters.restarts();
+    result.bound = request_bound(
+        plan.chunks(),
+        result.faults.len() as u64,
+        result.faults.iter().filter(|f| **f == "stall").count() as u64,
+        result.restarts,
+        result.reruns,
+    );
 }
 
 /// A request that stalled is still being handled (and logged) after the client

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use integration_tests::soak::{FaultKind, Report, UploadPlan, UploadResult, request_bound};
+use integration_tests::soak::{Report, UploadPlan, UploadResult};
 use sandbox::{TempDir, TusConfig, TusServer};
 
 use crate::common::{self, Counters, MAX_CALLS};
@@ -65,24 +65,7 @@ pub(crate) async fn run(seed: u64, plans: &[UploadPlan]) -> Result<Report, Strin
                 }
             }
         }
-        if plan.faults.iter().any(|f| f.kind == FaultKind::Stall) {
-            common::settle(|| server.requests().len()).await;
-        }
-        server.faults().clear();
-        let log = server.requests();
-        common::from_log(&mut result, &log[before..]);
-        if result.resent > 0 {
-            common::print_log(plan.index, &log[before..]);
-        }
-        result.retries = counters.retries();
-        result.restarts = counters.restarts();
-        result.bound = request_bound(
-            plan.chunks(),
-            result.faults.len() as u64,
-            result.faults.iter().filter(|f| **f == "stall").count() as u64,
-            result.restarts,
-            result.reruns,
-        );
+        common::account(plan, &mut result, &counters, &server, before).await;
         result.failure = match outcome {
             Err(error) => Some(format!("did not complete in {MAX_CALLS} calls: {error}")),
             Ok(done) if !matches!(done.verification, tus::Verification::Complete { .. }) => {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use integration_tests::soak::{FaultKind, Report, UploadPlan, UploadResult, request_bound};
+use integration_tests::soak::{Report, UploadPlan, UploadResult};
 use sandbox::{Sandbox, SandboxConfig, TempDir};
 
 use crate::common::{self, Counters, MAX_CALLS};
@@ -64,24 +64,7 @@ pub(crate) async fn run(seed: u64, plans: &[UploadPlan]) -> Result<Report, Strin
                 }
             }
         }
-        if plan.faults.iter().any(|f| f.kind == FaultKind::Stall) {
-            common::settle(|| host.requests().len()).await;
-        }
-        host.faults().clear();
-        let log = host.requests();
-        common::from_log(&mut result, &log[before..]);
-        if result.resent > 0 {
-            common::print_log(plan.index, &log[before..]);
-        }
-        result.retries = counters.retries();
-        result.restarts = counters.restarts();
-        result.bound = request_bound(
-            plan.chunks(),
-            result.faults.len() as u64,
-            result.faults.iter().filter(|f| **f == "stall").count() as u64,
-            result.restarts,
-            result.reruns,
-        );
+        common::account(plan, &mut result, &counters, host, before).await;
         result.failure = match outcome {
             Err(error) => Some(format!("did not complete in {MAX_CALLS} calls: {error}")),
             Ok(video) if !matches!(video.verification, tus::Verification::Complete { .. }) => {
