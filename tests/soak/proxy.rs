@@ -83,13 +83,9 @@ impl Proxy {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Fires `fault` on the `later`-th request with `method` from now.
     pub(crate) fn inject_later(&self, method: &str, later: u64, fault: FaultKind) {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         let seen = state.counts.get(method).copied().unwrap_or(0);
         state
             .rules
@@ -97,11 +93,11 @@ impl Proxy {
     }
 
     pub(crate) fn clear(&self) {
-        self.lock().rules.clear();
+        lock(&self.state).rules.clear();
     }
 
     pub(crate) fn log(&self) -> Vec<Seen> {
-        self.lock().log.clone()
+        lock(&self.state).log.clone()
     }
 }
 

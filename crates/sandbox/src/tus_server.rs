@@ -180,6 +180,12 @@ impl Upload {
         }
     }
 
+    /// Tells the client the offset: from now on it is acknowledged.
+    fn acknowledge(&mut self) -> u64 {
+        self.acknowledged = self.acknowledged.max(self.offset);
+        self.offset
+    }
+
     /// `Upload-Expires` while unfinished.
     fn expires_header(&self) -> Option<HeaderValue> {
         let at = self.expires_at.filter(|_| self.offset < self.length)?;
@@ -507,10 +513,10 @@ fn head(state: &State, id: &str) -> Reply {
     if upload.terminated {
         return reply(410);
     }
-    upload.acknowledged = upload.acknowledged.max(upload.offset);
+    let offset = upload.acknowledge();
     let mut response = reply(200);
     let headers = response.headers_mut();
-    headers.insert("upload-offset", HeaderValue::from(upload.offset));
+    headers.insert("upload-offset", HeaderValue::from(offset));
     if upload.deferred {
         headers.insert("upload-defer-length", HeaderValue::from_static("1"));
     } else {
@@ -763,12 +769,7 @@ async fn create_final(state: &State, list: &str, headers: &HeaderMap) -> Reply {
 
 /// The upload's offset, now told to the client.
 fn acknowledge(state: &State, id: &str) -> u64 {
-    let mut uploads = uploads(state);
-    let Some(upload) = uploads.get_mut(id) else {
-        return 0;
-    };
-    upload.acknowledged = upload.acknowledged.max(upload.offset);
-    upload.offset
+    uploads(state).get_mut(id).map_or(0, Upload::acknowledge)
 }
 
 fn release(state: &State, id: &str) {

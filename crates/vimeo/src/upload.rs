@@ -371,7 +371,7 @@ impl VimeoClient {
             }
             None => None,
         };
-        let stored: Option<ResumeRecord> = match &record_key {
+        let mut stored: Option<ResumeRecord> = match &record_key {
             Some(key) => self
                 .inner
                 .resume
@@ -392,7 +392,6 @@ impl VimeoClient {
         if let Some(cancel) = &options.cancel {
             tus_options = tus_options.cancel_token(cancel.clone());
         }
-        let mut stored = stored;
         let mut restarted = false;
         let (record, outcome) = loop {
             let resumable = match stored.take() {
