@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt as _;
 use hyper::body::{Body, Frame, SizeHint};
-use tokio::io::ReadBuf;
+use tokio::io::{AsyncRead as _, ReadBuf};
 use tokio::sync::OwnedMutexGuard;
 
 use crate::source::ReadSeek;
@@ -36,23 +36,45 @@ pub(crate) enum RequestBody {
     Bytes(Option<Bytes>, Arc<Meter>),
 }
 
+/// The source, lent to one request body. The driver takes it back with
+/// [`Lease::revoke`] as soon as it stops waiting for the request, so an
+/// abandoned body that the server stopped reading (hyper keeps it in the dead
+/// connection's task) never holds the source from the next attempt.
+#[derive(Default)]
+pub(crate) struct Lease {
+    reader: Mutex<Option<OwnedMutexGuard<Box<dyn ReadSeek>>>>,
+}
+
+impl Lease {
+    pub(crate) fn new(reader: OwnedMutexGuard<Box<dyn ReadSeek>>) -> Arc<Lease> {
+        Arc::new(Lease {
+            reader: Mutex::new(Some(reader)),
+        })
+    }
+
+    /// Gives the source back; the body fails if it is ever polled again.
+    pub(crate) fn revoke(&self) {
+        drop(self.reader.lock().unwrap_or_else(|e| e.into_inner()).take());
+    }
+}
+
 pub(crate) struct StreamBody {
-    reader: OwnedMutexGuard<Box<dyn ReadSeek>>,
+    lease: Arc<Lease>,
     remaining: u64,
     meter: Arc<Meter>,
     on_bytes: Option<Arc<dyn Fn(u64) + Send + Sync>>,
 }
 
 impl StreamBody {
-    /// `reader` must already be positioned at the chunk's start.
+    /// The leased reader must already be positioned at the chunk's start.
     pub(crate) fn new(
-        reader: OwnedMutexGuard<Box<dyn ReadSeek>>,
+        lease: Arc<Lease>,
         len: u64,
         meter: Arc<Meter>,
         on_bytes: Option<Arc<dyn Fn(u64) + Send + Sync>>,
     ) -> Self {
         StreamBody {
-            reader,
+            lease,
             remaining: len,
             meter,
             on_bytes,
@@ -96,7 +118,11 @@ impl Body for RequestBody {
         let want = body.remaining.min(BLOCK as u64) as usize;
         let mut block = BytesMut::zeroed(want);
         let mut read_buf = ReadBuf::new(&mut block);
-        match Pin::new(&mut **body.reader).poll_read(cx, &mut read_buf) {
+        let mut lease = body.lease.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(reader) = lease.as_mut() else {
+            return Poll::Ready(Some(Err(BodyError("the request was abandoned"))));
+        };
+        match Pin::new(&mut **reader).poll_read(cx, &mut read_buf) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(error)) => {
                 *body

@@ -109,12 +109,12 @@ impl ClientBuilder {
     /// A header sent with every request (e.g. an API key). Its value is marked
     /// sensitive so hyper never logs it.
     pub fn header(mut self, name: &str, value: &str) -> Result<Self, Error> {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::InvalidUrl {
-            reason: format!("invalid header name {name:?}"),
-        })?;
-        let mut value = HeaderValue::from_str(value).map_err(|_| Error::InvalidUrl {
-            reason: format!("invalid value for header {name}"),
-        })?;
+        let invalid = || Error::InvalidHeader {
+            name: name.to_owned(),
+        };
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+        let mut value = HeaderValue::from_str(value).map_err(|_| invalid())?;
+        let name = header;
         value.set_sensitive(true);
         self.headers.append(name, value);
         Ok(self)
@@ -168,13 +168,19 @@ impl ClientBuilder {
             for der in self.extra_roots {
                 roots
                     .add(rustls::pki_types::CertificateDer::from(der))
-                    .map_err(|e| Error::Tls(format!("bad root certificate: {e}")))?;
+                    .map_err(|e| Error::Tls {
+                        context: "bad root certificate",
+                        source: Box::new(e),
+                    })?;
             }
             let config = rustls::ClientConfig::builder_with_provider(Arc::new(
                 rustls::crypto::ring::default_provider(),
             ))
             .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Tls(e.to_string()))?
+            .map_err(|e| Error::Tls {
+                context: "TLS setup failed",
+                source: Box::new(e),
+            })?
             .with_root_certificates(roots)
             .with_no_client_auth();
             hyper_rustls::HttpsConnectorBuilder::new()
@@ -186,7 +192,10 @@ impl ClientBuilder {
         #[cfg(not(feature = "rustls"))]
         let connector = {
             if !self.extra_roots.is_empty() {
-                return Err(Error::Tls("built without the `rustls` feature".into()));
+                return Err(Error::Tls {
+                    context: "built without the `rustls` feature",
+                    source: "no TLS support".into(),
+                });
             }
             http
         };
@@ -244,7 +253,10 @@ pub(crate) fn parse_uri(url: &str) -> Result<Uri, Error> {
 }
 
 impl Client {
-    /// Sends one request, watching for stalls and cancellation.
+    /// Sends one request, watching for stalls and cancellation. The client's
+    /// own headers go along only with `credentials` (the upload's trusted
+    /// origins decide; see [`crate::UploadOptions::trust_origin`]).
+    #[allow(clippy::too_many_arguments)] // internal; each is a distinct part of the request
     pub(crate) async fn send(
         &self,
         method: Method,
@@ -253,6 +265,7 @@ impl Client {
         body: RequestBody,
         meter: Option<&Arc<Meter>>,
         cancel: Option<&CancelToken>,
+        credentials: bool,
     ) -> Result<Answer, Failure> {
         let span = tracing::debug_span!("tus_request", method = %method, url = %redact_url(uri));
         async move {
@@ -261,7 +274,7 @@ impl Client {
             if cancel.is_some_and(CancelToken::is_cancelled) {
                 return Err(Error::Cancelled.into());
             }
-            for (name, value) in &self.inner.headers {
+            for (name, value) in self.inner.headers.iter().filter(|_| credentials) {
                 if !headers.contains_key(name) {
                     headers.insert(name, value.clone());
                 }
@@ -276,11 +289,6 @@ impl Client {
                 hook(&mut parts);
                 request = Request::from_parts(parts, body);
             }
-            let transport = |message: String| Error::Transport {
-                method: method.to_string(),
-                url: redact_url(uri),
-                message,
-            };
             let stalled = || Error::Timeout {
                 method: method.to_string(),
                 url: redact_url(uri),
@@ -327,11 +335,21 @@ impl Client {
                     {
                         return Err(source_failure(source_error).into());
                     }
-                    if let Some(message) = certificate_failure(&error) {
+                    if let Some(source) = certificate_failure(&error) {
                         // A certificate problem will not go away by retrying.
-                        return Err(Error::Tls(message).into());
+                        return Err(Error::Tls {
+                            context: "the server's certificate was rejected",
+                            source,
+                        }
+                        .into());
                     }
-                    Err(transport(error_chain(&error)).into())
+                    Err(Error::Transport {
+                        method: method.to_string(),
+                        url: redact_url(uri),
+                        connect: error.is_connect(),
+                        source: Box::new(error),
+                    }
+                    .into())
                 }
             }
         }
@@ -383,6 +401,7 @@ impl Client {
                 RequestBody::Empty,
                 None,
                 None,
+                true,
             )
             .await
             .map_err(|f| f.error)?;
@@ -404,17 +423,7 @@ impl Client {
         uri: &Uri,
         cancel: Option<&CancelToken>,
     ) -> Result<UploadStatus, Failure> {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        );
-        let answer = self
-            .send(Method::HEAD, uri, headers, RequestBody::Empty, None, cancel)
-            .await?;
-        if !answer.status.is_success() {
-            return Err(self.status_failure(&Method::HEAD, uri, answer).await);
-        }
+        let answer = self.head_request(uri, cancel, true).await?;
         let protocol = |error| {
             Failure::from(Error::Protocol {
                 url: redact_url(uri),
@@ -446,6 +455,35 @@ impl Client {
         })
     }
 
+    /// `HEAD` with `Cache-Control: no-store`; a non-2xx answer is a failure.
+    pub(crate) async fn head_request(
+        &self,
+        uri: &Uri,
+        cancel: Option<&CancelToken>,
+        credentials: bool,
+    ) -> Result<Answer, Failure> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+        let answer = self
+            .send(
+                Method::HEAD,
+                uri,
+                headers,
+                RequestBody::Empty,
+                None,
+                cancel,
+                credentials,
+            )
+            .await?;
+        if !answer.status.is_success() {
+            return Err(self.status_failure(&Method::HEAD, uri, answer).await);
+        }
+        Ok(answer)
+    }
+
     /// Terminates (deletes) an upload with `DELETE` (tus termination extension).
     pub async fn terminate(&self, url: &str) -> Result<(), Error> {
         let uri = parse_uri(url)?;
@@ -457,6 +495,7 @@ impl Client {
                 RequestBody::Empty,
                 None,
                 None,
+                true,
             )
             .await
             .map_err(|f| f.error)?;
@@ -500,15 +539,15 @@ pub(crate) fn source_failure(error: std::io::Error) -> Error {
 /// A TLS certificate rejection somewhere in the error's source chain. The
 /// rustls error sits inside nested `io::Error`s, whose `source()` skips their
 /// payload, so each `io::Error` is opened with `get_ref`.
-fn certificate_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+fn certificate_failure(error: &(dyn std::error::Error + 'static)) -> Option<crate::error::BoxError> {
     #[cfg(feature = "rustls")]
     {
         let mut pending: Vec<&(dyn std::error::Error + 'static)> = vec![error];
         while let Some(current) = pending.pop() {
-            if let Some(rustls::Error::InvalidCertificate(reason)) =
+            if let Some(rejected @ rustls::Error::InvalidCertificate(_)) =
                 current.downcast_ref::<rustls::Error>()
             {
-                return Some(format!("the server's certificate was rejected: {reason:?}"));
+                return Some(Box::new(rejected.clone()));
             }
             if let Some(inner) = current
                 .downcast_ref::<std::io::Error>()
@@ -526,19 +565,6 @@ fn certificate_failure(error: &(dyn std::error::Error + 'static)) -> Option<Stri
     None
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    message
-}
 
-pub(crate) fn content_length(len: u64) -> HeaderValue {
-    HeaderValue::from(len)
-}
 
 pub(crate) const CONTENT_LENGTH_HEADER: HeaderName = CONTENT_LENGTH;

@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// A boxed error kept as a [`std::error::Error::source`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// An upload or tus request failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -36,6 +39,20 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A header name or value given by the caller is not valid HTTP.
+    #[error("invalid header {name:?}")]
+    InvalidHeader {
+        /// The header's name, as given.
+        name: String,
+    },
+    /// The chunk size is 0 or above the stated cap.
+    #[error("the chunk size must be between 1 and {max} bytes (got {size})")]
+    InvalidChunkSize {
+        /// The size asked for.
+        size: u64,
+        /// The largest size allowed for this kind of source.
+        max: u64,
+    },
     /// A metadata key is empty or has spaces, commas or non-ASCII characters.
     #[error("invalid Upload-Metadata key {key:?}")]
     InvalidMetadataKey {
@@ -61,15 +78,20 @@ pub enum Error {
         /// What was wrong.
         error: ProtocolError,
     },
-    /// The connection failed (refused, reset, TLS failure...).
-    #[error("{method} {url}: connection failed: {message}")]
+    /// The connection failed (refused, reset, closed mid-answer...). The cause
+    /// is the [`source`](std::error::Error::source).
+    #[error("{method} {url}: {}", if *connect { "could not connect" } else { "connection failed" })]
     Transport {
         /// The request method.
         method: String,
         /// The request URL, without query.
         url: String,
-        /// The underlying error, flattened to text.
-        message: String,
+        /// True when no connection was established, so the request cannot
+        /// have reached the server.
+        connect: bool,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
     },
     /// No progress (bytes sent or response) for longer than the stall timeout.
     #[error("{method} {url}: no progress for {after:?}")]
@@ -81,29 +103,48 @@ pub enum Error {
         /// The stall timeout.
         after: Duration,
     },
-    /// Retrying gave up; the upload stays resumable.
-    #[error("gave up after {attempts} attempts without progress; last error: {last}")]
+    /// Retrying gave up (see [`crate::RetryPolicy`] for the budget); the
+    /// upload stays resumable. The last failure is the source.
+    #[error("gave up after {attempts} failed attempts")]
     RetriesExhausted {
-        /// Consecutive failed attempts.
+        /// Failed attempts counted against the budget that ran out.
         attempts: u32,
         /// The last failure.
+        #[source]
         last: Box<Error>,
+    },
+    /// A creation request failed in a way that may have reached the server,
+    /// so it was not repeated (that could leave duplicate uploads). No byte
+    /// was sent to an upload this run knows of: rerunning is safe and starts a
+    /// new upload; an orphan, if any, expires on the server.
+    #[error("the creation request may have reached the server, so it was not repeated; a rerun is safe and creates a new upload")]
+    CreationUncertain {
+        /// Why the request failed.
+        #[source]
+        source: Box<Error>,
     },
     /// The upload was cancelled; it stays resumable.
     #[error("the upload was cancelled")]
     Cancelled,
-    /// The resume-state store failed.
-    #[error("the upload URL store failed: {0}")]
-    Store(String),
+    /// The resume-state store failed (the cause is the source).
+    #[error("the upload URL store failed")]
+    Store(#[source] BoxError),
     /// The server does not offer an extension this operation needs.
     #[error("the server does not support the tus `{extension}` extension")]
     Unsupported {
         /// The extension's name.
         extension: &'static str,
     },
-    /// The TLS configuration could not be built.
-    #[error("TLS setup failed: {0}")]
-    Tls(String),
+    /// TLS failed: the server's certificate was rejected, or the TLS
+    /// configuration could not be built. Not retried.
+    #[error("TLS: {context}")]
+    Tls {
+        /// What failed, in words.
+        context: &'static str,
+        /// The TLS library's error.
+        #[source]
+        source: BoxError,
+    },
 }
 
 impl Error {
@@ -179,6 +220,18 @@ pub enum ProtocolError {
         status: u16,
         /// What the protocol requires.
         expected: &'static str,
+    },
+    /// A `Location` leads from `https` to plain `http`.
+    #[error("the server sent the upload to a plain-http URL from an https endpoint")]
+    InsecureLocation,
+    /// After the last byte was acknowledged, the server holds less than the
+    /// whole upload (it lost bytes it had acknowledged).
+    #[error("the server holds {offset} of {length} bytes after the last chunk")]
+    Incomplete {
+        /// The server's offset.
+        offset: u64,
+        /// The upload's length.
+        length: u64,
     },
     /// The server does not speak tus 1.0.0.
     #[error("the server does not support tus 1.0.0 (offers {offered})")]

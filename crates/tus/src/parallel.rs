@@ -8,18 +8,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use http::Uri;
 use http::header::HeaderValue;
-use http::{Method, Uri};
 use sha2::{Digest as _, Sha256};
 use tokio::task::JoinSet;
 
-use crate::body::RequestBody;
-use crate::client::{CONTENT_LENGTH_HEADER, parse_uri};
+use crate::Client;
+use crate::client::parse_uri;
 use crate::core::capabilities::Capabilities;
-use crate::core::metadata;
-use crate::error::redact_url;
-use crate::upload::{Run, created_upload, verification};
-use crate::{Client, Error, Event, Progress, ProtocolError, Source, UploadOptions, UploadOutcome};
+use crate::core::machine::{Machine, Start};
+use crate::drive::{Driver, Payload};
+use crate::error::{Error, ProtocolError, redact_url};
+use crate::options::UploadOptions;
+use crate::progress::{Event, Progress};
+use crate::source::Source;
+use crate::upload::UploadOutcome;
 
 /// Byte ranges of `parts` near-equal parts of `len` bytes (no empty part).
 pub(crate) fn split(len: u64, parts: usize) -> Vec<(u64, u64)> {
@@ -82,32 +85,85 @@ impl Client {
         capabilities: &Capabilities,
         source: &Source,
         options: &UploadOptions,
-        fingerprint: Option<&str>,
-        mut run: Run,
+        fingerprint: Option<String>,
     ) -> Result<UploadOutcome, Error> {
-        // A final upload from an earlier run: only the check is left.
+        let started = std::time::Instant::now();
+        let fingerprint = fingerprint.as_deref();
+        // A complete final upload from an earlier run: only the check is left.
+        let mut done_before = None;
         if let (Some(store), Some(fingerprint)) = (&options.store, fingerprint)
             && let Some(url) = store.get(fingerprint).await?
         {
-            match self.try_resume(&url, source, options).await? {
-                Some(offset) if offset == source.len() => {
-                    let uri = parse_uri(&url)?;
-                    options.emit(Event::Resumed { offset });
-                    return self
-                        .finish(
-                            &uri,
-                            source,
-                            offset,
-                            offset,
-                            options,
-                            Some(fingerprint),
-                            &mut run,
-                        )
-                        .await;
-                }
-                _ => self.forget(options, Some(fingerprint)).await?,
+            match self.status(&url).await {
+                Ok(status) if status.offset == source.len() => done_before = parse_uri(&url).ok(),
+                _ => store.remove(fingerprint).await?,
             }
         }
+        let (final_start, parts) = match done_before {
+            Some(url) => (Start::Resume(url), Vec::new()),
+            None => {
+                let parts = self
+                    .upload_parts(endpoint, capabilities, source, options, fingerprint, started)
+                    .await?;
+                (Start::Create, parts)
+            }
+        };
+        let urls: Vec<&str> = parts.iter().map(|p| p.url.as_str()).collect();
+        let mut final_options = options.clone();
+        final_options.concat = Some(
+            HeaderValue::from_str(&format!("final;{}", urls.join(" "))).map_err(|_| {
+                Error::Protocol {
+                    url: redact_url(endpoint),
+                    error: ProtocolError::MalformedHeader { name: "Location" },
+                }
+            })?,
+        );
+        let mut config = self.config(
+            Some(endpoint.clone()),
+            final_start,
+            Some(source.len()),
+            options.chunk_size,
+            capabilities,
+            options,
+            fingerprint.is_some(),
+            options.origins(endpoint)?,
+        );
+        config.concat_final = true;
+        let driver = Driver {
+            client: self,
+            options: &final_options,
+            key: fingerprint,
+            creation: final_options.creation_headers()?,
+        };
+        let mut outcome = driver
+            .run(
+                Machine::new(config, self.inner.retry.clone()),
+                Payload::Source(source),
+            )
+            .await?;
+        if let (Some(store), Some(fingerprint)) = (&options.store, fingerprint) {
+            for index in 0..parts.len() {
+                store.remove(&part_key(fingerprint, index, parts.len())).await?;
+            }
+        }
+        outcome.resumed_from = parts.iter().map(|p| p.resumed_from).sum();
+        outcome.bytes_sent += parts.iter().map(|p| p.bytes_sent).sum::<u64>();
+        outcome.retries += parts.iter().map(|p| p.retries).sum::<u32>();
+        tracing::info!("parallel upload verified");
+        Ok(outcome)
+    }
+
+    /// Uploads every part concurrently, each to its end even when another
+    /// fails: the next run then resumes only what is missing.
+    async fn upload_parts(
+        &self,
+        endpoint: &Uri,
+        capabilities: &Capabilities,
+        source: &Source,
+        options: &UploadOptions,
+        fingerprint: Option<&str>,
+        started: std::time::Instant,
+    ) -> Result<Vec<UploadOutcome>, Error> {
         let ranges = split(source.len(), options.parallel);
         let count = ranges.len();
         tracing::info!(parts = count, "parallel upload");
@@ -115,37 +171,25 @@ impl Client {
             sent: (0..count).map(|_| AtomicU64::new(0)).collect(),
             acknowledged: (0..count).map(|_| AtomicU64::new(0)).collect(),
             total: source.len(),
-            started: run.started,
+            started,
         });
         let mut tasks = JoinSet::new();
         for (index, (start, len)) in ranges.iter().copied().enumerate() {
             let slice = source.slice(start, len).await?.ok_or(Error::Unsupported {
                 extension: "concatenation",
             })?;
-            let part_options = self.part_options(options, index, start, &totals);
+            let part_options = part_options(options, index, start, &totals);
             let key = fingerprint.map(|f| part_key(f, index, count));
             let client = self.clone();
             let endpoint = endpoint.clone();
             let capabilities = capabilities.clone();
-            let checksum = run.checksum;
             tasks.spawn(async move {
-                let mut part_run = Run::new();
-                part_run.checksum = checksum;
                 let result = client
-                    .upload_part(
-                        &endpoint,
-                        &capabilities,
-                        slice,
-                        &part_options,
-                        key.as_deref(),
-                        &mut part_run,
-                    )
+                    .upload_part(&endpoint, &capabilities, slice, &part_options, key.as_deref())
                     .await;
                 (index, result)
             });
         }
-        // Every part runs to its end, even when another fails: the next run
-        // then resumes only what is missing.
         let mut parts: Vec<Option<UploadOutcome>> = vec![None; count];
         let mut first_error = None;
         while let Some(joined) = tasks.join_next().await {
@@ -154,100 +198,16 @@ impl Client {
                 Ok((_, Err(error))) => {
                     first_error.get_or_insert(error);
                 }
-                Err(join) => {
-                    first_error.get_or_insert(Error::Transport {
-                        method: "PATCH".into(),
-                        url: redact_url(endpoint),
-                        message: format!("a part's task ended abnormally: {join}"),
-                    });
-                }
+                Err(join) => std::panic::resume_unwind(join.into_panic()),
             }
         }
-        if let Some(error) = first_error {
-            return Err(error);
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(parts.into_iter().flatten().collect()),
         }
-        let parts: Vec<UploadOutcome> = parts.into_iter().flatten().collect();
-        for part in &parts {
-            run.bytes_sent += part.bytes_sent;
-            run.retries += part.retries;
-        }
-        let resumed_from = parts.iter().map(|p| p.resumed_from).sum();
-        let final_uri = self
-            .create_final(endpoint, &parts, options, fingerprint, &mut run)
-            .await?;
-        if let (Some(store), Some(fingerprint)) = (&options.store, fingerprint) {
-            for index in 0..count {
-                store.remove(&part_key(fingerprint, index, count)).await?;
-            }
-        }
-        let status = self.status_with_retries(&final_uri, options).await?;
-        let verification = verification(&status, source.len());
-        if verification.is_complete()
-            && options.remove_on_success
-            && let (Some(store), Some(fingerprint)) = (&options.store, fingerprint)
-        {
-            store.remove(fingerprint).await?;
-        }
-        tracing::info!(
-            complete = verification.is_complete(),
-            "parallel upload verified"
-        );
-        Ok(UploadOutcome {
-            url: final_uri.to_string(),
-            verification,
-            resumed_from,
-            bytes_sent: run.bytes_sent,
-            retries: run.retries,
-        })
     }
 
-    /// Options for one part: `Upload-Concat: partial`, no metadata (it goes on
-    /// the final upload), events translated to whole-file positions and
-    /// progress summed over the parts.
-    fn part_options(
-        &self,
-        options: &UploadOptions,
-        index: usize,
-        start: u64,
-        totals: &Arc<Totals>,
-    ) -> UploadOptions {
-        let mut part = options.clone();
-        part.metadata = Vec::new();
-        part.parallel = 1;
-        part.concat = Some(HeaderValue::from_static("partial"));
-        part.store = options.store.clone();
-        part.on_event = options.on_event.clone().map(|callback| {
-            let totals = totals.clone();
-            Arc::new(move |event: &Event| match event {
-                Event::Progress(p) => {
-                    totals.sent[index].store(p.sent, Ordering::Relaxed);
-                    totals.acknowledged[index].store(p.acknowledged, Ordering::Relaxed);
-                    callback(&Event::Progress(totals.progress()));
-                }
-                Event::ChunkComplete {
-                    start: from,
-                    offset,
-                } => {
-                    totals.acknowledged[index].store(*offset, Ordering::Relaxed);
-                    callback(&Event::ChunkComplete {
-                        start: start + from,
-                        offset: start + offset,
-                    });
-                }
-                Event::Resumed { offset } => {
-                    totals.acknowledged[index].store(*offset, Ordering::Relaxed);
-                    totals.sent[index].store(*offset, Ordering::Relaxed);
-                    callback(&Event::Resumed {
-                        offset: start + offset,
-                    });
-                }
-                other => callback(other),
-            }) as crate::ProgressFn
-        });
-        part
-    }
-
-    /// One partial upload: resume it from the store, or create it; then finish.
+    /// One partial upload: resumed from the store, or created.
     async fn upload_part(
         &self,
         endpoint: &Uri,
@@ -255,83 +215,84 @@ impl Client {
         slice: Source,
         options: &UploadOptions,
         key: Option<&str>,
-        run: &mut Run,
     ) -> Result<UploadOutcome, Error> {
-        if let (Some(store), Some(key)) = (&options.store, key)
-            && let Some(url) = store.get(key).await?
-        {
-            if let Some(offset) = self.try_resume(&url, &slice, options).await? {
-                options.emit(Event::Resumed { offset });
-                let uri = parse_uri(&url)?;
-                return self
-                    .finish(&uri, &slice, offset, offset, options, None, run)
-                    .await;
-            }
-            self.forget(options, Some(key)).await?;
-        }
-        let (uri, offset) = self
-            .create(endpoint, capabilities, &slice, options, key, run)
-            .await?;
-        self.finish(&uri, &slice, offset, 0, options, None, run)
+        let stored = match (&options.store, key) {
+            (Some(store), Some(key)) => store.get(key).await?,
+            _ => None,
+        };
+        let start = match stored.as_deref().map(parse_uri) {
+            Some(Ok(url)) => Start::Resume(url),
+            _ => Start::Create,
+        };
+        let config = self.config(
+            Some(endpoint.clone()),
+            start,
+            Some(slice.len()),
+            options.chunk_size,
+            capabilities,
+            options,
+            key.is_some(),
+            options.origins(endpoint)?,
+        );
+        let driver = Driver {
+            client: self,
+            options,
+            key,
+            creation: options.creation_headers()?,
+        };
+        driver
+            .run(
+                Machine::new(config, self.inner.retry.clone()),
+                Payload::Source(&slice),
+            )
             .await
     }
+}
 
-    /// `POST` with `Upload-Concat: final;URL URL…` (and the metadata); the
-    /// final URL replaces the parts in the store.
-    async fn create_final(
-        &self,
-        endpoint: &Uri,
-        parts: &[UploadOutcome],
-        options: &UploadOptions,
-        fingerprint: Option<&str>,
-        run: &mut Run,
-    ) -> Result<Uri, Error> {
-        let urls: Vec<&str> = parts.iter().map(|p| p.url.as_str()).collect();
-        let concat = format!("final;{}", urls.join(" "));
-        let mut headers = options.headers.clone();
-        headers.insert(
-            "upload-concat",
-            HeaderValue::from_str(&concat).map_err(|_| Error::Protocol {
-                url: redact_url(endpoint),
-                error: ProtocolError::MissingHeader { name: "Location" },
-            })?,
-        );
-        if !options.metadata.is_empty() {
-            let encoded = metadata::encode(&options.metadata)?;
-            if let Ok(value) = HeaderValue::from_str(&encoded) {
-                headers.insert("upload-metadata", value);
+/// Options for one part: `Upload-Concat: partial`, no metadata (it goes on
+/// the final upload), events translated to whole-file positions and
+/// progress summed over the parts.
+fn part_options(
+    options: &UploadOptions,
+    index: usize,
+    start: u64,
+    totals: &Arc<Totals>,
+) -> UploadOptions {
+    let mut part = options.clone();
+    part.metadata = Vec::new();
+    part.parallel = 1;
+    // A finished part's URL stays stored until the final upload exists.
+    part.remove_on_success = false;
+    part.concat = Some(HeaderValue::from_static("partial"));
+    part.on_event = options.on_event.clone().map(|callback| {
+        let totals = totals.clone();
+        Arc::new(move |event: &Event| match event {
+            Event::Progress(p) => {
+                totals.sent[index].store(p.sent, Ordering::Relaxed);
+                totals.acknowledged[index].store(p.acknowledged, Ordering::Relaxed);
+                callback(&Event::Progress(totals.progress()));
             }
-        }
-        headers.insert(CONTENT_LENGTH_HEADER, HeaderValue::from_static("0"));
-        let mut attempt = 0;
-        loop {
-            let result = self
-                .send(
-                    Method::POST,
-                    endpoint,
-                    headers.clone(),
-                    RequestBody::Empty,
-                    None,
-                    options.cancel.as_ref(),
-                )
-                .await;
-            let failure = match result {
-                Ok(answer) if answer.status.as_u16() == 201 => {
-                    let uri = created_upload(endpoint, &answer.headers, options)?;
-                    tracing::info!(url = %redact_url(&uri), "final upload created");
-                    if let (Some(store), Some(fingerprint)) = (&options.store, fingerprint) {
-                        store.put(fingerprint, &uri.to_string()).await?;
-                    }
-                    return Ok(uri);
-                }
-                Ok(answer) => self.status_failure(&Method::POST, endpoint, answer).await,
-                Err(failure) => failure,
-            };
-            attempt += 1;
-            run.retries += 1;
-            self.wait_before_retry(attempt, failure, options).await?;
-        }
-    }
+            Event::ChunkComplete {
+                start: from,
+                offset,
+            } => {
+                totals.acknowledged[index].store(*offset, Ordering::Relaxed);
+                callback(&Event::ChunkComplete {
+                    start: start + from,
+                    offset: start + offset,
+                });
+            }
+            Event::Resumed { offset } => {
+                totals.acknowledged[index].store(*offset, Ordering::Relaxed);
+                totals.sent[index].store(*offset, Ordering::Relaxed);
+                callback(&Event::Resumed {
+                    offset: start + offset,
+                });
+            }
+            other => callback(other),
+        }) as crate::ProgressFn
+    });
+    part
 }
 
 #[cfg(test)]

@@ -23,6 +23,12 @@ pub trait UrlStore: Send + Sync {
     fn put<'a>(&'a self, fingerprint: &'a str, url: &'a str) -> BoxFuture<'a, Result<(), Error>>;
     /// Forgets `fingerprint`.
     fn remove<'a>(&'a self, fingerprint: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+    /// Fails if [`UrlStore::put`] would fail. Called before an upload is
+    /// created, so a read-only store cannot leave an orphan upload behind.
+    /// The default does nothing.
+    fn probe(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// A [`UrlStore`] in memory: resume within one process.
@@ -64,7 +70,8 @@ impl UrlStore for MemoryUrlStore {
 
 /// A [`UrlStore`] in a directory: one small file per fingerprint, written
 /// atomically (temporary file, fsync, rename), so it survives crashes and kills.
-/// File names are the hex fingerprints, never URLs.
+/// File names are the hex fingerprints, never URLs. Upload URLs are
+/// credentials, so on Unix the directory is created 0700 and files 0600.
 #[derive(Debug, Clone)]
 pub struct FileUrlStore {
     dir: PathBuf,
@@ -84,8 +91,20 @@ impl FileUrlStore {
     }
 }
 
+/// An I/O failure on one path of the store.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", path.display())]
+struct PathError {
+    path: PathBuf,
+    #[source]
+    source: std::io::Error,
+}
+
 fn store_error(path: &Path, error: std::io::Error) -> Error {
-    Error::Store(format!("{}: {error}", path.display()))
+    Error::Store(Box::new(PathError {
+        path: path.to_owned(),
+        source: error,
+    }))
 }
 
 impl UrlStore for FileUrlStore {
@@ -108,7 +127,23 @@ impl UrlStore for FileUrlStore {
             let url = url.to_owned();
             tokio::task::spawn_blocking(move || write_atomically(&dir, &path, url.as_bytes()))
                 .await
-                .map_err(|e| Error::Store(e.to_string()))?
+                .map_err(|e| Error::Store(Box::new(e)))?
+        })
+    }
+
+    fn probe(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async move {
+            let dir = self.dir.clone();
+            tokio::task::spawn_blocking(move || {
+                // Concurrent uploads (parallel parts) probe at once: own names.
+                let mut random = [0u8; 8];
+                let _ = getrandom::fill(&mut random);
+                let probe = dir.join(format!(".probe-{}", u64::from_le_bytes(random)));
+                write_atomically(&dir, &probe, b"")?;
+                std::fs::remove_file(&probe).map_err(|e| store_error(&probe, e))
+            })
+            .await
+            .map_err(|e| Error::Store(Box::new(e)))?
         })
     }
 
@@ -125,12 +160,12 @@ impl UrlStore for FileUrlStore {
 
 fn write_atomically(dir: &Path, path: &Path, contents: &[u8]) -> Result<(), Error> {
     use std::io::Write;
-    std::fs::create_dir_all(dir).map_err(|e| store_error(dir, e))?;
+    create_private_dir(dir).map_err(|e| store_error(dir, e))?;
     let mut random = [0u8; 8];
-    getrandom::fill(&mut random).map_err(|e| Error::Store(e.to_string()))?;
+    getrandom::fill(&mut random).map_err(|e| Error::Store(e.to_string().into()))?;
     let temp = dir.join(format!(".tmp-{}", u64::from_le_bytes(random)));
     let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
+        let mut file = private_file(&temp)?;
         file.write_all(contents)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)?;
@@ -141,4 +176,47 @@ fn write_atomically(dir: &Path, path: &Path, contents: &[u8]) -> Result<(), Erro
         let _ = std::fs::remove_file(&temp);
     }
     result.map_err(|e| store_error(path, e))
+}
+
+/// Creates `dir` (and parents) readable by the owner only.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// A new file readable and writable by the owner only.
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[tokio::test]
+    async fn state_is_private_and_a_read_only_dir_fails_the_probe() {
+        let base = std::env::temp_dir().join(format!("tus-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let store = FileUrlStore::new(base.join("state"));
+        store.probe().await.unwrap();
+        store.put("ab", "https://x/files/1").await.unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&base.join("state")), 0o700);
+        assert_eq!(mode(&base.join("state/ab.url")), 0o600);
+        // A directory we cannot write to (root ignores modes, so use a file as "dir").
+        std::fs::write(base.join("plain"), b"").unwrap();
+        let broken = FileUrlStore::new(base.join("plain/state"));
+        let error = broken.probe().await.unwrap_err();
+        assert!(matches!(error, Error::Store(_)), "{error:?}");
+        assert!(std::error::Error::source(&error).is_some());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 }

@@ -67,7 +67,10 @@ async fn an_unknown_ca_is_refused_without_retrying() {
         .await
         .unwrap_err();
     match &err {
-        Error::Tls(message) => assert!(message.contains("certificate"), "{message}"),
+        Error::Tls { context, source } => {
+            assert!(context.contains("certificate"), "{context}");
+            assert!(source.to_string().contains("certificate"), "{source}");
+        }
         other => panic!("expected a TLS error, got {other:?}"),
     }
     assert!(!err.is_retryable());
@@ -104,7 +107,7 @@ async fn an_added_ca_is_trusted_and_the_upload_completes() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Tls(message) if message.contains("NotValidForName")),
+        matches!(&err, Error::Tls { source, .. } if format!("{source:?}").contains("NotValidForName")),
         "{err:?}"
     );
 }

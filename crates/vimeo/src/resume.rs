@@ -50,7 +50,7 @@ impl CacheUrlStore {
 const NAMESPACE: &str = "tus-resume";
 
 fn store_error(error: cache::Error) -> tus::Error {
-    tus::Error::Store(error.to_string())
+    tus::Error::Store(Box::new(error))
 }
 
 impl UrlStore for CacheUrlStore {
@@ -93,6 +93,22 @@ impl UrlStore for CacheUrlStore {
                 .await
                 .map(|_| ())
                 .map_err(store_error)
+        })
+    }
+
+    /// Writes and removes a short-lived entry, so an unwritable backend
+    /// fails before an upload is created.
+    fn probe(&self) -> BoxFuture<'_, Result<(), tus::Error>> {
+        Box::pin(async move {
+            let mut random = [0u8; 8];
+            let _ = getrandom::fill(&mut random);
+            let key = self
+                .namespace
+                .key(format!("probe-{}", u64::from_le_bytes(random)));
+            let value = Bytes::from_static(b"probe");
+            let ttl = Ttl::After(Duration::from_secs(60));
+            self.cache.put(&key, value, ttl).await.map_err(store_error)?;
+            self.cache.remove(&key).await.map(|_| ()).map_err(store_error)
         })
     }
 }

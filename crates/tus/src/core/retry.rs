@@ -23,9 +23,10 @@ type Hook = Arc<dyn Fn(&RetryContext<'_>) -> bool + Send + Sync>;
 /// Connection errors, stall timeouts, 5xx, 423 and 429 are retried (a 429's or
 /// 503's `Retry-After` is honoured, within `max_delay`); 409 re-syncs the offset
 /// with a HEAD. A server's `Retry-After` wins over the backoff delay, up to
-/// `max_retry_after` (default 5 minutes). The attempt counter resets whenever the server acknowledges new
-/// bytes, so a slow but moving upload never gives up; `max_attempts` bounds
-/// consecutive failures without progress.
+/// `max_retry_after` (default 5 minutes). The budget that spends this policy,
+/// the same for uploads and for the Vimeo facade's API calls, is
+/// [`crate::RetryBudget`]: `max_attempts` failures in a row without new
+/// acknowledged bytes, and `max_failures` failures in one upload.
 ///
 /// ```
 /// use std::time::Duration;
@@ -42,6 +43,7 @@ pub struct RetryPolicy {
     max_delay: Duration,
     max_retry_after: Duration,
     schedule: Option<Vec<Duration>>,
+    max_failures: Option<u32>,
     hook: Option<Hook>,
 }
 
@@ -54,6 +56,7 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(300),
             schedule: None,
+            max_failures: None,
             hook: None,
         }
     }
@@ -83,6 +86,21 @@ impl RetryPolicy {
     pub fn max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
+    }
+
+    /// Failures allowed in one upload however much progress it makes
+    /// (default `max_attempts × (chunks + 2)`).
+    pub fn max_failures(mut self, failures: u32) -> Self {
+        self.max_failures = Some(failures);
+        self
+    }
+
+    /// The per-upload failure cap for an upload of `chunks` chunks.
+    pub(crate) fn failure_cap(&self, chunks: u64) -> u32 {
+        self.max_failures.unwrap_or_else(|| {
+            let chunks = u32::try_from(chunks).unwrap_or(u32::MAX);
+            self.max_attempts.saturating_mul(chunks.saturating_add(2))
+        })
     }
 
     /// An explicit schedule of delays (the last one repeats); jitter still applies.
@@ -134,14 +152,9 @@ impl RetryPolicy {
         half + Duration::from_nanos(jitter)
     }
 
-    /// Whether to retry after `error` on attempt `attempt`.
-    pub(crate) fn allows(&self, attempt: u32, error: &crate::Error) -> bool {
-        attempt <= self.max_attempts
-            && error.is_retryable()
-            && self
-                .hook
-                .as_ref()
-                .is_none_or(|hook| hook(&RetryContext { attempt, error }))
+    /// Whether the caller's veto hook lets this retry happen.
+    pub(crate) fn permits(&self, context: &RetryContext<'_>) -> bool {
+        self.hook.as_ref().is_none_or(|hook| hook(context))
     }
 
     /// The wait before the next attempt: the server's `Retry-After` if it gave
@@ -167,6 +180,7 @@ impl fmt::Debug for RetryPolicy {
             .field("max_delay", &self.max_delay)
             .field("max_retry_after", &self.max_retry_after)
             .field("schedule", &self.schedule)
+            .field("max_failures", &self.max_failures)
             .field("hook", &self.hook.is_some())
             .finish()
     }
@@ -233,24 +247,5 @@ mod tests {
         for status in [200, 204, 400, 401, 403, 404, 409, 410, 412, 413, 415] {
             assert!(!is_retryable_status(status), "{status}");
         }
-    }
-
-    #[test]
-    fn attempts_and_hooks_limit_retries() {
-        let transient = crate::Error::Timeout {
-            method: "PATCH".into(),
-            url: "u".into(),
-            after: Duration::ZERO,
-        };
-        let fatal = crate::Error::Cancelled;
-        let policy = RetryPolicy::default().max_attempts(2);
-        assert!(policy.allows(1, &transient));
-        assert!(policy.allows(2, &transient));
-        assert!(!policy.allows(3, &transient));
-        assert!(!policy.allows(1, &fatal));
-        assert!(!RetryPolicy::none().allows(1, &transient));
-        let vetoed = RetryPolicy::default().should_retry(|ctx| ctx.attempt < 2);
-        assert!(vetoed.allows(1, &transient));
-        assert!(!vetoed.allows(2, &transient));
     }
 }

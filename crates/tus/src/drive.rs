@@ -1,0 +1,489 @@
+//! The one async driver under every upload: it performs what the state machine
+//! ([`crate::core::machine`]) decides — requests, store writes, source checks,
+//! stream reads, waits — and feeds back what happened. No upload decision is
+//! made here.
+
+use std::io::SeekFrom;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{HeaderMap, Method, Uri};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
+use tracing::Instrument as _;
+
+use crate::body::{BLOCK, Lease, Meter, RequestBody, StreamBody};
+use crate::client::{Answer, CONTENT_LENGTH_HEADER, Failure, source_failure};
+use crate::core::checksum::ChecksumAlgorithm;
+use crate::core::machine::{Action, Input, Machine};
+use crate::error::Error;
+use crate::options::UploadOptions;
+use crate::progress::{Event, Progress};
+use crate::source::Source;
+use crate::upload::{UploadOutcome, Verification};
+use crate::{CancelToken, Client};
+
+const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
+
+/// Where PATCH bodies come from.
+pub(crate) enum Payload<'a, 'r> {
+    /// A file or seekable reader: any range can be read again.
+    Source(&'a Source),
+    /// A forward-only stream: only the current chunk is kept.
+    Stream(&'a mut StreamBuffer<'r>),
+}
+
+/// The current chunk of a stream of unknown length, held for re-sends.
+pub(crate) struct StreamBuffer<'r> {
+    pub(crate) reader: Box<dyn AsyncRead + Send + Unpin + 'r>,
+    chunk: Bytes,
+    start: u64,
+    carry: Option<u8>,
+}
+
+impl<'r> StreamBuffer<'r> {
+    pub(crate) fn new(reader: Box<dyn AsyncRead + Send + Unpin + 'r>) -> Self {
+        StreamBuffer {
+            reader,
+            chunk: Bytes::new(),
+            start: 0,
+            carry: None,
+        }
+    }
+}
+
+/// Per-request context every action shares.
+pub(crate) struct Driver<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) options: &'a UploadOptions,
+    /// The store key of this upload (its fingerprint, or a part's key).
+    pub(crate) key: Option<&'a str>,
+    /// Headers of the creation request (metadata, concatenation).
+    pub(crate) creation: HeaderMap,
+}
+
+impl Driver<'_> {
+    /// Runs `machine` to its end.
+    pub(crate) async fn run(
+        &self,
+        mut machine: Machine,
+        mut bytes: Payload<'_, '_>,
+    ) -> Result<UploadOutcome, Error> {
+        let started = Instant::now();
+        let mut sent = 0u64;
+        loop {
+            let action = machine.poll(Instant::now());
+            let input = match action {
+                Action::Done(finished) => {
+                    return Ok(UploadOutcome {
+                        url: finished.url.to_string(),
+                        verification: Verification::Complete {
+                            length: finished.length,
+                        },
+                        resumed_from: finished.resumed_from,
+                        bytes_sent: sent,
+                        retries: finished.retries,
+                    });
+                }
+                Action::Failed(error) => return Err(error),
+                Action::Wait { until } => {
+                    sleep_until(until, self.options.cancel.as_ref()).await?;
+                    continue;
+                }
+                Action::ProbeStore => local(self.store(|s, _| s.probe()).await),
+                Action::StorePut { url } => {
+                    let url = url.to_string();
+                    local(self.store(|s, key| s.put(key, &url)).await)
+                }
+                Action::StoreRemove => {
+                    if let Err(error) = self.store(|s, key| s.remove(key)).await {
+                        tracing::warn!(%error, "could not forget the upload URL");
+                    }
+                    Input::Ok
+                }
+                Action::CheckSource => match &bytes {
+                    Payload::Source(source) => local(source.check_unchanged().await),
+                    Payload::Stream(_) => Input::Ok,
+                },
+                Action::ReadChunk { max } => match &mut bytes {
+                    Payload::Stream(stream) => match read_chunk(stream, max).await {
+                        Ok((len, eof)) => Input::Chunk { len, eof },
+                        Err(error) => failed(error),
+                    },
+                    Payload::Source(_) => unreachable!("files are never read ahead"),
+                },
+                Action::Head { url, credentials } => answered(
+                    self.client
+                        .head_request(&url, self.options.cancel.as_ref(), credentials)
+                        .await,
+                ),
+                Action::Create {
+                    url,
+                    body,
+                    deferred,
+                    length,
+                    credentials,
+                } => {
+                    let mut headers = self.headers(credentials);
+                    headers.extend(self.creation.clone());
+                    match length {
+                        Some(length) if !deferred => {
+                            headers.insert("upload-length", HeaderValue::from(length));
+                        }
+                        _ => {
+                            headers.insert("upload-defer-length", HeaderValue::from_static("1"));
+                        }
+                    }
+                    let request = Request {
+                        method: Method::POST,
+                        url: &url,
+                        headers,
+                        offset: 0,
+                        len: body,
+                        checksum: None,
+                        credentials,
+                    };
+                    let (result, n) = self.send(request, &mut bytes, started, sent).await;
+                    sent += n;
+                    answered(result)
+                }
+                Action::Patch {
+                    url,
+                    offset,
+                    len,
+                    declare_length,
+                    checksum,
+                    credentials,
+                } => {
+                    let mut headers = self.headers(credentials);
+                    headers.insert("upload-offset", HeaderValue::from(offset));
+                    if let Some(length) = declare_length {
+                        headers.insert("upload-length", HeaderValue::from(length));
+                    }
+                    let span = tracing::debug_span!("tus_patch", offset, len);
+                    let request = Request {
+                        method: Method::PATCH,
+                        url: &url,
+                        headers,
+                        offset,
+                        len,
+                        checksum,
+                        credentials,
+                    };
+                    let (result, n) = self
+                        .send(request, &mut bytes, started, sent)
+                        .instrument(span)
+                        .await;
+                    sent += n;
+                    answered(result)
+                }
+            };
+            machine.handle(Instant::now(), input);
+            while let Some(event) = machine.poll_event() {
+                if let (Event::ChunkComplete { offset, .. }, Payload::Stream(_)) = (&event, &bytes) {
+                    // A stream's bytes go out in one frame: report them per chunk.
+                    let rate = sent as f64 / started.elapsed().as_secs_f64().max(1e-6);
+                    self.options.emit(Event::Progress(Progress {
+                        acknowledged: *offset,
+                        sent: *offset,
+                        total: *offset,
+                        bytes_per_second: rate,
+                        eta: None,
+                    }));
+                }
+                if let Event::Retrying { attempt, delay, reason } = &event {
+                    tracing::warn!(attempt, ?delay, error = %reason, "retrying");
+                }
+                self.options.emit(event);
+            }
+        }
+    }
+
+    /// The caller's headers, only for a trusted origin.
+    fn headers(&self, credentials: bool) -> HeaderMap {
+        if credentials {
+            self.options.headers.clone()
+        } else {
+            HeaderMap::new()
+        }
+    }
+
+    async fn store<'s, F>(&'s self, op: F) -> Result<(), Error>
+    where
+        F: FnOnce(
+            &'s dyn crate::UrlStore,
+            &'s str,
+        ) -> crate::store::BoxFuture<'s, Result<(), Error>>,
+    {
+        match (&self.options.store, self.key) {
+            (Some(store), Some(key)) => op(store.as_ref(), key).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Sends a request whose body is `len` bytes from `offset`; returns the
+    /// result and the bytes put on the wire.
+    async fn send(
+        &self,
+        request: Request<'_>,
+        bytes: &mut Payload<'_, '_>,
+        started: Instant,
+        sent_before: u64,
+    ) -> (Result<Answer, Failure>, u64) {
+        let Request {
+            method,
+            url,
+            mut headers,
+            offset,
+            len,
+            checksum,
+            credentials,
+        } = request;
+        let meter = Arc::new(Meter::default());
+        let mut lease = None;
+        let body = if len == 0 && method == Method::POST {
+            RequestBody::Empty
+        } else {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(OFFSET_OCTET_STREAM));
+            match bytes {
+                Payload::Source(source) => {
+                    let reader = match lease_at(source, offset, len, checksum).await {
+                        Ok((reader, digest)) => {
+                            if let Some(digest) = digest {
+                                headers.insert("upload-checksum", digest);
+                            }
+                            reader
+                        }
+                        Err(error) => return (Err(error.into()), 0),
+                    };
+                    lease = Some(reader.clone());
+                    let on_bytes = self.progress(source.len(), offset, started, sent_before);
+                    RequestBody::Stream(StreamBody::new(reader, len, meter.clone(), on_bytes))
+                }
+                Payload::Stream(stream) => {
+                    let from = (offset - stream.start) as usize;
+                    let chunk = stream.chunk.slice(from..from + len as usize);
+                    if let Some(algorithm) = checksum {
+                        let mut hasher = algorithm.hasher();
+                        hasher.update(&chunk);
+                        headers.insert("upload-checksum", digest_header(hasher.header_value()));
+                    }
+                    RequestBody::Bytes(Some(chunk), meter.clone())
+                }
+            }
+        };
+        headers.insert(CONTENT_LENGTH_HEADER, HeaderValue::from(len));
+        let result = self
+            .client
+            .send(
+                method.clone(),
+                url,
+                headers,
+                body,
+                Some(&meter),
+                self.options.cancel.as_ref(),
+                credentials,
+            )
+            .await;
+        if let Some(lease) = lease {
+            lease.revoke();
+        }
+        let result = match result {
+            Ok(answer) if !answer.status.is_success() => {
+                Err(self.client.status_failure(&method, url, answer).await)
+            }
+            other => other,
+        };
+        (result, meter.sent.load(Ordering::Relaxed))
+    }
+
+    /// Per-block progress events for a PATCH streamed from a source.
+    fn progress(
+        &self,
+        total: u64,
+        offset: u64,
+        started: Instant,
+        before: u64,
+    ) -> Option<Arc<dyn Fn(u64) + Send + Sync>> {
+        let callback = self.options.on_event.clone()?;
+        Some(Arc::new(move |sent_in_body: u64| {
+            let sent_this_run = before + sent_in_body;
+            let rate = sent_this_run as f64 / started.elapsed().as_secs_f64().max(1e-6);
+            let position = offset + sent_in_body;
+            let eta = (rate > 0.0)
+                .then(|| Duration::from_secs_f64((total - position.min(total)) as f64 / rate));
+            callback(&Event::Progress(Progress {
+                acknowledged: offset,
+                sent: position,
+                total,
+                bytes_per_second: rate,
+                eta,
+            }));
+        }))
+    }
+}
+
+struct Request<'a> {
+    method: Method,
+    url: &'a Uri,
+    headers: HeaderMap,
+    offset: u64,
+    len: u64,
+    checksum: Option<ChecksumAlgorithm>,
+    credentials: bool,
+}
+
+/// Locks the source, seeks to `offset` and, with a checksum, hashes `len`
+/// bytes first (the digest goes in a header, before the body).
+async fn lease_at(
+    source: &Source,
+    offset: u64,
+    len: u64,
+    checksum: Option<ChecksumAlgorithm>,
+) -> Result<(Arc<Lease>, Option<HeaderValue>), Error> {
+    let mut reader = source.reader.clone().lock_owned().await;
+    reader
+        .seek(SeekFrom::Start(offset))
+        .await
+        .map_err(source_failure)?;
+    let mut digest = None;
+    if let Some(algorithm) = checksum {
+        let mut hasher = algorithm.hasher();
+        let mut block = vec![0u8; BLOCK.min(len.max(1) as usize)];
+        let mut remaining = len;
+        while remaining > 0 {
+            let want = remaining.min(block.len() as u64) as usize;
+            let n = reader
+                .read(&mut block[..want])
+                .await
+                .map_err(source_failure)?;
+            if n == 0 {
+                return Err(Error::SourceChanged {
+                    expected: source.len(),
+                    found: offset + len - remaining,
+                });
+            }
+            hasher.update(&block[..n]);
+            remaining -= n as u64;
+        }
+        reader
+            .seek(SeekFrom::Start(offset))
+            .await
+            .map_err(source_failure)?;
+        digest = Some(digest_header(hasher.header_value()));
+    }
+    Ok((Lease::new(reader), digest))
+}
+
+fn digest_header(value: String) -> HeaderValue {
+    HeaderValue::from_str(&value)
+        .expect("an algorithm name and a base64 digest form a valid header value")
+}
+
+/// Reads up to `max` bytes into the stream's buffer (dropping the previous
+/// chunk); one byte is read ahead to tell a full last chunk from a full
+/// middle one. Returns the length and whether the stream ended.
+async fn read_chunk(stream: &mut StreamBuffer<'_>, max: u64) -> Result<(u64, bool), Error> {
+    let source_error = |source| Error::Source { path: None, source };
+    let size = usize::try_from(max).unwrap_or(usize::MAX);
+    stream.start += stream.chunk.len() as u64;
+    stream.chunk = Bytes::new();
+    let mut buffer = Vec::with_capacity(size.min(8 << 20));
+    if let Some(byte) = stream.carry.take() {
+        buffer.push(byte);
+    }
+    let want = (size - buffer.len()) as u64;
+    (&mut stream.reader)
+        .take(want)
+        .read_to_end(&mut buffer)
+        .await
+        .map_err(source_error)?;
+    let eof = if buffer.len() < size {
+        true
+    } else {
+        let mut one = [0u8; 1];
+        let n = stream.reader.read(&mut one).await.map_err(source_error)?;
+        if n == 1 {
+            stream.carry = Some(one[0]);
+        }
+        n == 0
+    };
+    let len = buffer.len() as u64;
+    stream.chunk = buffer.into();
+    Ok((len, eof))
+}
+
+async fn sleep_until(until: Instant, cancel: Option<&CancelToken>) -> Result<(), Error> {
+    let until = tokio::time::Instant::from_std(until);
+    match cancel {
+        Some(cancel) => tokio::select! {
+            () = tokio::time::sleep_until(until) => Ok(()),
+            () = cancel.cancelled() => Err(Error::Cancelled),
+        },
+        None => {
+            tokio::time::sleep_until(until).await;
+            Ok(())
+        }
+    }
+}
+
+fn local(result: Result<(), Error>) -> Input {
+    match result {
+        Ok(()) => Input::Ok,
+        Err(error) => failed(error),
+    }
+}
+
+fn failed(error: Error) -> Input {
+    Input::Failed {
+        error,
+        retry_after: None,
+    }
+}
+
+fn answered(result: Result<Answer, Failure>) -> Input {
+    match result {
+        Ok(answer) => Input::Answer {
+            status: answer.status.as_u16(),
+            headers: answer.headers,
+            wall: SystemTime::now(),
+        },
+        Err(failure) => Input::Failed {
+            error: failure.error,
+            retry_after: failure.retry_after,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn chunks_end_exactly_at_end_of_stream() {
+        for (len, size, expected) in [
+            (0usize, 4u64, vec![(0u64, true)]),
+            (3, 4, vec![(3, true)]),
+            (4, 4, vec![(4, true)]),
+            (5, 4, vec![(4, false), (1, true)]),
+            (8, 4, vec![(4, false), (4, true)]),
+        ] {
+            let data: Vec<u8> = (0..len as u8).collect();
+            let mut stream = StreamBuffer::new(Box::new(std::io::Cursor::new(data.clone())));
+            let mut got = Vec::new();
+            let mut joined = Vec::new();
+            loop {
+                let (n, eof) = read_chunk(&mut stream, size).await.unwrap();
+                got.push((n, eof));
+                joined.extend_from_slice(&stream.chunk);
+                if eof {
+                    break;
+                }
+            }
+            assert_eq!(got, expected, "len {len}");
+            assert_eq!(joined, data);
+        }
+    }
+}
