@@ -539,7 +539,9 @@ pub(crate) fn source_failure(error: std::io::Error) -> Error {
 /// A TLS certificate rejection somewhere in the error's source chain. The
 /// rustls error sits inside nested `io::Error`s, whose `source()` skips their
 /// payload, so each `io::Error` is opened with `get_ref`.
-fn certificate_failure(error: &(dyn std::error::Error + 'static)) -> Option<crate::error::BoxError> {
+fn certificate_failure(
+    error: &(dyn std::error::Error + 'static),
+) -> Option<crate::error::BoxError> {
     #[cfg(feature = "rustls")]
     {
         let mut pending: Vec<&(dyn std::error::Error + 'static)> = vec![error];
@@ -564,7 +566,5 @@ fn certificate_failure(error: &(dyn std::error::Error + 'static)) -> Option<crat
     let _ = error;
     None
 }
-
-
 
 pub(crate) const CONTENT_LENGTH_HEADER: HeaderName = CONTENT_LENGTH;

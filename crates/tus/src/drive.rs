@@ -182,7 +182,8 @@ impl Driver<'_> {
             };
             machine.handle(Instant::now(), input);
             while let Some(event) = machine.poll_event() {
-                if let (Event::ChunkComplete { offset, .. }, Payload::Stream(_)) = (&event, &bytes) {
+                if let (Event::ChunkComplete { offset, .. }, Payload::Stream(_)) = (&event, &bytes)
+                {
                     // A stream's bytes go out in one frame: report them per chunk.
                     let rate = sent as f64 / started.elapsed().as_secs_f64().max(1e-6);
                     self.options.emit(Event::Progress(Progress {
@@ -193,7 +194,12 @@ impl Driver<'_> {
                         eta: None,
                     }));
                 }
-                if let Event::Retrying { attempt, delay, reason } = &event {
+                if let Event::Retrying {
+                    attempt,
+                    delay,
+                    reason,
+                } = &event
+                {
                     tracing::warn!(attempt, ?delay, error = %reason, "retrying");
                 }
                 self.options.emit(event);

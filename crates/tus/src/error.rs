@@ -117,7 +117,9 @@ pub enum Error {
     /// so it was not repeated (that could leave duplicate uploads). No byte
     /// was sent to an upload this run knows of: rerunning is safe and starts a
     /// new upload; an orphan, if any, expires on the server.
-    #[error("the creation request may have reached the server, so it was not repeated; a rerun is safe and creates a new upload")]
+    #[error(
+        "the creation request may have reached the server, so it was not repeated; a rerun is safe and creates a new upload"
+    )]
     CreationUncertain {
         /// Why the request failed.
         #[source]
@@ -171,6 +173,19 @@ pub struct StatusError {
     pub url: String,
     /// The start of the response body, as text with control characters removed.
     pub body_excerpt: String,
+}
+
+impl StatusError {
+    /// A status error without a body excerpt (for callers that classify
+    /// answers of their own, such as the Vimeo facade's API calls).
+    pub fn new(status: u16, method: &str, url: &str) -> Self {
+        StatusError {
+            status,
+            method: method.to_owned(),
+            url: url.to_owned(),
+            body_excerpt: String::new(),
+        }
+    }
 }
 
 /// Ways a server can break the tus protocol.

@@ -72,11 +72,11 @@ mod upload;
 pub mod fuzzing;
 
 pub use client::{Client, ClientBuilder, UploadStatus};
+pub use core::budget::{Retry, RetryBudget};
 pub use core::capabilities::Capabilities;
 pub use core::checksum::ChecksumAlgorithm;
 pub use core::headers::TUS_VERSION;
 pub use core::metadata::{decode as decode_metadata, encode as encode_metadata};
-pub use core::budget::{Retry, RetryBudget};
 pub use core::retry::{RetryContext, RetryPolicy};
 pub use error::{BoxError, Error, ProtocolError, StatusError};
 pub use options::{MAX_CHUNK_SIZE, MAX_STREAM_CHUNK_SIZE, UploadOptions};

@@ -103,7 +103,14 @@ impl Client {
             Some(url) => (Start::Resume(url), Vec::new()),
             None => {
                 let parts = self
-                    .upload_parts(endpoint, capabilities, source, options, fingerprint, started)
+                    .upload_parts(
+                        endpoint,
+                        capabilities,
+                        source,
+                        options,
+                        fingerprint,
+                        started,
+                    )
                     .await?;
                 (Start::Create, parts)
             }
@@ -143,7 +150,9 @@ impl Client {
             .await?;
         if let (Some(store), Some(fingerprint)) = (&options.store, fingerprint) {
             for index in 0..parts.len() {
-                store.remove(&part_key(fingerprint, index, parts.len())).await?;
+                store
+                    .remove(&part_key(fingerprint, index, parts.len()))
+                    .await?;
             }
         }
         outcome.resumed_from = parts.iter().map(|p| p.resumed_from).sum();
@@ -185,7 +194,13 @@ impl Client {
             let capabilities = capabilities.clone();
             tasks.spawn(async move {
                 let result = client
-                    .upload_part(&endpoint, &capabilities, slice, &part_options, key.as_deref())
+                    .upload_part(
+                        &endpoint,
+                        &capabilities,
+                        slice,
+                        &part_options,
+                        key.as_deref(),
+                    )
                     .await;
                 (index, result)
             });

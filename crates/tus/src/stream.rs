@@ -8,13 +8,13 @@
 use tokio::io::AsyncRead;
 use tracing::Instrument as _;
 
+use crate::Client;
 use crate::client::parse_uri;
 use crate::core::machine::{Machine, Start};
 use crate::drive::{Driver, Payload, StreamBuffer};
 use crate::error::{Error, redact_url};
 use crate::options::{MAX_STREAM_CHUNK_SIZE, UploadOptions};
 use crate::upload::UploadOutcome;
-use crate::Client;
 
 impl Client {
     /// Uploads everything `reader` yields until end of stream, for sources whose

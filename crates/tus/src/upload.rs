@@ -5,6 +5,7 @@
 use http::Uri;
 use tracing::Instrument as _;
 
+use crate::Client;
 use crate::client::{UploadStatus, parse_uri};
 use crate::core::budget::RetryBudget;
 use crate::core::capabilities::Capabilities;
@@ -15,7 +16,6 @@ use crate::drive::{Driver, Payload};
 use crate::error::{Error, redact_url};
 use crate::options::{MAX_CHUNK_SIZE, UploadOptions};
 use crate::source::Source;
-use crate::Client;
 
 /// Whether the server holds every byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

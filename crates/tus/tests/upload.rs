@@ -301,7 +301,10 @@ async fn a_creation_cut_mid_body_is_not_repeated_and_a_rerun_is_safe() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::CreationUncertain { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::CreationUncertain { .. }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("rerun is safe"), "{error}");
     assert_eq!(methods(&h), [Method::OPTIONS, Method::POST]);
     let outcome = client()

@@ -505,6 +505,24 @@ fn random_u64() -> u64 {
     u64::from_le_bytes(bytes)
 }
 
+/// A transport failure as the retry policy's hook sees it (a `tus::Error`,
+/// the same type uploads give it).
+fn retry_view(error: &Error) -> tus::Error {
+    match error {
+        Error::Timeout { method, url, after } => tus::Error::Timeout {
+            method: method.clone(),
+            url: url.clone(),
+            after: *after,
+        },
+        other => tus::Error::Transport {
+            method: String::new(),
+            url: String::new(),
+            connect: false,
+            source: other.to_string().into(),
+        },
+    }
+}
+
 fn is_idempotent(method: &Method) -> bool {
     matches!(
         *method,
@@ -712,7 +730,10 @@ impl VimeoClient {
                 Err(error) => tracing::warn!(%error, "response cache read failed"),
             }
         }
-        let mut failures = 0u32;
+        // The same budget as uploads: `max_attempts` retries, the veto hook,
+        // `max_retry_after` (tus::RetryBudget states the rule).
+        let policy = &self.inner.retry;
+        let mut budget = tus::RetryBudget::for_call(policy);
         let mut rate_limited = 0u32;
         loop {
             let http_request = self.build(&request, &uri, token.as_ref())?;
@@ -720,11 +741,17 @@ impl VimeoClient {
             let response = match result {
                 Ok(response) => response,
                 Err(error @ (Error::Transport { .. } | Error::Timeout { .. })) => {
-                    failures += 1;
-                    if is_idempotent(&method) && failures < self.inner.retry.attempts() {
-                        let delay = self.inner.retry.delay(failures, random_u64());
-                        tracing::warn!(%error, ?delay, "retrying");
-                        tokio::time::sleep(delay).await;
+                    if is_idempotent(&method)
+                        && let Ok(retry) = budget.failure(
+                            policy,
+                            retry_view(&error),
+                            None,
+                            random_u64(),
+                            false,
+                        )
+                    {
+                        tracing::warn!(%error, delay = ?retry.delay, "retrying");
+                        tokio::time::sleep(retry.delay).await;
                         continue;
                     }
                     if let Some(hit) = stale.take() {
@@ -786,13 +813,20 @@ impl VimeoClient {
                 }
             }
             if matches!(response.status, 500 | 502 | 503 | 504) && is_idempotent(&method) {
-                failures += 1;
-                if failures < self.inner.retry.attempts() {
-                    let delay = retry_after(&response.headers)
-                        .unwrap_or_else(|| self.inner.retry.delay(failures, random_u64()))
-                        .min(self.inner.retry.max_delay().max(Duration::from_secs(1)));
-                    tracing::warn!(status = response.status, ?delay, "retrying");
-                    tokio::time::sleep(delay).await;
+                let view = tus::Error::Status(tus::StatusError::new(
+                    response.status,
+                    method.as_str(),
+                    &path,
+                ));
+                if let Ok(retry) = budget.failure(
+                    policy,
+                    view,
+                    retry_after(&response.headers),
+                    random_u64(),
+                    false,
+                ) {
+                    tracing::warn!(status = response.status, delay = ?retry.delay, "retrying");
+                    tokio::time::sleep(retry.delay).await;
                     continue;
                 }
                 if let Some(hit) = stale.take() {

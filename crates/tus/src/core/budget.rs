@@ -181,11 +181,23 @@ mod tests {
         let policy = RetryPolicy::default().max_attempts(2);
         let mut budget = RetryBudget::for_upload(&policy, 100);
         assert!(budget.acknowledged(10));
-        assert_eq!(budget.failure(&policy, timeout(), None, 0, false).unwrap().attempt, 1);
+        assert_eq!(
+            budget
+                .failure(&policy, timeout(), None, 0, false)
+                .unwrap()
+                .attempt,
+            1
+        );
         // The server forgets and re-acknowledges the same bytes: no progress.
         assert!(!budget.acknowledged(5));
         assert!(!budget.acknowledged(10));
-        assert_eq!(budget.failure(&policy, timeout(), None, 0, false).unwrap().attempt, 2);
+        assert_eq!(
+            budget
+                .failure(&policy, timeout(), None, 0, false)
+                .unwrap()
+                .attempt,
+            2
+        );
         assert!(matches!(
             budget.failure(&policy, timeout(), None, 0, false),
             Err(Error::RetriesExhausted { attempts: 3, .. })

@@ -207,7 +207,9 @@ impl Machine {
         };
         let available = config.length.unwrap_or(0);
         let error = match (config.length, config.max_size) {
-            (Some(length), Some(max)) if length > max && !matches!(config.start, Start::Existing(_)) => {
+            (Some(length), Some(max))
+                if length > max && !matches!(config.start, Start::Existing(_)) =>
+            {
                 Some(Error::TooLarge { length, max })
             }
             _ => None,
@@ -245,7 +247,10 @@ impl Machine {
     /// HEAD and the PATCH it displaced, two final HEADs).
     pub(crate) fn request_bound(&self) -> u64 {
         let length = self.length.unwrap_or(self.available);
-        let cap = u64::from(self.policy.failure_cap(chunks(length, self.config.chunk_size)));
+        let cap = u64::from(
+            self.policy
+                .failure_cap(chunks(length, self.config.chunk_size)),
+        );
         6 + 2 * chunks(length, self.config.chunk_size) + 3 * cap
     }
 
@@ -266,7 +271,10 @@ impl Machine {
             }
             self.wait_until = None;
         }
-        assert!(self.in_flight.is_none(), "poll before the last action's result");
+        assert!(
+            self.in_flight.is_none(),
+            "poll before the last action's result"
+        );
         let action = match self.step {
             Step::Transfer if self.resync_after_store => {
                 self.resync_after_store = false;
@@ -309,7 +317,11 @@ impl Machine {
     }
 
     fn create(&mut self) -> Action {
-        let url = self.config.endpoint.clone().expect("an endpoint to create at");
+        let url = self
+            .config
+            .endpoint
+            .clone()
+            .expect("an endpoint to create at");
         let body = match self.length {
             Some(length)
                 if self.config.creation_with_upload
@@ -455,7 +467,10 @@ impl Machine {
                     .ok_or(ProtocolError::MissingHeader { name: "Location" })
                     .and_then(|l| resolve_location(&endpoint, l.as_bytes()))
                 {
-                    Ok(url) if endpoint.scheme_str() == Some("https") && url.scheme_str() != Some("https") => {
+                    Ok(url)
+                        if endpoint.scheme_str() == Some("https")
+                            && url.scheme_str() != Some("https") =>
+                    {
                         return self.protocol(ProtocolError::InsecureLocation);
                     }
                     Ok(url) => url,
@@ -477,11 +492,16 @@ impl Machine {
                     self.sent_end = self.offset;
                 } else if body > 0 {
                     self.sent_end = body;
-                    match headers.get("upload-offset").map(|v| parse_u64("Upload-Offset", v.as_bytes())) {
-                        Some(Ok(reported)) => match offsets::check_patch_offset(0, body, reported) {
-                            Ok(reported) => self.acknowledge(0, body, reported),
-                            Err(error) => self.protocol(error),
-                        },
+                    match headers
+                        .get("upload-offset")
+                        .map(|v| parse_u64("Upload-Offset", v.as_bytes()))
+                    {
+                        Some(Ok(reported)) => {
+                            match offsets::check_patch_offset(0, body, reported) {
+                                Ok(reported) => self.acknowledge(0, body, reported),
+                                Err(error) => self.protocol(error),
+                            }
+                        }
                         Some(Err(error)) => self.protocol(error),
                         // No offset with the 201: ask the server before the next byte.
                         None => self.resync_after_store = true,
@@ -547,7 +567,9 @@ impl Machine {
                 status,
                 expected: "204 No Content",
             }),
-            Input::Failed { error, retry_after } => self.on_request_failure(now, error, retry_after),
+            Input::Failed { error, retry_after } => {
+                self.on_request_failure(now, error, retry_after)
+            }
             other => panic!("{other:?} does not answer a PATCH"),
         }
     }
@@ -696,14 +718,21 @@ impl Machine {
         }
         self.restarted = true;
         self.events.push_back(Event::Restarted {
-            reason: format!("the server answered {} for the unfinished upload (expired)", status_of(&error).unwrap_or(0)),
+            reason: format!(
+                "the server answered {} for the unfinished upload (expired)",
+                status_of(&error).unwrap_or(0)
+            ),
         });
         self.url = None;
         self.offset = 0;
         self.sent_end = 0;
         self.resumed_from = 0;
         self.budget.restart();
-        self.step = if self.config.store { Step::Forget } else { Step::Create };
+        self.step = if self.config.store {
+            Step::Forget
+        } else {
+            Step::Create
+        };
     }
 
     /// Spends the budget on a failure: wait and retry, or fail.

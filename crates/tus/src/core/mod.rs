@@ -7,10 +7,10 @@ pub(crate) mod capabilities;
 pub(crate) mod checksum;
 pub(crate) mod headers;
 pub(crate) mod machine;
+#[cfg(test)]
+mod machine_tests;
 pub(crate) mod metadata;
 pub(crate) mod offsets;
 pub(crate) mod retry;
-#[cfg(test)]
-mod machine_tests;
 #[cfg(test)]
 mod sim;
