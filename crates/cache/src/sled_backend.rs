@@ -38,9 +38,12 @@ fn backend(error: sled::Error) -> Error {
 }
 
 impl SledCache {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`. The directory is
+    /// made private (0700 on Unix, and the files sled keeps in it 0600): a
+    /// cache can hold resume state, whose upload URLs are credentials.
     pub fn open(path: impl AsRef<Path>) -> Result<SledCache, Error> {
         let path = path.as_ref().to_path_buf();
+        make_private(&path).map_err(|e| Error::Backend(format!("sled: {e}")))?;
         let db = sled::Config::new()
             .path(&path)
             .open()
@@ -53,6 +56,7 @@ impl SledCache {
                 }
                 _ => backend(error),
             })?;
+        make_private(&path).map_err(|e| Error::Backend(format!("sled: {e}")))?;
         Ok(SledCache {
             db,
             path,
@@ -163,4 +167,24 @@ impl Cache for SledCache {
         })();
         CacheFuture::ready(result)
     }
+}
+
+/// Creates `dir` if needed and restricts it and the files in it to the owner.
+fn make_private(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let mode = if entry.file_type()?.is_dir() {
+                0o700
+            } else {
+                0o600
+            };
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode))?;
+        }
+    }
+    Ok(())
 }

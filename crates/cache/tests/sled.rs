@@ -53,3 +53,40 @@ async fn flushed_entries_survive_reopening() {
         Some(Bytes::from_static(b"kept"))
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_directory_and_files_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = sandbox::TempDir::new("sled-perm").unwrap();
+    let path = dir.path().join("db");
+    let cache = SledCache::open(&path).unwrap();
+    let key = Namespace::new("t").unwrap().key("k");
+    cache
+        .put(&key, Bytes::from_static(b"https://up/1"), Ttl::Default)
+        .await
+        .unwrap();
+    cache.flush().await.unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // The directory alone keeps everyone else out of whatever sled writes.
+    assert_eq!(mode(&path), 0o700);
+    drop(cache);
+    // Files sled made since are tightened on the next open.
+    let mut reopened = None;
+    for _ in 0..100 {
+        match SledCache::open(&path) {
+            Ok(cache) => {
+                reopened = Some(cache);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    assert!(reopened.is_some());
+    for entry in std::fs::read_dir(&path).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            assert_eq!(mode(&entry.path()) & 0o077, 0, "{:?}", entry.path());
+        }
+    }
+}

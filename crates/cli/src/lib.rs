@@ -38,6 +38,22 @@ pub fn state_dir(env: &str, name: &str) -> PathBuf {
     std::env::temp_dir().join(name)
 }
 
+/// An error and its sources, as `outer: inner: innermost` (each printed once;
+/// library errors leave their source out of their own message).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = inner.source();
+    }
+    message
+}
+
 /// Prints `error: message` on stderr and exits with `code`.
 pub fn fail(code: i32, message: &str) -> ! {
     eprintln!("error: {message}");

@@ -247,7 +247,7 @@ async fn failures_exit_non_zero_with_a_readable_message() {
             1,
             "missing.bin",
         ),
-        (&["status", "not a url"], 1, "invalid URL"),
+        (&["status", "not a url"], 2, "invalid URL"),
     ];
     for (args, code, message) in cases {
         let out = run(command(TUSC, dir.path()).args(args)).await;

@@ -73,6 +73,7 @@ impl Driver<'_> {
     ) -> Result<UploadOutcome, Error> {
         let started = Instant::now();
         let mut sent = 0u64;
+        tracing::debug!(request_bound = machine.request_bound(), "upload starts");
         loop {
             let action = machine.poll(Instant::now());
             let input = match action {

@@ -742,13 +742,8 @@ impl VimeoClient {
                 Ok(response) => response,
                 Err(error @ (Error::Transport { .. } | Error::Timeout { .. })) => {
                     if is_idempotent(&method)
-                        && let Ok(retry) = budget.failure(
-                            policy,
-                            retry_view(&error),
-                            None,
-                            random_u64(),
-                            false,
-                        )
+                        && let Ok(retry) =
+                            budget.failure(policy, retry_view(&error), None, random_u64(), false)
                     {
                         tracing::warn!(%error, delay = ?retry.delay, "retrying");
                         tokio::time::sleep(retry.delay).await;

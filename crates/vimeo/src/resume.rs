@@ -107,8 +107,15 @@ impl UrlStore for CacheUrlStore {
                 .key(format!("probe-{}", u64::from_le_bytes(random)));
             let value = Bytes::from_static(b"probe");
             let ttl = Ttl::After(Duration::from_secs(60));
-            self.cache.put(&key, value, ttl).await.map_err(store_error)?;
-            self.cache.remove(&key).await.map(|_| ()).map_err(store_error)
+            self.cache
+                .put(&key, value, ttl)
+                .await
+                .map_err(store_error)?;
+            self.cache
+                .remove(&key)
+                .await
+                .map(|_| ())
+                .map_err(store_error)
         })
     }
 }

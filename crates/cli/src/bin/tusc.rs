@@ -86,10 +86,25 @@ fn usage(message: impl Into<String>) -> Failure {
 
 impl From<tus::Error> for Failure {
     fn from(error: tus::Error) -> Self {
-        Failure {
-            code: EXIT_FAILURE,
-            message: error.to_string(),
+        let code = match error {
+            // The caller's mistakes, found before any request.
+            tus::Error::InvalidUrl { .. }
+            | tus::Error::InvalidHeader { .. }
+            | tus::Error::InvalidChunkSize { .. }
+            | tus::Error::InvalidMetadataKey { .. } => EXIT_USAGE,
+            _ => EXIT_FAILURE,
+        };
+        let mut message = cli::error_chain(&error);
+        if code == EXIT_FAILURE {
+            message.push_str(match error {
+                tus::Error::CreationUncertain { .. } => "",
+                tus::Error::SourceChanged { .. } => {
+                    "\n(the file changed: a rerun uploads the new version as a new upload)"
+                }
+                _ => "\n(rerun the same command to resume)",
+            });
         }
+        Failure { code, message }
     }
 }
 
@@ -122,7 +137,20 @@ async fn upload(client: &tus::Client, args: &Args) -> Result<(), Failure> {
         .ok_or_else(|| usage("--endpoint URL is required"))?;
     let mut options = tus::UploadOptions::default();
     if let Some(size) = args.value("chunk-size") {
-        options = options.chunk_size(cli::size::parse(size).map_err(usage)?.max(1));
+        // Files stream any chunk size; stdin holds one chunk in memory.
+        let max = if file == "-" {
+            tus::MAX_STREAM_CHUNK_SIZE
+        } else {
+            tus::MAX_CHUNK_SIZE
+        };
+        let bytes = cli::size::parse(size).map_err(usage)?;
+        if bytes == 0 || bytes > max {
+            return Err(usage(format!(
+                "--chunk-size must be between 1 byte and {} (got {size:?})",
+                cli::size::human(max)
+            )));
+        }
+        options = options.chunk_size(bytes);
     }
     if let Some(parts) = args.value("parallel") {
         let parts: usize = parts

@@ -125,7 +125,7 @@ fn usage(message: impl Into<String>) -> Failure {
 
 impl From<vimeo::Error> for Failure {
     fn from(error: vimeo::Error) -> Self {
-        let mut message = error.to_string();
+        let mut message = cli::error_chain(&error);
         if matches!(error, vimeo::Error::Upload(_)) {
             message.push_str("\n(rerun the same command to resume)");
         }

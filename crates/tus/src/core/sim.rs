@@ -82,7 +82,11 @@ impl Server {
 
     fn id(url: &Uri) -> usize {
         // An unknown URL (a malformed Location the machine accepted) is 404.
-        url.path().rsplit('/').next().and_then(|id| id.parse().ok()).unwrap_or(usize::MAX)
+        url.path()
+            .rsplit('/')
+            .next()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or(usize::MAX)
     }
 
     fn failure(&mut self) -> Input {
