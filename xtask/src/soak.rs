@@ -8,6 +8,8 @@ use crate::run::{cargo, run_counting, run_status, target_dir};
 /// Uploads per leg and SIGKILLs per kill test when `cargo xtask soak` is given no numbers.
 const DEFAULT_RUNS: &str = "200";
 const SOAK_KILLS: &str = "10";
+/// Simulated-server schedules of the tus state machine's property test.
+const SOAK_SCHEDULES: &str = "1000000";
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut args = args.to_vec();
@@ -31,14 +33,29 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             ])
             .env("KILL_ROUNDS", SOAK_KILLS),
     )?;
+    println!("\n==> tus state machine vs simulated servers ({SOAK_SCHEDULES} schedules)");
+    let machine_ok = run_status(
+        cargo()
+            .args([
+                "test",
+                "--workspace",
+                "--lib",
+                "--",
+                "core::sim::the_machine_survives",
+                "--nocapture",
+            ])
+            .env("TUS_SCHEDULES", SOAK_SCHEDULES),
+    )?;
+    let verdict = |ok: bool| if ok { "ok" } else { "FAILED" };
     println!(
-        "\nsoak: campaign {} ({} passed, {} failed uploads), kill-and-resume {}",
-        if campaign_ok { "ok" } else { "FAILED" },
+        "\nsoak: campaign {} ({} passed, {} failed uploads), kill-and-resume {}, state machine {}",
+        verdict(campaign_ok),
         counts.passed,
         counts.failed,
-        if kills_ok { "ok" } else { "FAILED" }
+        verdict(kills_ok),
+        verdict(machine_ok)
     );
-    if campaign_ok && kills_ok {
+    if campaign_ok && kills_ok && machine_ok {
         Ok(())
     } else {
         Err("the soak failed (the seed above replays it)".into())

@@ -9,11 +9,11 @@
 //!
 //! ```text
 //!             ┌──────────── core (sans-IO) ─────────────┐
-//!  Source ──► │ headers · metadata · capabilities ·      │
-//!             │ offsets · retry policy                   │
-//!             └───────────────┬──────────────────────────┘
-//!                             │ decisions
-//!  UploadOptions ──► upload driver ──► client (hyper, pooled, rustls) ──► server
+//!  Source ──► │ upload state machine · retry budget ·    │
+//!             │ headers · metadata · offsets · checksum  │
+//!             └──────────── ▲ poll(now) → Action ────────┘
+//!                           │ handle(now, Input)
+//!  UploadOptions ──► driver (drive.rs) ──► client (hyper, pooled, rustls) ──► server
 //!                     │   ▲                      │ streaming body (256 KiB blocks)
 //!             UrlStore┘   └── Event callback ◄───┘
 //! ```
@@ -30,7 +30,12 @@
 //!   [`Rewindable`], which keeps a bounded window for re-sends.
 //! - Retries with backoff and jitter on connection errors, stalls, 5xx, 423,
 //!   429 (honouring `Retry-After`) and 409 (re-sync with HEAD); never on 400,
-//!   401, 403, 404, 410, 413.
+//!   401, 403, 404, 410, 413. The [`RetryBudget`] always ends an upload; a
+//!   creation that may have reached the server is never repeated
+//!   ([`Error::CreationUncertain`]).
+//! - Caller headers go only to the endpoint's origin (and origins named with
+//!   [`UploadOptions::trust_origin`]); an `Ok` upload is verified: the source
+//!   unchanged after the last PATCH and a final HEAD with offset = length.
 //! - Memory is flat: bodies stream from the source in 256 KiB blocks whatever
 //!   the chunk size.
 //!

@@ -180,7 +180,7 @@ impl UploadOptions {
 
     /// Bytes per PATCH (streamed; memory does not grow with it).
     pub fn chunk_size(mut self, bytes: u64) -> Self {
-        self.chunk_size = Some(bytes.max(1));
+        self.chunk_size = Some(bytes);
         self
     }
 

@@ -305,7 +305,7 @@ impl Machine {
 
     fn credentials(&self, url: &Uri) -> bool {
         let origin = origin(url);
-        self.config.trusted_origins.iter().any(|o| *o == origin)
+        self.config.trusted_origins.contains(&origin)
     }
 
     fn head(&self) -> Action {
