@@ -54,6 +54,27 @@ impl<'r> StreamBuffer<'r> {
     }
 }
 
+impl Client {
+    /// Runs one upload's state machine to its end with the one driver.
+    pub(crate) async fn drive(
+        &self,
+        config: crate::core::machine::Config,
+        options: &UploadOptions,
+        key: Option<&str>,
+        creation: HeaderMap,
+        payload: Payload<'_, '_>,
+    ) -> Result<UploadOutcome, Error> {
+        let machine = Machine::new(config, self.inner.retry.clone());
+        let driver = Driver {
+            client: self,
+            options,
+            key,
+            creation,
+        };
+        driver.run(machine, payload).await
+    }
+}
+
 /// Per-request context every action shares.
 pub(crate) struct Driver<'a> {
     pub(crate) client: &'a Client,

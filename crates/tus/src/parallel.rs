@@ -16,8 +16,8 @@ use tokio::task::JoinSet;
 use crate::Client;
 use crate::client::parse_uri;
 use crate::core::capabilities::Capabilities;
-use crate::core::machine::{Machine, Start};
-use crate::drive::{Driver, Payload};
+use crate::core::machine::Start;
+use crate::drive::Payload;
 use crate::error::{Error, ProtocolError, redact_url};
 use crate::options::UploadOptions;
 use crate::progress::{Event, Progress};
@@ -136,15 +136,12 @@ impl Client {
             options.origins(endpoint)?,
         );
         config.concat_final = true;
-        let driver = Driver {
-            client: self,
-            options: &final_options,
-            key: fingerprint,
-            creation: final_options.creation_headers()?,
-        };
-        let mut outcome = driver
-            .run(
-                Machine::new(config, self.inner.retry.clone()),
+        let mut outcome = self
+            .drive(
+                config,
+                &final_options,
+                fingerprint,
+                final_options.creation_headers()?,
                 Payload::Source(source),
             )
             .await?;
@@ -249,18 +246,14 @@ impl Client {
             key.is_some(),
             options.origins(endpoint)?,
         );
-        let driver = Driver {
-            client: self,
+        self.drive(
+            config,
             options,
             key,
-            creation: options.creation_headers()?,
-        };
-        driver
-            .run(
-                Machine::new(config, self.inner.retry.clone()),
-                Payload::Source(&slice),
-            )
-            .await
+            options.creation_headers()?,
+            Payload::Source(&slice),
+        )
+        .await
     }
 }
 

@@ -10,8 +10,8 @@ use tracing::Instrument as _;
 
 use crate::Client;
 use crate::client::parse_uri;
-use crate::core::machine::{Machine, Start};
-use crate::drive::{Driver, Payload, StreamBuffer};
+use crate::core::machine::Start;
+use crate::drive::{Payload, StreamBuffer};
 use crate::error::{Error, redact_url};
 use crate::options::{MAX_STREAM_CHUNK_SIZE, UploadOptions};
 use crate::upload::UploadOutcome;
@@ -53,19 +53,9 @@ impl Client {
                 trusted,
             );
             config.creation_with_upload = false;
-            let driver = Driver {
-                client: self,
-                options,
-                key: None,
-                creation,
-            };
             let mut buffer = StreamBuffer::new(Box::new(reader));
-            driver
-                .run(
-                    Machine::new(config, self.inner.retry.clone()),
-                    Payload::Stream(&mut buffer),
-                )
-                .await
+            let payload = Payload::Stream(&mut buffer);
+            self.drive(config, options, None, creation, payload).await
         }
         .instrument(span)
         .await

@@ -10,9 +10,9 @@ use crate::client::{UploadStatus, parse_uri};
 use crate::core::budget::RetryBudget;
 use crate::core::capabilities::Capabilities;
 use crate::core::checksum::negotiate;
-use crate::core::machine::{Config, Machine, Start};
+use crate::core::machine::{Config, Start};
 use crate::core::offsets;
-use crate::drive::{Driver, Payload};
+use crate::drive::Payload;
 use crate::error::{Error, redact_url};
 use crate::options::{MAX_CHUNK_SIZE, UploadOptions};
 use crate::source::Source;
@@ -116,18 +116,14 @@ impl Client {
                 fingerprint.is_some(),
                 trusted,
             );
-            let driver = Driver {
-                client: self,
+            self.drive(
+                config,
                 options,
-                key: fingerprint.as_deref(),
+                fingerprint.as_deref(),
                 creation,
-            };
-            driver
-                .run(
-                    Machine::new(config, self.inner.retry.clone()),
-                    Payload::Source(&source),
-                )
-                .await
+                Payload::Source(&source),
+            )
+            .await
         }
         .instrument(span)
         .await
@@ -163,18 +159,14 @@ impl Client {
                 false,
                 trusted,
             );
-            let driver = Driver {
-                client: self,
+            self.drive(
+                config,
                 options,
-                key: None,
-                creation: http::HeaderMap::new(),
-            };
-            driver
-                .run(
-                    Machine::new(config, self.inner.retry.clone()),
-                    Payload::Source(&source),
-                )
-                .await
+                None,
+                http::HeaderMap::new(),
+                Payload::Source(&source),
+            )
+            .await
         }
         .instrument(span)
         .await
