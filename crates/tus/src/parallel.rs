@@ -22,7 +22,7 @@ use crate::error::{Error, ProtocolError, redact_url};
 use crate::options::UploadOptions;
 use crate::progress::{Event, Progress};
 use crate::source::Source;
-use crate::upload::UploadOutcome;
+use crate::upload::{UploadOutcome, start_from_store};
 
 /// Byte ranges of `parts` near-equal parts of `len` bytes (no empty part).
 pub(crate) fn split(len: u64, parts: usize) -> Vec<(u64, u64)> {
@@ -228,14 +228,7 @@ impl Client {
         options: &UploadOptions,
         key: Option<&str>,
     ) -> Result<UploadOutcome, Error> {
-        let stored = match (&options.store, key) {
-            (Some(store), Some(key)) => store.get(key).await?,
-            _ => None,
-        };
-        let start = match stored.as_deref().map(parse_uri) {
-            Some(Ok(url)) => Start::Resume(url),
-            _ => Start::Create,
-        };
+        let start = start_from_store(options, key).await?;
         let config = self.config(
             Some(endpoint.clone()),
             start,

@@ -98,14 +98,7 @@ impl Client {
                 }
                 tracing::info!("the server has no concatenation: uploading as one stream");
             }
-            let stored = match (&options.store, &fingerprint) {
-                (Some(store), Some(fingerprint)) => store.get(fingerprint).await?,
-                _ => None,
-            };
-            let start = match stored.as_deref().map(parse_uri) {
-                Some(Ok(url)) => Start::Resume(url),
-                _ => Start::Create,
-            };
+            let start = start_from_store(options, fingerprint.as_deref()).await?;
             let config = self.config(
                 Some(endpoint.clone()),
                 start,
@@ -248,6 +241,21 @@ impl Client {
         let status = self.status(url).await?;
         Ok(verification(&status, expected_length))
     }
+}
+
+/// Resume the URL stored under `key`, if there is a usable one; else create.
+pub(crate) async fn start_from_store(
+    options: &UploadOptions,
+    key: Option<&str>,
+) -> Result<Start, Error> {
+    let stored = match (&options.store, key) {
+        (Some(store), Some(key)) => store.get(key).await?,
+        _ => None,
+    };
+    Ok(match stored.as_deref().map(parse_uri) {
+        Some(Ok(url)) => Start::Resume(url),
+        _ => Start::Create,
+    })
 }
 
 pub(crate) fn verification(status: &UploadStatus, expected: u64) -> Verification {
