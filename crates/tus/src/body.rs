@@ -1,19 +1,23 @@
 //! The streaming request body: reads the source in small blocks, so memory stays
 //! flat whatever the chunk size.
 
-use std::io;
+use std::io::{self, SeekFrom};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
+use http::HeaderValue;
 use http_body_util::BodyExt as _;
 use hyper::body::{Body, Frame, SizeHint};
-use tokio::io::{AsyncRead as _, ReadBuf};
+use tokio::io::{AsyncRead as _, AsyncReadExt as _, AsyncSeekExt as _, ReadBuf};
 use tokio::sync::OwnedMutexGuard;
 
-use crate::source::ReadSeek;
+use crate::client::source_failure;
+use crate::core::checksum::ChecksumAlgorithm;
+use crate::error::Error;
+use crate::source::{ReadSeek, Source};
 
 /// Bytes read from the source per body frame. hyper stops polling the body while
 /// its write buffer is full, so at most a few blocks are in memory at once.
@@ -186,4 +190,51 @@ pub(crate) async fn read_limited(body: hyper::body::Incoming, limit: usize) -> V
         }
     }
     out
+}
+
+/// Locks the source, seeks to `offset` and, with a checksum, hashes `len`
+/// bytes first (the digest goes in a header, before the body).
+pub(crate) async fn lease_at(
+    source: &Source,
+    offset: u64,
+    len: u64,
+    checksum: Option<ChecksumAlgorithm>,
+) -> Result<(Arc<Lease>, Option<HeaderValue>), Error> {
+    let mut reader = source.reader.clone().lock_owned().await;
+    reader
+        .seek(SeekFrom::Start(offset))
+        .await
+        .map_err(source_failure)?;
+    let mut digest = None;
+    if let Some(algorithm) = checksum {
+        let mut hasher = algorithm.hasher();
+        let mut block = vec![0u8; BLOCK.min(len.max(1) as usize)];
+        let mut remaining = len;
+        while remaining > 0 {
+            let want = remaining.min(block.len() as u64) as usize;
+            let n = reader
+                .read(&mut block[..want])
+                .await
+                .map_err(source_failure)?;
+            if n == 0 {
+                return Err(Error::SourceChanged {
+                    expected: source.len(),
+                    found: offset + len - remaining,
+                });
+            }
+            hasher.update(&block[..n]);
+            remaining -= n as u64;
+        }
+        reader
+            .seek(SeekFrom::Start(offset))
+            .await
+            .map_err(source_failure)?;
+        digest = Some(digest_header(hasher.header_value()));
+    }
+    Ok((Lease::new(reader), digest))
+}
+
+pub(crate) fn digest_header(value: String) -> HeaderValue {
+    HeaderValue::from_str(&value)
+        .expect("an algorithm name and a base64 digest form a valid header value")
 }

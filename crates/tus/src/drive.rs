@@ -3,25 +3,23 @@
 //! stream reads, waits — and feeds back what happened. No upload decision is
 //! made here.
 
-use std::io::SeekFrom;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, Uri};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 use tracing::Instrument as _;
 
-use crate::body::{BLOCK, Lease, Meter, RequestBody, StreamBody};
-use crate::client::{Answer, CONTENT_LENGTH_HEADER, Failure, source_failure};
+use crate::body::{Meter, RequestBody, StreamBody, digest_header, lease_at};
+use crate::client::{Answer, CONTENT_LENGTH_HEADER, Failure};
 use crate::core::checksum::ChecksumAlgorithm;
 use crate::core::machine::{Action, Input, Machine};
 use crate::error::Error;
 use crate::options::UploadOptions;
 use crate::progress::{Event, Progress};
 use crate::source::Source;
+use crate::stream::StreamBuffer;
 use crate::upload::{UploadOutcome, Verification};
 use crate::{CancelToken, Client};
 
@@ -33,25 +31,6 @@ pub(crate) enum Payload<'a, 'r> {
     Source(&'a Source),
     /// A forward-only stream: only the current chunk is kept.
     Stream(&'a mut StreamBuffer<'r>),
-}
-
-/// The current chunk of a stream of unknown length, held for re-sends.
-pub(crate) struct StreamBuffer<'r> {
-    pub(crate) reader: Box<dyn AsyncRead + Send + Unpin + 'r>,
-    chunk: Bytes,
-    start: u64,
-    carry: Option<u8>,
-}
-
-impl<'r> StreamBuffer<'r> {
-    pub(crate) fn new(reader: Box<dyn AsyncRead + Send + Unpin + 'r>) -> Self {
-        StreamBuffer {
-            reader,
-            chunk: Bytes::new(),
-            start: 0,
-            carry: None,
-        }
-    }
 }
 
 impl Client {
@@ -130,7 +109,7 @@ impl Driver<'_> {
                     Payload::Stream(_) => Input::Ok,
                 },
                 Action::ReadChunk { max } => match &mut bytes {
-                    Payload::Stream(stream) => match read_chunk(stream, max).await {
+                    Payload::Stream(stream) => match stream.read_chunk(max).await {
                         Ok((len, eof)) => Input::Chunk { len, eof },
                         Err(error) => failed(error),
                     },
@@ -291,8 +270,7 @@ impl Driver<'_> {
                     RequestBody::Stream(StreamBody::new(reader, len, meter.clone(), on_bytes))
                 }
                 Payload::Stream(stream) => {
-                    let from = (offset - stream.start) as usize;
-                    let chunk = stream.chunk.slice(from..from + len as usize);
+                    let chunk = stream.slice(offset, len);
                     if let Some(algorithm) = checksum {
                         let mut hasher = algorithm.hasher();
                         hasher.update(&chunk);
@@ -363,86 +341,6 @@ struct Request<'a> {
     credentials: bool,
 }
 
-/// Locks the source, seeks to `offset` and, with a checksum, hashes `len`
-/// bytes first (the digest goes in a header, before the body).
-async fn lease_at(
-    source: &Source,
-    offset: u64,
-    len: u64,
-    checksum: Option<ChecksumAlgorithm>,
-) -> Result<(Arc<Lease>, Option<HeaderValue>), Error> {
-    let mut reader = source.reader.clone().lock_owned().await;
-    reader
-        .seek(SeekFrom::Start(offset))
-        .await
-        .map_err(source_failure)?;
-    let mut digest = None;
-    if let Some(algorithm) = checksum {
-        let mut hasher = algorithm.hasher();
-        let mut block = vec![0u8; BLOCK.min(len.max(1) as usize)];
-        let mut remaining = len;
-        while remaining > 0 {
-            let want = remaining.min(block.len() as u64) as usize;
-            let n = reader
-                .read(&mut block[..want])
-                .await
-                .map_err(source_failure)?;
-            if n == 0 {
-                return Err(Error::SourceChanged {
-                    expected: source.len(),
-                    found: offset + len - remaining,
-                });
-            }
-            hasher.update(&block[..n]);
-            remaining -= n as u64;
-        }
-        reader
-            .seek(SeekFrom::Start(offset))
-            .await
-            .map_err(source_failure)?;
-        digest = Some(digest_header(hasher.header_value()));
-    }
-    Ok((Lease::new(reader), digest))
-}
-
-fn digest_header(value: String) -> HeaderValue {
-    HeaderValue::from_str(&value)
-        .expect("an algorithm name and a base64 digest form a valid header value")
-}
-
-/// Reads up to `max` bytes into the stream's buffer (dropping the previous
-/// chunk); one byte is read ahead to tell a full last chunk from a full
-/// middle one. Returns the length and whether the stream ended.
-async fn read_chunk(stream: &mut StreamBuffer<'_>, max: u64) -> Result<(u64, bool), Error> {
-    let source_error = |source| Error::Source { path: None, source };
-    let size = usize::try_from(max).unwrap_or(usize::MAX);
-    stream.start += stream.chunk.len() as u64;
-    stream.chunk = Bytes::new();
-    let mut buffer = Vec::with_capacity(size.min(8 << 20));
-    if let Some(byte) = stream.carry.take() {
-        buffer.push(byte);
-    }
-    let want = (size - buffer.len()) as u64;
-    (&mut stream.reader)
-        .take(want)
-        .read_to_end(&mut buffer)
-        .await
-        .map_err(source_error)?;
-    let eof = if buffer.len() < size {
-        true
-    } else {
-        let mut one = [0u8; 1];
-        let n = stream.reader.read(&mut one).await.map_err(source_error)?;
-        if n == 1 {
-            stream.carry = Some(one[0]);
-        }
-        n == 0
-    };
-    let len = buffer.len() as u64;
-    stream.chunk = buffer.into();
-    Ok((len, eof))
-}
-
 async fn sleep_until(until: Instant, cancel: Option<&CancelToken>) -> Result<(), Error> {
     let until = tokio::time::Instant::from_std(until);
     match cancel {
@@ -482,36 +380,5 @@ fn answered(result: Result<Answer, Failure>) -> Input {
             error: failure.error,
             retry_after: failure.retry_after,
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn chunks_end_exactly_at_end_of_stream() {
-        for (len, size, expected) in [
-            (0usize, 4u64, vec![(0u64, true)]),
-            (3, 4, vec![(3, true)]),
-            (4, 4, vec![(4, true)]),
-            (5, 4, vec![(4, false), (1, true)]),
-            (8, 4, vec![(4, false), (4, true)]),
-        ] {
-            let data: Vec<u8> = (0..len as u8).collect();
-            let mut stream = StreamBuffer::new(Box::new(std::io::Cursor::new(data.clone())));
-            let mut got = Vec::new();
-            let mut joined = Vec::new();
-            loop {
-                let (n, eof) = read_chunk(&mut stream, size).await.unwrap();
-                got.push((n, eof));
-                joined.extend_from_slice(&stream.chunk);
-                if eof {
-                    break;
-                }
-            }
-            assert_eq!(got, expected, "len {len}");
-            assert_eq!(joined, data);
-        }
     }
 }
