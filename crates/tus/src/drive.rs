@@ -12,9 +12,10 @@ use http::{HeaderMap, Method, Uri};
 use tracing::Instrument as _;
 
 use crate::body::{Meter, RequestBody, StreamBody, digest_header, lease_at};
-use crate::client::{Answer, CONTENT_LENGTH_HEADER, Failure};
+use crate::client::{Answer, CONTENT_LENGTH_HEADER, Failure, parse_uri};
 use crate::core::checksum::ChecksumAlgorithm;
 use crate::core::machine::{Action, Input, Machine};
+use crate::creator::Creator;
 use crate::error::Error;
 use crate::options::UploadOptions;
 use crate::progress::{Event, Progress};
@@ -24,6 +25,14 @@ use crate::upload::{UploadOutcome, Verification};
 use crate::{CancelToken, Client};
 
 const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
+
+/// How new uploads are made.
+pub(crate) enum Creation<'a> {
+    /// `POST` to the endpoint with these extra headers (metadata, concatenation).
+    Post(HeaderMap),
+    /// Ask the caller's creator.
+    Via(&'a dyn Creator),
+}
 
 /// Where PATCH bodies come from.
 pub(crate) enum Payload<'a, 'r> {
@@ -40,7 +49,7 @@ impl Client {
         config: crate::core::machine::Config,
         options: &UploadOptions,
         key: Option<&str>,
-        creation: HeaderMap,
+        creation: Creation<'_>,
         payload: Payload<'_, '_>,
     ) -> Result<UploadOutcome, Error> {
         let machine = Machine::new(config, self.inner.retry.clone());
@@ -60,8 +69,8 @@ pub(crate) struct Driver<'a> {
     pub(crate) options: &'a UploadOptions,
     /// The store key of this upload (its fingerprint, or a part's key).
     pub(crate) key: Option<&'a str>,
-    /// Headers of the creation request (metadata, concatenation).
-    pub(crate) creation: HeaderMap,
+    /// How new uploads are made.
+    pub(crate) creation: Creation<'a>,
 }
 
 impl Driver<'_> {
@@ -128,7 +137,9 @@ impl Driver<'_> {
                     credentials,
                 } => {
                     let mut headers = self.headers(credentials);
-                    headers.extend(self.creation.clone());
+                    if let Creation::Post(extra) = &self.creation {
+                        headers.extend(extra.clone());
+                    }
                     match length {
                         Some(length) if !deferred => {
                             headers.insert("upload-length", HeaderValue::from(length));
@@ -149,6 +160,27 @@ impl Driver<'_> {
                     let (result, n) = self.send(request, &mut bytes, started, sent).await;
                     sent += n;
                     answered(result)
+                }
+                Action::CreateElsewhere { length, gone } => {
+                    let Creation::Via(creator) = &self.creation else {
+                        unreachable!("external creation without a creator")
+                    };
+                    let gone = gone.map(|url| url.to_string());
+                    let created = creator.create(length, gone.as_deref());
+                    let created = match self.options.cancel.as_ref() {
+                        Some(cancel) => tokio::select! {
+                            created = created => created,
+                            () = cancel.cancelled() => return Err(Error::Cancelled),
+                        },
+                        None => created.await,
+                    };
+                    match created.map_err(|source| Error::Creator { source }) {
+                        Ok(url) => match parse_uri(&url) {
+                            Ok(url) => Input::Created { url },
+                            Err(error) => failed(error),
+                        },
+                        Err(error) => failed(error),
+                    }
                 }
                 Action::Patch {
                     url,

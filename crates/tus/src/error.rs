@@ -125,6 +125,14 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// The caller's [`crate::Creator`] could not make a new upload; its error
+    /// is the source (downcast it to get your own type back).
+    #[error("creating the upload failed")]
+    Creator {
+        /// The creator's error.
+        #[source]
+        source: BoxError,
+    },
     /// The upload was cancelled; it stays resumable.
     #[error("the upload was cancelled")]
     Cancelled,

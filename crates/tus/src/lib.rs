@@ -61,6 +61,7 @@
 mod body;
 mod client;
 mod core;
+mod creator;
 mod drive;
 mod error;
 mod options;
@@ -83,6 +84,7 @@ pub use core::checksum::ChecksumAlgorithm;
 pub use core::headers::TUS_VERSION;
 pub use core::metadata::{decode as decode_metadata, encode as encode_metadata};
 pub use core::retry::{RetryContext, RetryPolicy};
+pub use creator::Creator;
 pub use error::{BoxError, Error, ProtocolError, StatusError};
 pub use options::{MAX_CHUNK_SIZE, MAX_STREAM_CHUNK_SIZE, UploadOptions};
 pub use progress::{CancelToken, Event, Progress, ProgressFn};

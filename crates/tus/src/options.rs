@@ -219,7 +219,14 @@ impl UploadOptions {
 
     /// Origins that get the caller's headers: `base`'s and the trusted ones.
     pub(crate) fn origins(&self, base: &http::Uri) -> Result<Vec<String>, Error> {
-        let mut origins = vec![origin(base)];
+        let mut origins = self.trusted()?;
+        origins.insert(0, origin(base));
+        Ok(origins)
+    }
+
+    /// The origins named with [`UploadOptions::trust_origin`].
+    pub(crate) fn trusted(&self) -> Result<Vec<String>, Error> {
+        let mut origins = Vec::new();
         for url in &self.trusted_origins {
             origins.push(origin(&parse_uri(url)?));
         }

@@ -17,6 +17,7 @@ use crate::Client;
 use crate::client::parse_uri;
 use crate::core::capabilities::Capabilities;
 use crate::core::machine::Start;
+use crate::drive::Creation;
 use crate::drive::Payload;
 use crate::error::{Error, ProtocolError, redact_url};
 use crate::options::UploadOptions;
@@ -141,7 +142,7 @@ impl Client {
                 config,
                 &final_options,
                 fingerprint,
-                final_options.creation_headers()?,
+                Creation::Post(final_options.creation_headers()?),
                 Payload::Source(source),
             )
             .await?;
@@ -243,7 +244,7 @@ impl Client {
             config,
             options,
             key,
-            options.creation_headers()?,
+            Creation::Post(options.creation_headers()?),
             Payload::Source(&slice),
         )
         .await

@@ -12,7 +12,7 @@ use tracing::Instrument as _;
 use crate::Client;
 use crate::client::parse_uri;
 use crate::core::machine::Start;
-use crate::drive::Payload;
+use crate::drive::{Creation, Payload};
 use crate::error::{Error, redact_url};
 use crate::options::{MAX_STREAM_CHUNK_SIZE, UploadOptions};
 use crate::upload::UploadOutcome;
@@ -114,7 +114,8 @@ impl Client {
             config.creation_with_upload = false;
             let mut buffer = StreamBuffer::new(Box::new(reader));
             let payload = Payload::Stream(&mut buffer);
-            self.drive(config, options, None, creation, payload).await
+            self.drive(config, options, None, Creation::Post(creation), payload)
+                .await
         }
         .instrument(span)
         .await

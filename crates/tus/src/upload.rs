@@ -12,7 +12,7 @@ use crate::core::capabilities::Capabilities;
 use crate::core::checksum::negotiate;
 use crate::core::machine::{Config, Start};
 use crate::core::offsets;
-use crate::drive::Payload;
+use crate::drive::{Creation, Payload};
 use crate::error::{Error, redact_url};
 use crate::options::{MAX_CHUNK_SIZE, UploadOptions};
 use crate::source::Source;
@@ -113,7 +113,7 @@ impl Client {
                 config,
                 options,
                 fingerprint.as_deref(),
-                creation,
+                Creation::Post(creation),
                 Payload::Source(&source),
             )
             .await
@@ -156,7 +156,7 @@ impl Client {
                 config,
                 options,
                 None,
-                http::HeaderMap::new(),
+                Creation::Post(http::HeaderMap::new()),
                 Payload::Source(&source),
             )
             .await
@@ -196,6 +196,7 @@ impl Client {
             remove_on_success: options.remove_on_success,
             trusted_origins,
             concat_final: false,
+            external_creation: false,
             seed: u64::from_le_bytes(seed),
         }
     }

@@ -265,8 +265,16 @@ impl Error {
 }
 
 impl From<tus::Error> for Error {
+    /// A facade error that went through the tus layer (an upload ticket that
+    /// could not be created) comes back as itself.
     fn from(error: tus::Error) -> Self {
-        Error::Upload(error)
+        match error {
+            tus::Error::Creator { source } => match source.downcast::<Error>() {
+                Ok(own) => *own,
+                Err(source) => Error::Upload(tus::Error::Creator { source }),
+            },
+            error => Error::Upload(error),
+        }
     }
 }
 

@@ -295,6 +295,10 @@ enum Target<'a> {
     Replace { video_uri: &'a str },
 }
 
+/// How long a resume record is kept (Vimeo upload links live about a day;
+/// a week leaves room for a retry from another machine).
+const RESUME_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
 fn resume_namespace() -> Namespace {
     Namespace::new("vimeo-upload").expect("a valid constant namespace (tested)")
 }
@@ -371,7 +375,7 @@ impl VimeoClient {
             }
             None => None,
         };
-        let mut stored: Option<ResumeRecord> = match &record_key {
+        let stored: Option<ResumeRecord> = match &record_key {
             Some(key) => self
                 .inner
                 .resume
@@ -382,7 +386,8 @@ impl VimeoClient {
                     None
                 }),
             None => None,
-        };
+        }
+        .filter(|record: &ResumeRecord| record.size == size);
         let mut tus_options = tus::UploadOptions::default()
             .chunk_size(options.chunk_size.unwrap_or(self.inner.chunk_size));
         if let Some(callback) = &options.on_event {
@@ -392,74 +397,31 @@ impl VimeoClient {
         if let Some(cancel) = &options.cancel {
             tus_options = tus_options.cancel_token(cancel.clone());
         }
-        let mut restarted = false;
-        let (record, outcome) = loop {
-            let resumable = match stored.take() {
-                Some(record) if record.size == size => {
-                    match self.inner.tus.status(&record.upload_link).await {
-                        Ok(status) if status.length == Some(size) => {
-                            tracing::info!(offset = status.offset, "resuming an earlier upload");
-                            Some(record)
-                        }
-                        Ok(_) | Err(tus::Error::Status(_)) => {
-                            tracing::info!("the earlier upload is gone; starting over");
-                            self.abandon(&record, &target).await;
-                            None
-                        }
-                        Err(error) => return Err(error.into()),
-                    }
-                }
-                _ => None,
-            };
-            let record = match resumable {
-                Some(record) => record,
-                None => {
-                    let record = self
-                        .create_ticket(&target, size, file_name.as_deref(), options)
-                        .await?;
-                    if let Some(key) = &record_key {
-                        self.inner
-                            .resume
-                            .put_json(key, &record, Ttl::After(Duration::from_secs(7 * 24 * 3600)))
-                            .await?;
-                    }
-                    record
-                }
-            };
-            match self
-                .inner
-                .tus
-                .upload_to(&record.upload_link, source.clone(), &tus_options)
-                .await
-            {
-                Ok(outcome) => break (record, outcome),
-                // The link expired (or the upload was dropped) mid-way: it cannot
-                // be resumed. Delete the abandoned video and start over, once.
-                Err(tus::Error::Status(status)) if matches!(status.status, 404 | 410) => {
-                    if let Some(key) = &record_key {
-                        let _ = self.inner.resume.remove(key).await;
-                    }
-                    self.abandon(&record, &target).await;
-                    if restarted {
-                        return Err(tus::Error::Status(status).into());
-                    }
-                    restarted = true;
-                    tracing::warn!(
-                        status = status.status,
-                        "the upload link is gone; starting over with a new one"
-                    );
-                    if let Some(callback) = &options.on_event {
-                        callback(&tus::Event::Restarted {
-                            reason: format!(
-                                "the upload host answered {} for the unfinished upload (expired)",
-                                status.status
-                            ),
-                        });
-                    }
-                }
-                Err(error) => return Err(error.into()),
-            }
+        if stored.is_some() {
+            tracing::info!("trying to resume an earlier upload");
+        }
+        let resume = stored.as_ref().map(|record| record.upload_link.clone());
+        // The state machine decides when a new ticket is needed (none stored,
+        // the stored one is gone or does not fit, or it expired mid-way: once);
+        // the ticket office only performs it.
+        let office = TicketOffice {
+            client: self,
+            target: &target,
+            file_name: file_name.as_deref(),
+            options,
+            record_key: record_key.as_ref(),
+            current: std::sync::Mutex::new(stored),
         };
+        let outcome = self
+            .inner
+            .tus
+            .upload_with(&office, resume.as_deref(), source, &tus_options)
+            .await?;
+        let record = office
+            .current
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .expect("an upload finished on a ticket");
         if let Some(key) = &record_key
             && let Err(error) = self.inner.resume.remove(key).await
         {
@@ -500,16 +462,6 @@ impl VimeoClient {
             retries: outcome.retries,
             mime_type,
         })
-    }
-
-    /// A new video abandoned mid-way is deleted, so it does not linger as a
-    /// broken entry (and, on Vimeo, block new uploads). Best effort.
-    async fn abandon(&self, record: &ResumeRecord, target: &Target<'_>) {
-        if matches!(target, Target::New)
-            && let Err(error) = self.delete(&record.video_uri).await
-        {
-            tracing::debug!(%error, "could not delete the abandoned video");
-        }
     }
 
     async fn create_ticket(
@@ -638,6 +590,73 @@ impl VimeoClient {
             }
             tokio::time::sleep(options.interval).await;
         }
+    }
+}
+
+/// Makes Vimeo upload tickets for the tus state machine (`tus::Creator`):
+/// creates the video (or version), keeps the resume record, and deletes a new
+/// video whose upload is gone, so it does not linger as a broken entry.
+struct TicketOffice<'a> {
+    client: &'a VimeoClient,
+    target: &'a Target<'a>,
+    file_name: Option<&'a str>,
+    options: &'a UploadOptions,
+    record_key: Option<&'a cache::Key>,
+    /// The ticket being uploaded to.
+    current: std::sync::Mutex<Option<ResumeRecord>>,
+}
+
+impl TicketOffice<'_> {
+    async fn replace(&self, length: u64, gone: Option<&str>) -> Result<String, Error> {
+        let previous = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(record) = previous.filter(|r| Some(r.upload_link.as_str()) == gone) {
+            tracing::info!("the earlier upload is gone; starting over with a new ticket");
+            if let Some(key) = self.record_key {
+                let _ = self.client.inner.resume.remove(key).await;
+            }
+            self.abandon(&record).await;
+        }
+        let record = self
+            .client
+            .create_ticket(self.target, length, self.file_name, self.options)
+            .await?;
+        if let Some(key) = self.record_key {
+            self.client
+                .inner
+                .resume
+                .put_json(key, &record, Ttl::After(RESUME_TTL))
+                .await?;
+        }
+        let link = record.upload_link.clone();
+        *self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(record);
+        Ok(link)
+    }
+
+    /// A new video abandoned mid-way is deleted, so it does not linger as a
+    /// broken entry (and, on Vimeo, block new uploads). Best effort.
+    async fn abandon(&self, record: &ResumeRecord) {
+        if matches!(self.target, Target::New)
+            && let Err(error) = self.client.delete(&record.video_uri).await
+        {
+            tracing::debug!(%error, "could not delete the abandoned video");
+        }
+    }
+}
+
+impl tus::Creator for TicketOffice<'_> {
+    fn create<'a>(
+        &'a self,
+        length: u64,
+        gone: Option<&'a str>,
+    ) -> tus::BoxFuture<'a, Result<String, tus::BoxError>> {
+        Box::pin(async move { self.replace(length, gone).await.map_err(Into::into) })
     }
 }
 

@@ -73,6 +73,8 @@ pub(crate) struct Config {
     pub(crate) trusted_origins: Vec<String>,
     /// A concatenation final upload: created complete, only verified.
     pub(crate) concat_final: bool,
+    /// New uploads come from the caller's [`crate::Creator`] (no endpoint).
+    pub(crate) external_creation: bool,
     /// Seeds the jitter.
     pub(crate) seed: u64,
 }
@@ -93,6 +95,9 @@ pub(crate) enum Action {
         length: Option<u64>,
         credentials: bool,
     },
+    /// Ask the caller's creator for a new upload of `length` bytes; `gone`
+    /// is the upload it replaces (answer with [`Input::Created`]).
+    CreateElsewhere { length: u64, gone: Option<Uri> },
     /// `PATCH url` with bytes `offset..offset + len`; `declare_length` adds
     /// `Upload-Length` (a deferred upload's last chunk).
     Patch {
@@ -146,6 +151,8 @@ pub(crate) enum Input {
     Ok,
     /// A stream chunk was read: `len` bytes, and whether the stream ended.
     Chunk { len: u64, eof: bool },
+    /// The caller's creator made a new upload at `url`.
+    Created { url: Uri },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +180,8 @@ pub(crate) struct Machine {
     /// What the in-flight PATCH covers.
     patch: Option<(u64, u64, bool)>,
     url: Option<Uri>,
+    /// An upload given up on (vanished, or did not fit), for the creator.
+    gone: Option<Uri>,
     /// Where the next PATCH starts: always the server's word.
     offset: u64,
     /// The end of the furthest byte ever sent (a HEAD may not report more).
@@ -227,6 +236,7 @@ impl Machine {
             in_flight: None,
             patch: None,
             url,
+            gone: None,
             offset: 0,
             sent_end: 0,
             floor: 0,
@@ -318,6 +328,12 @@ impl Machine {
     }
 
     fn create(&mut self) -> Action {
+        if self.config.external_creation {
+            return Action::CreateElsewhere {
+                length: self.length.expect("external creation needs a known length"),
+                gone: self.gone.take(),
+            };
+        }
         let url = self
             .config
             .endpoint
@@ -426,7 +442,7 @@ impl Machine {
         let can_restart = self.config.restart_on_expiry
             && !self.restarted
             && self.floor == 0
-            && self.config.endpoint.is_some()
+            && (self.config.endpoint.is_some() || self.config.external_creation)
             && !matches!(self.config.start, Start::Existing(_));
         if !can_restart {
             self.error = Some(error);
@@ -439,7 +455,7 @@ impl Machine {
                 status_of(&error).unwrap_or(0)
             ),
         });
-        self.url = None;
+        self.gone = self.url.take();
         self.offset = 0;
         self.sent_end = 0;
         self.resumed_from = 0;

@@ -27,6 +27,7 @@ pub(super) fn config(length: Option<u64>, chunk: u64, start: Start) -> Config {
         remove_on_success: true,
         trusted_origins: vec!["https://tus.test:443".into()],
         concat_final: false,
+        external_creation: false,
         seed: 7,
     }
 }
@@ -379,6 +380,74 @@ fn an_expired_upload_starts_over_once_when_the_server_offers_expiration() {
     run.next();
     run.feed(status(404));
     assert!(matches!(run.next(), Action::Failed(Error::Status(s)) if s.status == 404));
+}
+
+#[test]
+fn an_external_creator_replaces_a_stale_upload_and_an_expired_one_once() {
+    let old: Uri = "https://upload.test/files/old".parse().unwrap();
+    let mut cfg = config(Some(20), 10, Start::Resume(old.clone()));
+    cfg.endpoint = None;
+    cfg.external_creation = true;
+    cfg.restart_on_expiry = true;
+    cfg.trusted_origins.clear();
+    let mut run = Run::new(cfg, RetryPolicy::default());
+    // The stored upload has the wrong length: it is replaced, and the creator
+    // is told which one is gone; no caller headers go to the upload host.
+    assert!(matches!(
+        run.next(),
+        Action::Head {
+            credentials: false,
+            ..
+        }
+    ));
+    run.feed(head(0, 99));
+    assert!(matches!(run.next(), Action::StoreRemove));
+    run.feed(Input::Ok);
+    assert!(matches!(
+        run.next(),
+        Action::CreateElsewhere { length: 20, gone: Some(ref g) } if *g == old
+    ));
+    let first: Uri = "https://upload.test/files/1".parse().unwrap();
+    run.feed(Input::Created { url: first.clone() });
+    let patch = run.next();
+    assert!(is_patch(&patch, 0, 10), "{patch:?}");
+    assert!(matches!(patch, Action::Patch { ref url, credentials: false, .. } if *url == first));
+    run.feed(offset(10));
+    assert!(is_patch(&run.next(), 10, 10));
+    // Gone mid-way: one new upload from the creator, from byte 0.
+    run.feed(status(404));
+    assert!(matches!(
+        run.next(),
+        Action::CreateElsewhere { length: 20, gone: Some(ref g) } if *g == first
+    ));
+    run.feed(Input::Created {
+        url: "https://upload.test/files/2".parse().unwrap(),
+    });
+    assert!(is_patch(&run.next(), 0, 10));
+    run.feed(status(410));
+    assert!(matches!(run.next(), Action::Failed(Error::Status(s)) if s.status == 410));
+}
+
+#[test]
+fn a_creator_error_ends_the_upload_without_a_retry() {
+    let mut cfg = config(Some(20), 10, Start::Create);
+    cfg.endpoint = None;
+    cfg.external_creation = true;
+    let mut run = Run::new(cfg, RetryPolicy::default());
+    assert!(matches!(
+        run.next(),
+        Action::CreateElsewhere {
+            length: 20,
+            gone: None
+        }
+    ));
+    run.feed(Input::Failed {
+        error: Error::Creator {
+            source: "quota exceeded".into(),
+        },
+        retry_after: None,
+    });
+    assert!(matches!(run.next(), Action::Failed(Error::Creator { .. })));
 }
 
 #[test]

@@ -152,6 +152,17 @@ impl Server {
         answer(201, &pairs)
     }
 
+    /// An upload made by the caller's creator (not a tus request, so honest).
+    fn create_external(&mut self, length: u64) -> Uri {
+        self.uploads.push(Upload {
+            acknowledged: 0,
+            data: Vec::new(),
+            length: Some(length),
+            gone: false,
+        });
+        self.url(self.uploads.len() - 1)
+    }
+
     fn patch(
         &mut self,
         url: &Uri,
@@ -312,6 +323,19 @@ fn schedule(seed: u64) -> bool {
     if existing {
         cfg.endpoint = None;
     }
+    // Uploads made by the caller's creator (`Client::upload_with`).
+    let external = !stream && !existing && rng.chance(25);
+    if external {
+        cfg.endpoint = None;
+        cfg.external_creation = true;
+        cfg.restart_on_expiry = true;
+        cfg.store = false;
+        cfg.trusted_origins.clear();
+    }
+    let mut in_use = match &cfg.start {
+        Start::Resume(url) => Some(url.clone()),
+        _ => None,
+    };
     let trusted = cfg.trusted_origins.clone();
     let mut machine = Machine::new(cfg, policy.clone());
     let mut now = Instant::now();
@@ -404,6 +428,30 @@ fn schedule(seed: u64) -> bool {
                 requests += 1;
                 credentials_ok(&url, credentials);
                 server.create(body, declared, &source)
+            }
+            Action::CreateElsewhere {
+                length: declared,
+                gone,
+            } => {
+                requests += 1;
+                assert!(external, "seed {seed}: no creator");
+                assert_eq!(declared, length, "seed {seed}");
+                assert_eq!(
+                    gone, in_use,
+                    "seed {seed}: the creator was told the wrong upload"
+                );
+                if rng.chance(5) {
+                    Input::Failed {
+                        error: Error::Creator {
+                            source: "refused".into(),
+                        },
+                        retry_after: None,
+                    }
+                } else {
+                    let url = server.create_external(length);
+                    in_use = Some(url.clone());
+                    Input::Created { url }
+                }
             }
             Action::Patch {
                 url,

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::HeaderMap;
 
+use http::Uri;
+
 use super::{Input, Machine, Start, Step, without_query};
 use crate::core::headers::{parse_u64, resolve_location};
 use crate::core::offsets;
@@ -35,27 +37,40 @@ impl Machine {
                         self.step = Step::Transfer;
                     }
                     Err(error) if existing => self.protocol(error),
-                    Err(_) => self.step = Step::Forget,
+                    Err(_) => self.forget(),
                 }
             }
             Input::Failed { error, .. }
                 if !existing && matches!(status_of(&error), Some(403 | 404 | 410)) =>
             {
-                self.step = Step::Forget;
+                self.forget();
             }
             Input::Failed { error, retry_after } => self.fail(now, error, retry_after, false),
             other => panic!("{other:?} does not answer a HEAD"),
         }
     }
 
+    /// The stored upload cannot be resumed: forget it, create another.
+    fn forget(&mut self) {
+        self.gone = self.url.take();
+        self.step = Step::Forget;
+    }
+
     pub(super) fn on_create(&mut self, now: Instant, input: Input) {
-        let endpoint = self.config.endpoint.clone().expect("an endpoint");
+        if let Input::Created { url } = input {
+            return self.created(url, None);
+        }
         match input {
             Input::Answer {
                 status: 201,
                 headers,
                 ..
             } => {
+                let endpoint = self
+                    .config
+                    .endpoint
+                    .clone()
+                    .expect("a POST went to an endpoint");
                 let url = match headers
                     .get(http::header::LOCATION)
                     .ok_or(ProtocolError::MissingHeader { name: "Location" })
@@ -70,37 +85,7 @@ impl Machine {
                     Ok(url) => url,
                     Err(error) => return self.protocol(error),
                 };
-                let (_, body, _) = self.patch.take().unwrap_or_default();
-                self.events.push_back(Event::Created {
-                    url: without_query(&url),
-                });
-                self.url = Some(url);
-                self.step = if self.config.store {
-                    Step::StorePut
-                } else {
-                    Step::Transfer
-                };
-                self.source_checked = false;
-                if self.config.concat_final {
-                    self.offset = self.length.unwrap_or(0);
-                    self.sent_end = self.offset;
-                } else if body > 0 {
-                    self.sent_end = body;
-                    match headers
-                        .get("upload-offset")
-                        .map(|v| parse_u64("Upload-Offset", v.as_bytes()))
-                    {
-                        Some(Ok(reported)) => {
-                            match offsets::check_patch_offset(0, body, reported) {
-                                Ok(reported) => self.acknowledge(0, body, reported),
-                                Err(error) => self.protocol(error),
-                            }
-                        }
-                        Some(Err(error)) => self.protocol(error),
-                        // No offset with the 201: ask the server before the next byte.
-                        None => self.resync_after_store = true,
-                    }
-                }
+                self.created(url, Some(&headers));
             }
             Input::Answer { status, .. } => self.protocol(ProtocolError::UnexpectedStatus {
                 status,
@@ -118,6 +103,40 @@ impl Machine {
                 }
             }
             other => panic!("{other:?} does not answer a POST"),
+        }
+    }
+
+    /// A new upload exists at `url`; `headers` are the creation answer's
+    /// (none from an external creator).
+    fn created(&mut self, url: Uri, headers: Option<&HeaderMap>) {
+        let (_, body, _) = self.patch.take().unwrap_or_default();
+        self.events.push_back(Event::Created {
+            url: without_query(&url),
+        });
+        self.url = Some(url);
+        self.step = if self.config.store {
+            Step::StorePut
+        } else {
+            Step::Transfer
+        };
+        self.source_checked = false;
+        if self.config.concat_final {
+            self.offset = self.length.unwrap_or(0);
+            self.sent_end = self.offset;
+        } else if body > 0 {
+            self.sent_end = body;
+            match headers
+                .and_then(|h| h.get("upload-offset"))
+                .map(|v| parse_u64("Upload-Offset", v.as_bytes()))
+            {
+                Some(Ok(reported)) => match offsets::check_patch_offset(0, body, reported) {
+                    Ok(reported) => self.acknowledge(0, body, reported),
+                    Err(error) => self.protocol(error),
+                },
+                Some(Err(error)) => self.protocol(error),
+                // No offset with the 201: ask the server before the next byte.
+                None => self.resync_after_store = true,
+            }
         }
     }
 
