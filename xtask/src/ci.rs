@@ -57,6 +57,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ]))
         .map(Outcome::Check)
     });
+    // Before the workspace tests: the Redis cache suite and the CLIs' fleet
+    // resume test start their own redis-server.
+    step("redis-server (for the Redis suites)", &mut || {
+        if ensure_redis_server() {
+            return Ok(Outcome::Check(true));
+        }
+        let reason = "NO redis-server (and it could not be installed): the Redis cache suite and the fleet-resume tests will FAIL".to_owned();
+        eprintln!("\n!!!!!!!! {reason} !!!!!!!!\n");
+        Ok(Outcome::Check(false))
+    });
     step("test (workspace, unit + integration + doc)", &mut || {
         let (ok, counts) = run_counting(cargo().args(["test", "--workspace"]))?;
         Ok(Outcome::Tests(ok, counts))
@@ -66,7 +76,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "tus interop vs @tus/server (Node)",
         &mut crate::node::interop_suite,
     );
-    step("cache conformance vs redis-server", &mut redis_suite);
     step("fault campaign (seed 1, 20 uploads per leg)", &mut || {
         crate::soak::campaign(&["--seed".into(), "1".into(), "--runs".into(), "20".into()])
     });
@@ -226,15 +235,3 @@ fn ensure_redis_server() -> bool {
         && works()
 }
 
-/// The Redis conformance suite; the test binary starts its own servers.
-fn redis_suite() -> Result<Outcome, String> {
-    if !ensure_redis_server() {
-        let reason =
-            "NO redis-server (and it could not be installed): the Redis cache suite did NOT run"
-                .to_owned();
-        eprintln!("\n!!!!!!!! {reason} !!!!!!!!\n");
-        return Ok(Outcome::Skipped(reason));
-    }
-    let (ok, counts) = run_counting(cargo().args(["test", "--workspace", "--test", "redis"]))?;
-    Ok(Outcome::Tests(ok, counts))
-}

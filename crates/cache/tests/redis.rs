@@ -5,69 +5,13 @@
 #[macro_use]
 mod conformance;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use cache::{Cache, Error, Namespace, RedisCache, Ttl};
 
-/// A redis-server on a free loopback port, without persistence; killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start_on(port: u16) -> Server {
-        let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-        let child = Command::new(&binary)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {binary} (install redis-server, or run `cargo xtask ci`): {e}")
-            });
-        // Wait (bounded) until it accepts connections.
-        for _ in 0..500 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Server { child, port };
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("redis-server did not start on port {port}");
-    }
-
-    fn start() -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Server::start_on(port)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use sandbox::RedisServer as Server;
 
 fn unique_prefix() -> String {
     let mut random = [0u8; 8];
@@ -169,7 +113,7 @@ async fn redis_expiry_is_set_on_the_server_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_a_server_restart() {
     let server = Server::start();
-    let port = server.port;
+    let port = server.port();
     let cache = Arc::new(RedisCache::connect(&server.url()).await.unwrap());
     let key = Namespace::new("restart").unwrap().key("k");
     cache

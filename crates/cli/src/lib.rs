@@ -1,17 +1,22 @@
 //! Shared parts of the `vimeo` and `tusc` command-line tools: argument
-//! parsing ([`args`]), byte sizes ([`size`]), progress display ([`progress`])
-//! and where resume state lives ([`state_dir`]).
+//! checks for clap ([`parse`]), byte sizes ([`size`]), progress display
+//! ([`progress`]), logging ([`logging`]), batches ([`batch`]), where resume
+//! state lives ([`state_dir`], [`shared_store`]) and how failures exit
+//! ([`Failure`]).
 //!
 //! Both tools print results on stdout (JSON with `--json`), progress and
 //! messages on stderr, and exit with 0 on success, 1 on failure and 2 on a
 //! usage error.
 
-pub mod args;
+pub mod batch;
 pub mod demo;
+pub mod logging;
+pub mod parse;
 pub mod progress;
 pub mod size;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Exit status of a failed command.
 pub const EXIT_FAILURE: i32 = 1;
@@ -58,4 +63,102 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 pub fn fail(code: i32, message: &str) -> ! {
     eprintln!("error: {message}");
     std::process::exit(code)
+}
+
+/// A failed command: the exit status and the message for stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// [`EXIT_FAILURE`] or [`EXIT_USAGE`].
+    pub code: i32,
+    /// What went wrong, and whether a rerun resumes.
+    pub message: String,
+}
+
+impl Failure {
+    /// A usage error (exit 2).
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_USAGE,
+            message: message.into(),
+        }
+    }
+
+    /// A failure (exit 1).
+    pub fn failed(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_FAILURE,
+            message: message.into(),
+        }
+    }
+
+    /// Prints the message and exits.
+    pub fn exit(&self) -> ! {
+        fail(self.code, &self.message)
+    }
+}
+
+const RERUN: &str = "\n(rerun the same command to resume)";
+
+/// Whether rerunning the same upload continues it: the failure happened on
+/// the way (network, server, cancellation), not to the input itself.
+fn resumable(error: &tus::Error) -> bool {
+    !matches!(
+        error,
+        tus::Error::Source { .. }
+            | tus::Error::NotAFile { .. }
+            | tus::Error::SourceChanged { .. }
+            | tus::Error::CreationUncertain { .. }
+            | tus::Error::TooLarge { .. }
+            | tus::Error::Unsupported { .. }
+            | tus::Error::InvalidUrl { .. }
+            | tus::Error::InvalidHeader { .. }
+            | tus::Error::InvalidChunkSize { .. }
+            | tus::Error::InvalidMetadataKey { .. }
+    )
+}
+
+impl From<tus::Error> for Failure {
+    fn from(error: tus::Error) -> Self {
+        let code = match error {
+            // The caller's mistakes, found before any request.
+            tus::Error::InvalidUrl { .. }
+            | tus::Error::InvalidHeader { .. }
+            | tus::Error::InvalidChunkSize { .. }
+            | tus::Error::InvalidMetadataKey { .. } => EXIT_USAGE,
+            _ => EXIT_FAILURE,
+        };
+        let mut message = error_chain(&error);
+        if let tus::Error::SourceChanged { .. } = error {
+            message
+                .push_str("\n(the file changed: a rerun uploads the new version as a new upload)");
+        } else if code == EXIT_FAILURE && resumable(&error) {
+            message.push_str(RERUN);
+        }
+        Failure { code, message }
+    }
+}
+
+impl From<vimeo::Error> for Failure {
+    fn from(error: vimeo::Error) -> Self {
+        let mut message = error_chain(&error);
+        let code = match &error {
+            vimeo::Error::InvalidInput(_) => EXIT_USAGE,
+            _ => EXIT_FAILURE,
+        };
+        if let vimeo::Error::Upload(inner) = &error
+            && resumable(inner)
+        {
+            message.push_str(RERUN);
+        }
+        Failure { code, message }
+    }
+}
+
+/// Connects to a shared resume store (`redis://host:port/db`) whose keys
+/// start with `prefix`: resume state for a fleet of machines.
+pub async fn shared_store(url: &str, prefix: &str) -> Result<Arc<dyn cache::Cache>, Failure> {
+    let redis = cache::RedisCache::connect(url)
+        .await
+        .map_err(|e| Failure::failed(format!("cannot reach the resume store: {e}")))?;
+    Ok(Arc::new(redis.prefix(prefix)))
 }

@@ -1,10 +1,12 @@
-//! Upload progress on stderr: a redrawn bar on a terminal, plain lines
+//! Upload progress on stderr, through indicatif: one bar per upload (several
+//! at once under a [`Board`] for batches) on a terminal, plain lines
 //! otherwise (logs, CI, pipes), nothing in quiet mode.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use tus::Event;
 
 use crate::size::human;
@@ -12,7 +14,7 @@ use crate::size::human;
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
-    /// A bar redrawn in place (stderr is a terminal).
+    /// Bars redrawn in place (stderr is a terminal).
     Bar,
     /// One line per 10% and per notable event.
     Lines,
@@ -29,122 +31,197 @@ impl Style {
             Style::Lines
         }
     }
+
+    /// [`Style::detect`], or `Quiet` when `quiet`.
+    pub fn pick(quiet: bool) -> Style {
+        if quiet { Style::Quiet } else { Style::detect() }
+    }
 }
 
-/// Renders tus events.
+/// A duration as people read it: `42s`, `3m12s`, `1h05m`.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(cli::progress::human_duration(Duration::from_secs(532)), "8m52s");
+/// assert_eq!(cli::progress::human_duration(Duration::from_secs(7)), "7s");
+/// assert_eq!(cli::progress::human_duration(Duration::from_secs(3900)), "1h05m");
+/// ```
+pub fn human_duration(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+/// The progress display of one process: the bars of every upload in it.
+#[derive(Debug, Clone)]
+pub struct Board {
+    style: Style,
+    multi: MultiProgress,
+}
+
+impl Board {
+    /// A board in `style`.
+    pub fn new(style: Style) -> Board {
+        let target = match style {
+            Style::Bar => ProgressDrawTarget::stderr_with_hz(10),
+            Style::Lines | Style::Quiet => ProgressDrawTarget::hidden(),
+        };
+        Board {
+            style,
+            multi: MultiProgress::with_draw_target(target),
+        }
+    }
+
+    /// The style.
+    pub fn style(&self) -> Style {
+        self.style
+    }
+
+    /// A reporter for one upload, labelled `label` (empty for a single upload).
+    pub fn reporter(&self, label: &str) -> Reporter {
+        let bar = match self.style {
+            Style::Bar => {
+                let bar = self.multi.add(ProgressBar::new(0));
+                bar.set_style(bar_style(!label.is_empty()));
+                bar.set_prefix(label.to_owned());
+                Some(bar)
+            }
+            _ => None,
+        };
+        Reporter {
+            style: self.style,
+            label: label.to_owned(),
+            bar,
+            multi: self.multi.clone(),
+            last_decile: Mutex::new(None),
+        }
+    }
+
+    /// Prints a line on stderr without tearing the bars.
+    pub fn println(&self, text: &str) {
+        match self.style {
+            Style::Quiet => {}
+            Style::Bar => {
+                let _ = self.multi.println(text);
+            }
+            Style::Lines => eprintln!("{text}"),
+        }
+    }
+}
+
+fn bar_style(labelled: bool) -> ProgressStyle {
+    let template = if labelled {
+        "{prefix:20!} [{bar:30}] {percent:>3}% {bytes}/{total_bytes} {bytes_per_sec} ETA {eta_human}"
+    } else {
+        "[{bar:30}] {percent:>3}% {bytes}/{total_bytes} {bytes_per_sec} ETA {eta_human}"
+    };
+    ProgressStyle::with_template(template)
+        .expect("a valid constant template")
+        .progress_chars("#>-")
+        .with_key(
+            "eta_human",
+            |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = out.write_str(&human_duration(state.eta()));
+            },
+        )
+}
+
+/// Renders one upload's tus events.
 #[derive(Debug)]
 pub struct Reporter {
     style: Style,
-    state: Mutex<State>,
-}
-
-#[derive(Debug)]
-struct State {
-    last_draw: Option<Instant>,
-    last_decile: Option<u64>,
-    drew_bar: bool,
+    label: String,
+    bar: Option<ProgressBar>,
+    multi: MultiProgress,
+    last_decile: Mutex<Option<u64>>,
 }
 
 impl Reporter {
-    /// A reporter in `style`.
+    /// A reporter on a board of its own (one upload per process).
     pub fn new(style: Style) -> Reporter {
-        Reporter {
-            style,
-            state: Mutex::new(State {
-                last_draw: None,
-                last_decile: None,
-                drew_bar: false,
-            }),
-        }
+        Board::new(style).reporter("")
     }
 
     /// Shows one event.
     pub fn event(&self, event: &Event) {
-        if self.style == Style::Quiet {
-            return;
-        }
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match event {
             Event::Progress(progress) => {
-                let percent = (progress.acknowledged.max(progress.sent) as f64 * 100.0
-                    / progress.total.max(1) as f64)
-                    .min(100.0);
-                let rate = format!("{}/s", human(progress.bytes_per_second as u64));
-                let eta = progress
-                    .eta
-                    .map(|eta| format!(" ETA {}s", eta.as_secs()))
-                    .unwrap_or_default();
-                match self.style {
-                    Style::Bar => {
-                        let due = state
-                            .last_draw
-                            .is_none_or(|at| at.elapsed() >= Duration::from_millis(100));
-                        if due || progress.sent == progress.total {
-                            state.last_draw = Some(Instant::now());
-                            state.drew_bar = true;
-                            let filled = (percent / 100.0 * 30.0) as usize;
-                            eprint!(
-                                "\r[{}{}] {percent:5.1}% {} / {} {rate}{eta}   ",
-                                "#".repeat(filled),
-                                " ".repeat(30 - filled),
-                                human(progress.acknowledged.max(progress.sent)),
-                                human(progress.total),
-                            );
-                            let _ = std::io::stderr().flush();
-                        }
-                    }
-                    _ => {
-                        let decile = (percent / 10.0) as u64;
-                        if state.last_decile != Some(decile) {
-                            state.last_decile = Some(decile);
-                            eprintln!(
-                                "progress {:.0}% {} / {} {rate}",
-                                percent,
-                                progress.acknowledged.max(progress.sent),
-                                progress.total
-                            );
-                        }
+                let done = progress.acknowledged.max(progress.sent);
+                if let Some(bar) = &self.bar {
+                    bar.set_length(progress.total);
+                    bar.set_position(done);
+                } else if self.style == Style::Lines {
+                    let percent = (done as f64 * 100.0 / progress.total.max(1) as f64).min(100.0);
+                    let decile = (percent / 10.0) as u64;
+                    let mut last = self.last_decile.lock().unwrap_or_else(|e| e.into_inner());
+                    if *last != Some(decile) {
+                        *last = Some(decile);
+                        let eta = progress
+                            .eta
+                            .map(|eta| format!(" ETA {}", human_duration(eta)))
+                            .unwrap_or_default();
+                        self.line(&format!(
+                            "progress {percent:.0}% {done} / {} {}/s{eta}",
+                            progress.total,
+                            human(progress.bytes_per_second as u64)
+                        ));
                     }
                 }
             }
             Event::Resumed { offset } => {
-                self.line(
-                    &mut state,
-                    &format!("resuming from byte {offset} ({})", human(*offset)),
-                );
+                self.line(&format!("resuming from byte {offset} ({})", human(*offset)));
             }
             Event::Retrying {
                 attempt,
                 delay,
                 reason,
-            } => {
-                self.line(
-                    &mut state,
-                    &format!("retry {attempt} in {:.1}s: {reason}", delay.as_secs_f64()),
-                );
-            }
-            Event::Restarted { reason } => {
-                self.line(&mut state, &format!("starting over: {reason}"))
-            }
-            Event::Created { .. } => self.line(&mut state, "upload created"),
+            } => self.line(&format!(
+                "retry {attempt} in {:.1}s: {reason}",
+                delay.as_secs_f64()
+            )),
+            Event::Restarted { reason } => self.line(&format!("starting over: {reason}")),
+            Event::Created { .. } => self.line("upload created"),
             _ => {}
         }
     }
 
-    /// Ends the bar's line (call once the upload is over).
-    pub fn finish(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.drew_bar {
-            eprintln!();
-            state.drew_bar = false;
+    /// Prints a line about this upload (labelled in a batch).
+    pub fn line(&self, text: &str) {
+        let text = if self.label.is_empty() {
+            text.to_owned()
+        } else {
+            format!("{}: {text}", self.label)
+        };
+        match self.style {
+            Style::Quiet => {}
+            Style::Bar => {
+                let _ = self.multi.println(text);
+            }
+            Style::Lines => eprintln!("{text}"),
         }
     }
 
-    fn line(&self, state: &mut State, text: &str) {
-        if state.drew_bar {
-            eprintln!();
-            state.drew_bar = false;
+    /// Ends the bar (call once the upload is over).
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
         }
-        eprintln!("{text}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_minutes_and_hours() {
+        assert_eq!(human_duration(Duration::ZERO), "0s");
+        assert_eq!(human_duration(Duration::from_secs(59)), "59s");
+        assert_eq!(human_duration(Duration::from_secs(60)), "1m00s");
+        assert_eq!(human_duration(Duration::from_secs(192)), "3m12s");
+        assert_eq!(human_duration(Duration::from_secs(86_399)), "23h59m");
     }
 }

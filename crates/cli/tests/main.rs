@@ -1,7 +1,9 @@
 //! The real `tusc` and `vimeo` binaries, spawned against servers on loopback.
 
+mod fleet;
 mod hostile;
 mod kill;
 mod support;
 mod tusc;
+mod usage;
 mod vimeo_cli;

@@ -20,6 +20,7 @@
 
 mod browser;
 mod faults;
+mod redis_server;
 mod serve;
 mod temp;
 mod tus_server;
@@ -27,6 +28,7 @@ mod vimeo;
 
 pub use browser::{Page, browse};
 pub use faults::{Fault, Faults};
+pub use redis_server::RedisServer;
 pub use temp::TempDir;
 pub use tus_server::{LoggedRequest, TusConfig, TusServer};
 pub use vimeo::{ApiRequest, Sandbox, SandboxConfig, SandboxCredentials};

@@ -130,7 +130,9 @@ impl UploadOptions {
         self
     }
 
-    /// Remembers the upload URL by source fingerprint, so a rerun resumes.
+    /// Remembers the upload URL under a key derived from the source's
+    /// fingerprint and the endpoint, so a rerun to the same endpoint resumes
+    /// (and the same file sent to another endpoint never does).
     pub fn store(mut self, store: Arc<dyn UrlStore>) -> Self {
         self.store = Some(store);
         self
@@ -142,7 +144,10 @@ impl UploadOptions {
         self
     }
 
-    /// Adds the first and last MiB of content to the fingerprint (default off).
+    /// Identifies the source by its content (size and SHA-256 of every byte)
+    /// instead of its path and modification time (default off): one extra
+    /// read of the file, and a copy of it on another machine with a shared
+    /// store (Redis) resumes the same upload. See [`crate::Source::fingerprint`].
     pub fn fingerprint_content(mut self, hash: bool) -> Self {
         self.fingerprint_content = hash;
         self

@@ -116,40 +116,53 @@ impl Source {
         Ok(())
     }
 
-    /// A stable key for the resume store: SHA-256 (hex) over the canonical path,
-    /// size and modification time, plus, when `hash_content` is set, the first and
-    /// last MiB of content. `None` for reader sources, which have no identity.
+    /// A stable key for the resume store, SHA-256 (hex). By default over the
+    /// canonical path, size and modification time: cheap, and local to this
+    /// machine. With `hash_content`, over the size and every byte instead (no
+    /// path, no time): one extra read of the file, and a copy of it anywhere —
+    /// another machine of a fleet, another directory — resumes the same
+    /// upload, while a file that differs in any byte never does. `None` for
+    /// reader sources, which have no identity.
     pub async fn fingerprint(&self, hash_content: bool) -> Result<Option<String>, Error> {
         let Some(identity) = &self.file else {
             return Ok(None);
         };
         let mut hasher = Sha256::new();
-        hasher.update(b"tus-fingerprint-v1\0");
-        hasher.update(identity.path.to_string_lossy().as_bytes());
-        hasher.update(b"\0");
-        hasher.update(identity.len.to_be_bytes());
-        let modified = identity
-            .modified
-            .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        hasher.update(modified.to_be_bytes());
         if hash_content {
-            const MIB: u64 = 1 << 20;
+            hasher.update(b"tus-fingerprint-content-v1\0");
+            hasher.update(identity.len.to_be_bytes());
             let mut reader = self.reader.lock().await;
             let io = |source| Error::Source {
                 path: Some(identity.path.clone()),
                 source,
             };
-            for start in [0, identity.len.saturating_sub(MIB)] {
-                reader.seek(SeekFrom::Start(start)).await.map_err(io)?;
-                let mut buf = Vec::with_capacity(MIB.min(identity.len) as usize);
-                (&mut *reader)
-                    .take(MIB)
-                    .read_to_end(&mut buf)
-                    .await
-                    .map_err(io)?;
-                hasher.update(&buf);
+            reader.seek(SeekFrom::Start(0)).await.map_err(io)?;
+            let mut block = vec![0u8; 1 << 20];
+            let mut total = 0u64;
+            loop {
+                let n = reader.read(&mut block).await.map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&block[..n]);
+                total += n as u64;
             }
+            if total != identity.len {
+                return Err(Error::SourceChanged {
+                    expected: identity.len,
+                    found: total,
+                });
+            }
+        } else {
+            hasher.update(b"tus-fingerprint-v1\0");
+            hasher.update(identity.path.to_string_lossy().as_bytes());
+            hasher.update(b"\0");
+            hasher.update(identity.len.to_be_bytes());
+            let modified = identity
+                .modified
+                .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            hasher.update(modified.to_be_bytes());
         }
         Ok(Some(format!("{:x}", hasher.finalize())))
     }

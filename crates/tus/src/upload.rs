@@ -84,7 +84,10 @@ impl Client {
                 .await
                 .unwrap_or_default();
             let fingerprint = match &options.store {
-                Some(_) => source.fingerprint(options.fingerprint_content).await?,
+                Some(_) => source
+                    .fingerprint(options.fingerprint_content)
+                    .await?
+                    .map(|fingerprint| store_key(&fingerprint, &endpoint)),
                 None => None,
             };
             if options.parallel > 1
@@ -242,6 +245,18 @@ impl Client {
         let status = self.status(url).await?;
         Ok(verification(&status, expected_length))
     }
+}
+
+/// The store key of a source sent to `endpoint`: a rerun to the same
+/// endpoint resumes, the same file sent elsewhere starts its own upload.
+fn store_key(fingerprint: &str, endpoint: &Uri) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(b"tus-store-key-v1\0");
+    hasher.update(fingerprint.as_bytes());
+    hasher.update(b"\0");
+    hasher.update(endpoint.to_string().as_bytes());
+    format!("{:x}", hasher.finalize())
 }
 
 /// Resume the URL stored under `key`, if there is a usable one; else create.

@@ -208,8 +208,10 @@ impl UploadOptions {
         self
     }
 
-    /// Hashes the first and last MiB into the resume fingerprint, so a copy of
-    /// the file elsewhere (another machine) resumes the same upload.
+    /// Identifies the file by its content (size and SHA-256 of every byte,
+    /// one extra read) instead of path and modification time, so a copy of it
+    /// on another machine sharing the resume cache (Redis) continues the same
+    /// video.
     pub fn fingerprint_content(mut self, hash: bool) -> Self {
         self.fingerprint_content = hash;
         self

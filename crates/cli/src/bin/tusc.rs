@@ -1,249 +1,322 @@
 //! `tusc`: upload to any tus 1.0 server, resume on rerun, inspect and delete uploads.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-use cli::args::{Args, Spec};
-use cli::progress::{Reporter, Style};
-use cli::{EXIT_FAILURE, EXIT_USAGE, fail};
-use serde_json::json;
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
+use cli::batch::{self, Ended, Summary};
+use cli::progress::{Board, Reporter, Style};
+use cli::{EXIT_FAILURE, Failure, parse};
+use serde_json::{Value, json};
 
-const USAGE: &str = "\
-tusc: a resumable tus 1.0 upload client
-
-usage:
-  tusc upload FILE --endpoint URL [--header 'K: V']... [--metadata k=v]...
-              [--chunk-size 128MiB] [--parallel N] [--checksum sha1|sha256] [--retries 10]
-              [--stall-timeout 30s] [--no-resume] [--json] [--quiet]
-  tusc upload - --endpoint URL ...      (stdin; needs creation-defer-length)
-  tusc status URL [--header 'K: V']... [--json]
-  tusc delete URL [--header 'K: V']...
-  tusc options URL [--header 'K: V']... [--json]
-
---parallel N uploads N parts over N connections and joins them (tus
-concatenation); servers without it get one stream.
+const AFTER_HELP: &str = "\
 Rerunning an interrupted `tusc upload` of the same file resumes it (state in
-$TUSC_STATE_DIR, else $XDG_STATE_HOME/tusc or ~/.local/state/tusc).
-Progress goes to stderr: a bar on a terminal, plain lines otherwise.
-Exit status: 0 done, 1 failed (the upload can be resumed by rerunning), 2 usage error.";
+$TUSC_STATE_DIR, else $XDG_STATE_HOME/tusc or ~/.local/state/tusc; with
+--resume-store redis://…, in Redis, shared by every machine using it).
+Exit status: 0 done, 1 failed (the message says whether a rerun resumes), 2 usage error.";
 
-const UPLOAD: Spec = Spec {
-    values: &[
-        "endpoint",
-        "header",
-        "metadata",
-        "chunk-size",
-        "checksum",
-        "retries",
-        "stall-timeout",
-        "parallel",
-    ],
-    flags: &["json", "quiet", "no-resume"],
-};
-const INSPECT: Spec = Spec {
-    values: &["header"],
-    flags: &["json"],
-};
+/// A resumable tus 1.0 upload client.
+#[derive(Debug, Parser)]
+#[command(name = "tusc", version, after_help = AFTER_HELP, propagate_version = true, args_override_self = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// More logging on stderr: -v info, -vv debug, -vvv trace (RUST_LOG wins).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Upload files (or `-` for stdin); rerunning resumes unfinished ones.
+    Upload(UploadArgs),
+    /// Show how much of an upload the server holds.
+    Status(InspectArgs),
+    /// Delete an upload (tus termination).
+    Delete(InspectArgs),
+    /// Show what the server supports (OPTIONS).
+    Options(InspectArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+struct UploadArgs {
+    /// Files to upload; `-` reads stdin (alone; needs creation-defer-length).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// The server's creation URL.
+    #[arg(short, long, value_parser = parse::http_url)]
+    endpoint: String,
+    /// A request header, `Name: value` (sent only to the endpoint's origin).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse::header)]
+    headers: Vec<(String, String)>,
+    /// Upload metadata, `key=value` (`filename` defaults to the file's name).
+    #[arg(short, long = "metadata", value_name = "KEY=VALUE", value_parser = parse::metadata)]
+    metadata: Vec<(String, String)>,
+    /// Bytes per PATCH, e.g. 8MiB (files stream any size; stdin holds one chunk, at most 1 GiB).
+    #[arg(long, value_parser = parse::chunk_size)]
+    chunk_size: Option<u64>,
+    /// Upload each file in N parts over N connections (tus concatenation).
+    #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    parallel: u16,
+    /// Upload N files at once.
+    #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: u16,
+    /// Send Upload-Checksum with every PATCH.
+    #[arg(long, value_parser = ["sha1", "sha256"])]
+    checksum: Option<String>,
+    /// Failed attempts in a row before giving up.
+    #[arg(long)]
+    retries: Option<u32>,
+    /// Give up on a request with no progress for this long, e.g. 30s.
+    #[arg(long, value_parser = parse::duration)]
+    stall_timeout: Option<Duration>,
+    /// Do not keep resume state.
+    #[arg(long)]
+    no_resume: bool,
+    /// Keep resume state in Redis (redis://host:port/db) so any machine can resume.
+    #[arg(long, env = "TUSC_RESUME_STORE", hide_env_values = true, value_parser = parse::resume_store)]
+    resume_store: Option<String>,
+    /// One JSON object per file on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress or messages on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct InspectArgs {
+    /// The upload URL (or, for `options`, any URL of the server).
+    #[arg(value_parser = parse::http_url)]
+    url: String,
+    /// A request header, `Name: value`.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse::header)]
+    headers: Vec<(String, String)>,
+    /// JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
 
 #[tokio::main]
 async fn main() {
-    let mut raw = std::env::args().skip(1);
-    let command = raw.next().unwrap_or_default();
-    let rest: Vec<String> = raw.collect();
-    let spec = match command.as_str() {
-        "upload" => UPLOAD,
-        "status" | "delete" | "options" => INSPECT,
-        "help" | "--help" | "-h" => {
-            println!("{USAGE}");
-            return;
+    let cli = Cli::parse();
+    cli::logging::init(cli.verbose);
+    let result = match cli.command {
+        Command::Upload(args) => upload(args).await,
+        Command::Status(args) => status(&args).await,
+        Command::Delete(args) => delete(&args).await,
+        Command::Options(args) => options(&args).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "tusc", &mut std::io::stdout());
+            Ok(())
         }
-        "" => fail(EXIT_USAGE, &format!("missing command\n\n{USAGE}")),
-        other => fail(EXIT_USAGE, &format!("unknown command {other:?}\n\n{USAGE}")),
-    };
-    let args = Args::parse(rest, spec).unwrap_or_else(|e| fail(EXIT_USAGE, &e));
-    let client = client(&args).unwrap_or_else(|e| fail(EXIT_USAGE, &e));
-    let result = match command.as_str() {
-        "upload" => upload(&client, &args).await,
-        "status" => status(&client, &args).await,
-        "delete" => delete(&client, &args).await,
-        _ => options(&client, &args).await,
     };
     if let Err(failure) = result {
-        fail(failure.code, &failure.message);
+        failure.exit();
     }
 }
 
-struct Failure {
-    code: i32,
-    message: String,
-}
-
-fn usage(message: impl Into<String>) -> Failure {
-    Failure {
-        code: EXIT_USAGE,
-        message: message.into(),
-    }
-}
-
-impl From<tus::Error> for Failure {
-    fn from(error: tus::Error) -> Self {
-        let code = match error {
-            // The caller's mistakes, found before any request.
-            tus::Error::InvalidUrl { .. }
-            | tus::Error::InvalidHeader { .. }
-            | tus::Error::InvalidChunkSize { .. }
-            | tus::Error::InvalidMetadataKey { .. } => EXIT_USAGE,
-            _ => EXIT_FAILURE,
-        };
-        let mut message = cli::error_chain(&error);
-        if code == EXIT_FAILURE {
-            message.push_str(match error {
-                tus::Error::CreationUncertain { .. } => "",
-                tus::Error::SourceChanged { .. } => {
-                    "\n(the file changed: a rerun uploads the new version as a new upload)"
-                }
-                _ => "\n(rerun the same command to resume)",
-            });
-        }
-        Failure { code, message }
-    }
-}
-
-fn client(args: &Args) -> Result<tus::Client, String> {
+fn client(
+    headers: &[(String, String)],
+    retries: Option<u32>,
+    stall: Option<Duration>,
+) -> Result<tus::Client, Failure> {
     let mut builder = tus::Client::builder();
-    if let Some(retries) = args.value("retries") {
-        let retries: u32 = retries
-            .parse()
-            .map_err(|_| format!("--retries wants a number, got {retries:?}"))?;
+    if let Some(retries) = retries {
         builder = builder.retry_policy(tus::RetryPolicy::default().max_attempts(retries));
     }
-    if let Some(timeout) = args.value("stall-timeout") {
-        builder = builder.stall_timeout(cli::size::parse_duration(timeout)?);
+    if let Some(timeout) = stall {
+        builder = builder.stall_timeout(timeout);
     }
-    for header in args.all("header") {
-        let (name, value) = header
-            .split_once(':')
-            .ok_or_else(|| format!("--header wants `Name: value`, got {header:?}"))?;
-        builder = builder
-            .header(name.trim(), value.trim())
-            .map_err(|e| format!("--header {name:?}: {e}"))?;
+    for (name, value) in headers {
+        builder = builder.header(name, value)?;
     }
-    builder.build().map_err(|e| e.to_string())
+    Ok(builder.build()?)
 }
 
-async fn upload(client: &tus::Client, args: &Args) -> Result<(), Failure> {
-    let file = args.single("FILE (or - for stdin)").map_err(usage)?;
-    let endpoint = args
-        .value("endpoint")
-        .ok_or_else(|| usage("--endpoint URL is required"))?;
-    let mut options = tus::UploadOptions::default();
-    if let Some(size) = args.value("chunk-size") {
-        // Files stream any chunk size; stdin holds one chunk in memory.
-        let max = if file == "-" {
-            tus::MAX_STREAM_CHUNK_SIZE
-        } else {
-            tus::MAX_CHUNK_SIZE
-        };
-        let bytes = cli::size::parse(size).map_err(usage)?;
-        if bytes == 0 || bytes > max {
-            return Err(usage(format!(
-                "--chunk-size must be between 1 byte and {} (got {size:?})",
-                cli::size::human(max)
-            )));
-        }
+/// What every upload of a run shares.
+struct Run {
+    client: tus::Client,
+    endpoint: String,
+    options: tus::UploadOptions,
+    named: bool,
+    json: bool,
+}
+
+async fn upload(args: UploadArgs) -> Result<(), Failure> {
+    let stdin = args.files.iter().any(|f| f.as_os_str() == "-");
+    if stdin && args.files.len() > 1 {
+        return Err(Failure::usage("`-` (stdin) must be the only FILE"));
+    }
+    if stdin
+        && args
+            .chunk_size
+            .is_some_and(|c| c > tus::MAX_STREAM_CHUNK_SIZE)
+    {
+        return Err(Failure::usage(format!(
+            "--chunk-size: stdin holds one chunk in memory, at most {}",
+            cli::size::human(tus::MAX_STREAM_CHUNK_SIZE)
+        )));
+    }
+    let client = client(&args.headers, args.retries, args.stall_timeout)?;
+    let mut options = tus::UploadOptions::default().parallel(usize::from(args.parallel));
+    if let Some(bytes) = args.chunk_size {
         options = options.chunk_size(bytes);
     }
-    if let Some(parts) = args.value("parallel") {
-        let parts: usize = parts
-            .parse()
-            .ok()
-            .filter(|n| (1..=64).contains(n))
-            .ok_or_else(|| usage(format!("--parallel wants 1 to 64 parts, got {parts:?}")))?;
-        options = options.parallel(parts);
-    }
-    if let Some(name) = args.value("checksum") {
-        let algorithm = tus::ChecksumAlgorithm::from_name(name).ok_or_else(|| {
-            usage(format!(
-                "--checksum: unknown algorithm {name:?} (sha1, sha256)"
-            ))
-        })?;
+    if let Some(name) = &args.checksum {
+        let algorithm = tus::ChecksumAlgorithm::from_name(name).expect("clap checked the name");
         options = options.checksum(algorithm);
     }
-    let mut named = false;
-    for pair in args.all("metadata") {
-        let (key, value) = pair
-            .split_once('=')
-            .ok_or_else(|| usage(format!("--metadata wants key=value, got {pair:?}")))?;
-        named |= key == "filename";
+    for (key, value) in &args.metadata {
         options = options.metadata(key, value.as_bytes().to_vec());
     }
-    if !named
-        && file != "-"
-        && let Some(name) = std::path::Path::new(file).file_name()
-    {
-        options = options.metadata("filename", name.to_string_lossy().as_bytes().to_vec());
+    if !stdin && !args.no_resume {
+        options = match &args.resume_store {
+            // A fleet: files are known by content, so another machine's copy matches.
+            Some(url) => options
+                .store(Arc::new(vimeo::CacheUrlStore::new(
+                    cli::shared_store(url, "tusc").await?,
+                )))
+                .fingerprint_content(true),
+            None => {
+                let dir = cli::state_dir("TUSC_STATE_DIR", "tusc");
+                options.store(Arc::new(tus::FileUrlStore::new(dir)))
+            }
+        };
     }
-    let quiet = args.flag("quiet");
-    let reporter = Arc::new(Reporter::new(if quiet {
-        Style::Quiet
-    } else {
-        Style::detect()
-    }));
-    let events = reporter.clone();
-    options = options.on_event(move |event| events.event(event));
-    let outcome = if file == "-" {
-        client
-            .upload_stream(endpoint, tokio::io::stdin(), &options)
+    let run = Arc::new(Run {
+        client,
+        endpoint: args.endpoint,
+        named: args.metadata.iter().any(|(k, _)| k == "filename"),
+        options,
+        json: args.json,
+    });
+    let board = Board::new(Style::pick(args.quiet));
+    if stdin {
+        let reporter = Arc::new(board.reporter(""));
+        return upload_one(run, None, reporter).await.map(drop);
+    }
+    if args.files.len() == 1 {
+        let reporter = Arc::new(board.reporter(""));
+        return upload_one(run, args.files.into_iter().next(), reporter)
             .await
-    } else {
-        if !args.flag("no-resume") {
-            let dir = cli::state_dir("TUSC_STATE_DIR", "tusc");
-            options = options.store(Arc::new(tus::FileUrlStore::new(dir)));
+            .map(drop);
+    }
+    let ended = batch::run(args.files, usize::from(args.jobs), |file: PathBuf| {
+        let (run, board) = (run.clone(), board.clone());
+        async move {
+            let label = file.to_string_lossy().into_owned();
+            let reporter = Arc::new(board.reporter(&label));
+            match upload_one(run, Some(file), reporter).await {
+                Ok(0) => Ended::Done,
+                Ok(_) => Ended::Resumed,
+                Err(failure) => {
+                    board.println(&format!("error: {label}: {}", failure.message));
+                    Ended::Failed
+                }
+            }
         }
-        let source = tus::Source::from_path(file).await?;
-        client.upload(endpoint, source, &options).await
-    };
-    reporter.finish();
-    let outcome = outcome?;
-    let length = match outcome.verification {
-        tus::Verification::Complete { length } => length,
-        other => {
-            return Err(Failure {
-                code: EXIT_FAILURE,
-                message: format!("the server does not hold every byte: {other:?}"),
-            });
-        }
-    };
-    if args.flag("json") {
-        println!(
-            "{}",
-            json!({
-                "url": outcome.url,
-                "length": length,
-                "resumed_from": outcome.resumed_from,
-                "bytes_sent": outcome.bytes_sent,
-                "retries": outcome.retries,
-                "verified": true,
-            })
-        );
-    } else {
-        println!("{}", outcome.url);
-        if !quiet {
-            eprintln!(
-                "uploaded {} and verified (resumed from byte {}, {} retries)",
-                cli::size::human(length),
-                outcome.resumed_from,
-                outcome.retries
-            );
-        }
+    })
+    .await;
+    let summary = Summary::of(&ended);
+    if !args.quiet {
+        eprintln!("{}", summary.line());
+    }
+    if summary.failed > 0 {
+        return Err(Failure {
+            code: EXIT_FAILURE,
+            message: format!(
+                "{} of {} uploads failed (rerun the same command: finished files are not sent again, unfinished ones resume)",
+                summary.failed,
+                ended.len()
+            ),
+        });
     }
     Ok(())
 }
 
-async fn status(client: &tus::Client, args: &Args) -> Result<(), Failure> {
-    let url = args.single("URL").map_err(usage)?;
-    let status = client.status(url).await?;
+/// Uploads one file (`None`: stdin); returns the offset it resumed from.
+async fn upload_one(
+    run: Arc<Run>,
+    file: Option<PathBuf>,
+    reporter: Arc<Reporter>,
+) -> Result<u64, Failure> {
+    let mut options = run.options.clone();
+    if !run.named
+        && let Some(name) = file.as_deref().and_then(Path::file_name)
+    {
+        // Non-UTF-8 names upload; their metadata carries the lossy name.
+        options = options.metadata("filename", name.to_string_lossy().as_bytes().to_vec());
+    }
+    let events = reporter.clone();
+    options = options.on_event(move |event| events.event(event));
+    let outcome = match &file {
+        None => {
+            let result = run
+                .client
+                .upload_stream(&run.endpoint, tokio::io::stdin(), &options)
+                .await;
+            // A stream cannot be resumed by a rerun: say so instead of RERUN.
+            result.map_err(|error| {
+                let mut failure = Failure::from(error);
+                failure.message = failure
+                    .message
+                    .replace("\n(rerun the same command to resume)", "");
+                failure
+            })
+        }
+        Some(path) => match tus::Source::from_path(path).await {
+            Ok(source) => run
+                .client
+                .upload(&run.endpoint, source, &options)
+                .await
+                .map_err(Failure::from),
+            Err(error) => Err(error.into()),
+        },
+    };
+    reporter.finish();
+    let outcome = outcome?;
+    let tus::Verification::Complete { length } = outcome.verification else {
+        return Err(Failure::failed(format!(
+            "the server does not hold every byte: {:?}",
+            outcome.verification
+        )));
+    };
+    if run.json {
+        let mut result = json!({
+            "url": outcome.url,
+            "length": length,
+            "resumed_from": outcome.resumed_from,
+            "bytes_sent": outcome.bytes_sent,
+            "retries": outcome.retries,
+            "verified": true,
+        });
+        if let Some(path) = &file {
+            result["file"] = Value::from(path.to_string_lossy().into_owned());
+        }
+        println!("{result}");
+    } else {
+        println!("{}", outcome.url);
+        reporter.line(&format!(
+            "uploaded {} and verified (resumed from byte {}, {} retries)",
+            cli::size::human(length),
+            outcome.resumed_from,
+            outcome.retries
+        ));
+    }
+    Ok(outcome.resumed_from)
+}
+
+async fn status(args: &InspectArgs) -> Result<(), Failure> {
+    let status = client(&args.headers, None, None)?.status(&args.url).await?;
     let complete = status.length.is_some_and(|l| l == status.offset);
-    if args.flag("json") {
+    if args.json {
         println!(
             "{}",
             json!({
@@ -268,17 +341,19 @@ async fn status(client: &tus::Client, args: &Args) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn delete(client: &tus::Client, args: &Args) -> Result<(), Failure> {
-    let url = args.single("URL").map_err(usage)?;
-    client.terminate(url).await?;
+async fn delete(args: &InspectArgs) -> Result<(), Failure> {
+    client(&args.headers, None, None)?
+        .terminate(&args.url)
+        .await?;
     eprintln!("deleted");
     Ok(())
 }
 
-async fn options(client: &tus::Client, args: &Args) -> Result<(), Failure> {
-    let url = args.single("URL").map_err(usage)?;
-    let capabilities = client.options(url).await?;
-    if args.flag("json") {
+async fn options(args: &InspectArgs) -> Result<(), Failure> {
+    let capabilities = client(&args.headers, None, None)?
+        .options(&args.url)
+        .await?;
+    if args.json {
         println!(
             "{}",
             json!({

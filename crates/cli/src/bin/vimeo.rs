@@ -2,207 +2,366 @@
 //! and run the offline sandbox or the demo.
 
 use std::io::BufRead as _;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use cli::args::{Args, Spec};
-use cli::progress::{Reporter, Style};
-use cli::{EXIT_FAILURE, EXIT_USAGE, fail};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
+use cli::batch::{self, Ended, Summary};
+use cli::progress::{Board, Reporter, Style};
+use cli::{Failure, parse};
 use serde_json::{Value, json};
 use vimeo::{ApiRequest, LegacyClient, LegacyEndpoints, Permission, UploadOptions, VimeoClient};
 
-const USAGE: &str = "\
-vimeo: the Vimeo API from the command line
-
-usage:
-  vimeo upload FILE [--name N] [--description D] [--privacy VIEW] [--replace ID]
-                    [--chunk-size 128MiB] [--json] [--quiet]
-  vimeo status ID [--json]
-  vimeo get PATH [--fields a,b.c]
-  vimeo auth oauth2 --client-id ID --client-secret S --redirect-uri URL [--scope 'public upload']
-  vimeo auth client-credentials --client-id ID --client-secret S [--scope public]
-  vimeo auth oauth1 --consumer-key K --consumer-secret S [--legacy-url URL] [--permission write] [--callback URL]
-  vimeo sandbox [--port N] [--upload-port M]
-  vimeo demo [--size 256MiB] [--chunk-size 32MiB]
-
-Common options: --token T (or VIMEO_TOKEN), --api-url URL (or VIMEO_API_URL; default
-https://api.vimeo.com). App credentials may come from VIMEO_CLIENT_ID / VIMEO_CLIENT_SECRET.
+const AFTER_HELP: &str = "\
+App credentials may also come from VIMEO_CLIENT_ID / VIMEO_CLIENT_SECRET.
 Rerunning an interrupted `vimeo upload` of the same file resumes it (state in
-$VIMEO_STATE_DIR, else $XDG_STATE_HOME/vimeo-rs or ~/.local/state/vimeo-rs).
-Exit status: 0 done, 1 failed, 2 usage error.";
+$VIMEO_STATE_DIR, else $XDG_STATE_HOME/vimeo-rs or ~/.local/state/vimeo-rs; with
+--resume-store redis://…, in Redis, shared by every machine using it).
+Exit status: 0 done, 1 failed (the message says whether a rerun resumes), 2 usage error.";
 
-const COMMON: [&str; 2] = ["token", "api-url"];
+/// The Vimeo API from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "vimeo", version, after_help = AFTER_HELP, propagate_version = true, args_override_self = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// An access token.
+    #[arg(long, env = "VIMEO_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+    /// The API's base URL.
+    #[arg(long, env = "VIMEO_API_URL", global = true, value_parser = parse::http_url)]
+    api_url: Option<String>,
+    /// More logging on stderr: -v info, -vv debug, -vvv trace (RUST_LOG wins).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
 
-fn spec(command: &str) -> Option<Spec> {
-    Some(match command {
-        "upload" => Spec {
-            values: &[
-                "token",
-                "api-url",
-                "name",
-                "description",
-                "privacy",
-                "replace",
-                "chunk-size",
-            ],
-            flags: &["json", "quiet"],
-        },
-        "status" => Spec {
-            values: &COMMON,
-            flags: &["json"],
-        },
-        "get" => Spec {
-            values: &["token", "api-url", "fields"],
-            flags: &[],
-        },
-        "auth" => Spec {
-            values: &[
-                "api-url",
-                "client-id",
-                "client-secret",
-                "redirect-uri",
-                "scope",
-                "consumer-key",
-                "consumer-secret",
-                "legacy-url",
-                "permission",
-                "callback",
-            ],
-            flags: &[],
-        },
-        "sandbox" => Spec {
-            values: &["port", "upload-port"],
-            flags: &[],
-        },
-        "demo" => Spec {
-            values: &["size", "chunk-size"],
-            flags: &[],
-        },
-        _ => return None,
-    })
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Upload videos (tus, resumable); rerunning resumes unfinished ones.
+    Upload(UploadArgs),
+    /// A video's upload and transcode status.
+    Status {
+        /// The video id or /videos/{id} URI.
+        video: String,
+        /// JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// GET an API path and print the JSON.
+    Get {
+        /// The path, e.g. /me/videos.
+        path: String,
+        /// Only these fields, e.g. uri,name.
+        #[arg(long)]
+        fields: Option<String>,
+    },
+    /// Get a token (OAuth 2) or legacy OAuth 1.0a credentials.
+    #[command(subcommand)]
+    Auth(Auth),
+    /// Run the offline Vimeo-compatible sandbox.
+    Sandbox {
+        /// The API port (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The upload host's port (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        upload_port: u16,
+    },
+    /// Upload, cut, resume and verify a file on the sandbox, step by step.
+    Demo {
+        /// The demo file's size.
+        #[arg(long, default_value = "256MiB", value_parser = parse::size)]
+        size: u64,
+        /// Bytes per PATCH.
+        #[arg(long, default_value = "32MiB", value_parser = parse::chunk_size)]
+        chunk_size: u64,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+struct UploadArgs {
+    /// Video files.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// The title (one file only; default: the file name).
+    #[arg(long)]
+    name: Option<String>,
+    /// The description.
+    #[arg(long)]
+    description: Option<String>,
+    /// privacy.view: anybody, nobody, unlisted, ...
+    #[arg(long)]
+    privacy: Option<String>,
+    /// Upload a new version of this video (one file only).
+    #[arg(long, value_name = "ID")]
+    replace: Option<String>,
+    /// Bytes per PATCH, e.g. 128MiB.
+    #[arg(long, value_parser = parse::chunk_size)]
+    chunk_size: Option<u64>,
+    /// Failed attempts in a row before giving up.
+    #[arg(long)]
+    retries: Option<u32>,
+    /// Give up on a request with no progress for this long, e.g. 30s.
+    #[arg(long, value_parser = parse::duration)]
+    stall_timeout: Option<Duration>,
+    /// Upload N files at once.
+    #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: u16,
+    /// Keep resume state in Redis (redis://host:port/db) so any machine can resume.
+    #[arg(long, env = "VIMEO_RESUME_STORE", hide_env_values = true, value_parser = parse::resume_store)]
+    resume_store: Option<String>,
+    /// One JSON object per file on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress or messages on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Auth {
+    /// The authorization-code flow: open a URL, paste where it redirected.
+    Oauth2 {
+        #[command(flatten)]
+        app: App,
+        /// The app's registered redirect URI.
+        #[arg(long)]
+        redirect_uri: String,
+        /// Space-separated scopes.
+        #[arg(long, default_value = "public")]
+        scope: String,
+    },
+    /// A token for the app itself (no user).
+    ClientCredentials {
+        #[command(flatten)]
+        app: App,
+        /// Space-separated scopes.
+        #[arg(long, default_value = "public")]
+        scope: String,
+    },
+    /// Legacy OAuth 1.0a (the v2 API): request token, approve, access token.
+    Oauth1 {
+        /// The consumer key.
+        #[arg(long, env = "VIMEO_CONSUMER_KEY", hide_env_values = true)]
+        consumer_key: String,
+        /// The consumer secret.
+        #[arg(long, env = "VIMEO_CONSUMER_SECRET", hide_env_values = true)]
+        consumer_secret: String,
+        /// The legacy API's base URL.
+        #[arg(long, value_parser = parse::http_url)]
+        legacy_url: Option<String>,
+        /// The access asked for.
+        #[arg(long, default_value = "read", value_parser = ["read", "write", "delete"])]
+        permission: String,
+        /// Where to send the user after approval (default: out of band).
+        #[arg(long)]
+        callback: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct App {
+    /// The app's client id.
+    #[arg(long, env = "VIMEO_CLIENT_ID", hide_env_values = true)]
+    client_id: String,
+    /// The app's client secret.
+    #[arg(long, env = "VIMEO_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: String,
+}
+
+/// What every command may need to build a client.
+struct Global {
+    token: Option<String>,
+    api_url: Option<String>,
 }
 
 #[tokio::main]
 async fn main() {
-    let mut raw = std::env::args().skip(1);
-    let command = raw.next().unwrap_or_default();
-    if matches!(command.as_str(), "help" | "--help" | "-h") {
-        println!("{USAGE}");
-        return;
-    }
-    let Some(spec) = spec(&command) else {
-        let what = if command.is_empty() {
-            "missing command".to_owned()
-        } else {
-            format!("unknown command {command:?}")
-        };
-        fail(EXIT_USAGE, &format!("{what}\n\n{USAGE}"));
+    let cli = Cli::parse();
+    cli::logging::init(cli.verbose);
+    let global = Global {
+        token: cli.token.filter(|t| !t.is_empty()),
+        api_url: cli.api_url,
     };
-    let args = Args::parse(raw, spec).unwrap_or_else(|e| fail(EXIT_USAGE, &e));
-    let result = match command.as_str() {
-        "upload" => upload(&args).await,
-        "status" => status(&args).await,
-        "get" => get(&args).await,
-        "auth" => auth(&args).await,
-        "sandbox" => sandbox(&args).await,
-        _ => demo(&args).await,
+    let result = match cli.command {
+        Command::Upload(args) => upload(&global, args).await,
+        Command::Status { video, json } => status(&global, &video, json).await,
+        Command::Get { path, fields } => get(&global, &path, fields.as_deref()).await,
+        Command::Auth(flow) => auth(&global, flow).await,
+        Command::Sandbox { port, upload_port } => sandbox(port, upload_port).await,
+        Command::Demo { size, chunk_size } => demo(size, chunk_size).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "vimeo", &mut std::io::stdout());
+            Ok(())
+        }
     };
     if let Err(failure) = result {
-        fail(failure.code, &failure.message);
+        failure.exit();
     }
 }
 
-struct Failure {
-    code: i32,
-    message: String,
+/// Settings for [`client`] beyond the global ones.
+#[derive(Default)]
+struct ClientSettings<'a> {
+    need_token: bool,
+    app: Option<&'a App>,
+    retries: Option<u32>,
+    stall: Option<Duration>,
+    resume: Option<Arc<dyn vimeo::cache::Cache>>,
 }
 
-fn usage(message: impl Into<String>) -> Failure {
-    Failure {
-        code: EXIT_USAGE,
-        message: message.into(),
-    }
-}
-
-impl From<vimeo::Error> for Failure {
-    fn from(error: vimeo::Error) -> Self {
-        let mut message = cli::error_chain(&error);
-        if matches!(error, vimeo::Error::Upload(_)) {
-            message.push_str("\n(rerun the same command to resume)");
-        }
-        Failure {
-            code: EXIT_FAILURE,
-            message,
-        }
-    }
-}
-
-fn setting(args: &Args, flag: &str, env: &str) -> Option<String> {
-    args.value(flag)
-        .map(str::to_owned)
-        .or_else(|| std::env::var(env).ok().filter(|v| !v.is_empty()))
-}
-
-fn client(args: &Args, need_token: bool) -> Result<VimeoClient, Failure> {
+fn client(global: &Global, settings: ClientSettings<'_>) -> Result<VimeoClient, Failure> {
     let mut builder =
         VimeoClient::builder().user_agent(concat!("vimeo-cli/", env!("CARGO_PKG_VERSION")));
-    if let Some(url) = setting(args, "api-url", "VIMEO_API_URL") {
+    if let Some(url) = &global.api_url {
         builder = builder.api_url(url);
     }
-    match setting(args, "token", "VIMEO_TOKEN") {
-        Some(token) => builder = builder.token(token),
-        None if need_token => return Err(usage("a token is needed: --token T or VIMEO_TOKEN")),
+    match &global.token {
+        Some(token) => builder = builder.token(token.as_str()),
+        None if settings.need_token => {
+            return Err(Failure::usage(
+                "a token is needed: --token T or VIMEO_TOKEN",
+            ));
+        }
         None => {}
     }
-    if let (Some(id), Some(secret)) = (
-        setting(args, "client-id", "VIMEO_CLIENT_ID"),
-        setting(args, "client-secret", "VIMEO_CLIENT_SECRET"),
-    ) {
+    if let Some(app) = settings.app {
+        builder = builder.app(&app.client_id, &app.client_secret);
+    } else if let (Ok(id), Ok(secret)) = (
+        std::env::var("VIMEO_CLIENT_ID"),
+        std::env::var("VIMEO_CLIENT_SECRET"),
+    ) && !id.is_empty()
+    {
         builder = builder.app(id, secret);
     }
-    let dir = cli::state_dir("VIMEO_STATE_DIR", "vimeo-rs").join("resume");
-    let resume = vimeo::cache::FileCache::open(&dir).map_err(|e| Failure {
-        code: EXIT_FAILURE,
-        message: format!("resume state at {}: {e}", dir.display()),
-    })?;
-    builder = builder.resume_cache(Arc::new(resume));
+    if let Some(retries) = settings.retries {
+        builder = builder.retry_policy(vimeo::tus::RetryPolicy::default().max_attempts(retries));
+    }
+    if let Some(stall) = settings.stall {
+        builder = builder.upload_stall_timeout(stall);
+    }
+    let resume = match settings.resume {
+        Some(resume) => resume,
+        None => {
+            let dir = cli::state_dir("VIMEO_STATE_DIR", "vimeo-rs").join("resume");
+            let cache = vimeo::cache::FileCache::open(&dir)
+                .map_err(|e| Failure::failed(format!("resume state at {}: {e}", dir.display())))?;
+            Arc::new(cache)
+        }
+    };
+    builder = builder.resume_cache(resume);
     Ok(builder.build()?)
 }
 
-async fn upload(args: &Args) -> Result<(), Failure> {
-    let file = args.single("FILE").map_err(usage)?;
-    let client = client(args, true)?;
-    let mut options = UploadOptions::new();
-    if let Some(name) = args.value("name") {
+async fn upload(global: &Global, args: UploadArgs) -> Result<(), Failure> {
+    if args.files.len() > 1 && (args.replace.is_some() || args.name.is_some()) {
+        return Err(Failure::usage(
+            "--replace and --name take one FILE (each file becomes its own video)",
+        ));
+    }
+    let resume = match &args.resume_store {
+        Some(url) => Some(cli::shared_store(url, "vimeo-cli").await?),
+        None => None,
+    };
+    let shared = resume.is_some();
+    let client = client(
+        global,
+        ClientSettings {
+            need_token: true,
+            retries: args.retries,
+            stall: args.stall_timeout,
+            resume,
+            ..ClientSettings::default()
+        },
+    )?;
+    let mut options = UploadOptions::new().fingerprint_content(shared);
+    if let Some(name) = &args.name {
         options = options.name(name);
     }
-    if let Some(description) = args.value("description") {
+    if let Some(description) = &args.description {
         options = options.description(description);
     }
-    if let Some(privacy) = args.value("privacy") {
+    if let Some(privacy) = &args.privacy {
         options = options.privacy(privacy);
     }
-    if let Some(size) = args.value("chunk-size") {
-        options = options.chunk_size(cli::size::parse(size).map_err(usage)?);
+    if let Some(bytes) = args.chunk_size {
+        options = options.chunk_size(bytes);
     }
-    let quiet = args.flag("quiet");
-    let reporter = Arc::new(Reporter::new(if quiet {
-        Style::Quiet
-    } else {
-        Style::detect()
-    }));
+    let run = Arc::new(Run {
+        client,
+        options,
+        replace: args.replace.clone(),
+        json: args.json,
+    });
+    let board = Board::new(Style::pick(args.quiet));
+    if args.files.len() == 1 {
+        let file = args.files.into_iter().next().expect("one file");
+        let reporter = Arc::new(board.reporter(""));
+        return upload_one(run, file, reporter).await.map(drop);
+    }
+    let ended = batch::run(args.files, usize::from(args.jobs), |file: PathBuf| {
+        let (run, board) = (run.clone(), board.clone());
+        async move {
+            let label = file.to_string_lossy().into_owned();
+            let reporter = Arc::new(board.reporter(&label));
+            match upload_one(run, file, reporter).await {
+                Ok(0) => Ended::Done,
+                Ok(_) => Ended::Resumed,
+                Err(failure) => {
+                    board.println(&format!("error: {label}: {}", failure.message));
+                    Ended::Failed
+                }
+            }
+        }
+    })
+    .await;
+    let summary = Summary::of(&ended);
+    if !args.quiet {
+        eprintln!("{}", summary.line());
+    }
+    if summary.failed > 0 {
+        return Err(Failure::failed(format!(
+            "{} of {} uploads failed (rerun the same command: finished files are not sent again, unfinished ones resume)",
+            summary.failed,
+            ended.len()
+        )));
+    }
+    Ok(())
+}
+
+/// What every upload of a run shares.
+struct Run {
+    client: VimeoClient,
+    options: UploadOptions,
+    replace: Option<String>,
+    json: bool,
+}
+
+/// Uploads one file; returns the offset it resumed from.
+async fn upload_one(run: Arc<Run>, file: PathBuf, reporter: Arc<Reporter>) -> Result<u64, Failure> {
     let events = reporter.clone();
-    options = options.on_event(move |event| events.event(event));
-    let path = std::path::Path::new(file);
-    let result = match args.value("replace") {
-        Some(video) => client.replace(video, path, &options).await,
-        None => client.upload(path, &options).await,
+    let options = run
+        .options
+        .clone()
+        .on_event(move |event| events.event(event));
+    let result = match &run.replace {
+        Some(video) => run.client.replace(video, file.as_path(), &options).await,
+        None => run.client.upload(file.as_path(), &options).await,
     };
     reporter.finish();
     let video = result?;
-    if args.flag("json") {
+    if run.json {
         println!(
             "{}",
             json!({
+                "file": file.to_string_lossy(),
                 "uri": video.uri,
                 "id": video.id,
                 "link": video.link,
@@ -215,22 +374,23 @@ async fn upload(args: &Args) -> Result<(), Failure> {
         );
     } else {
         println!("{}", video.uri);
-        if !quiet {
-            eprintln!(
-                "uploaded {} and verified (resumed from byte {}); {}",
-                cli::size::human(video.size),
-                video.resumed_from,
-                video.link.as_deref().unwrap_or("")
-            );
-        }
+        reporter.line(&format!(
+            "uploaded {} and verified (resumed from byte {}); {}",
+            cli::size::human(video.size),
+            video.resumed_from,
+            video.link.as_deref().unwrap_or("")
+        ));
     }
-    Ok(())
+    Ok(video.resumed_from)
 }
 
-async fn status(args: &Args) -> Result<(), Failure> {
-    let video = args.single("video ID").map_err(usage)?;
-    let status = client(args, true)?.upload_status(video).await?;
-    if args.flag("json") {
+async fn status(global: &Global, video: &str, json: bool) -> Result<(), Failure> {
+    let settings = ClientSettings {
+        need_token: true,
+        ..ClientSettings::default()
+    };
+    let status = client(global, settings)?.upload_status(video).await?;
+    if json {
         println!(
             "{}",
             json!({"status": status.status, "upload": status.upload, "transcode": status.transcode})
@@ -246,17 +406,86 @@ async fn status(args: &Args) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn get(args: &Args) -> Result<(), Failure> {
-    let path = args.single("PATH").map_err(usage)?;
+async fn get(global: &Global, path: &str, fields: Option<&str>) -> Result<(), Failure> {
     let mut request = ApiRequest::get(path);
-    if let Some(fields) = args.value("fields") {
+    if let Some(fields) = fields {
         request = request.fields(fields);
     }
-    let value: Value = client(args, false)?.send(request).await?.json()?;
+    let value: Value = client(global, ClientSettings::default())?
+        .send(request)
+        .await?
+        .json()?;
     println!(
         "{}",
         serde_json::to_string_pretty(&value).unwrap_or_default()
     );
+    Ok(())
+}
+
+async fn auth(global: &Global, flow: Auth) -> Result<(), Failure> {
+    match flow {
+        Auth::Oauth2 {
+            app,
+            redirect_uri,
+            scope,
+        } => {
+            let settings = ClientSettings {
+                app: Some(&app),
+                ..ClientSettings::default()
+            };
+            let client = client(global, settings)?;
+            let scopes: Vec<&str> = scope.split_whitespace().collect();
+            let request = client.authorization_request(&redirect_uri, &scopes)?;
+            eprintln!(
+                "Open this URL, approve, then paste the address you were redirected to:\n\n  {}\n",
+                request.url
+            );
+            let answer = read_line("redirected to: ")?;
+            let code = query_value(&answer, "code")
+                .ok_or_else(|| Failure::usage("the address has no `code`"))?;
+            let state = query_value(&answer, "state").unwrap_or_default();
+            let grant = client.exchange_code(&request, &state, &code).await?;
+            print_grant(&grant);
+        }
+        Auth::ClientCredentials { app, scope } => {
+            let settings = ClientSettings {
+                app: Some(&app),
+                ..ClientSettings::default()
+            };
+            let scopes: Vec<&str> = scope.split_whitespace().collect();
+            let grant = client(global, settings)?
+                .client_credentials(&scopes)
+                .await?;
+            print_grant(&grant);
+        }
+        Auth::Oauth1 {
+            consumer_key,
+            consumer_secret,
+            legacy_url,
+            permission,
+            callback,
+        } => {
+            let endpoints = match &legacy_url {
+                Some(url) => LegacyEndpoints::at(url),
+                None => LegacyEndpoints::vimeo(),
+            };
+            let permission = match permission.as_str() {
+                "write" => Permission::Write,
+                "delete" => Permission::Delete,
+                _ => Permission::Read,
+            };
+            let legacy = LegacyClient::new(consumer_key, consumer_secret)?.endpoints(endpoints);
+            let url = legacy.auth(permission, callback.as_deref()).await?;
+            eprintln!("Open this URL and approve:\n\n  {url}\n");
+            let verifier = read_line("verifier (or the callback address): ")?;
+            let verifier = query_value(&verifier, "oauth_verifier").unwrap_or(verifier);
+            let token = legacy.access_token(&verifier).await?;
+            println!(
+                "{}",
+                json!({"oauth_token": token.token, "oauth_token_secret": token.secret.expose()})
+            );
+        }
+    }
     Ok(())
 }
 
@@ -266,16 +495,10 @@ fn read_line(prompt: &str) -> Result<String, Failure> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| Failure {
-            code: EXIT_FAILURE,
-            message: format!("reading stdin: {e}"),
-        })?;
+        .map_err(|e| Failure::failed(format!("reading stdin: {e}")))?;
     let line = line.trim().to_owned();
     if line.is_empty() {
-        return Err(Failure {
-            code: EXIT_FAILURE,
-            message: "nothing was entered".into(),
-        });
+        return Err(Failure::failed("nothing was entered"));
     }
     Ok(line)
 }
@@ -292,76 +515,6 @@ fn query_value(url: &str, name: &str) -> Option<String> {
     })
 }
 
-async fn auth(args: &Args) -> Result<(), Failure> {
-    let flow = args
-        .single("flow (oauth2, client-credentials or oauth1)")
-        .map_err(usage)?;
-    match flow {
-        "oauth2" => {
-            let client = client(args, false)?;
-            let redirect = args
-                .value("redirect-uri")
-                .ok_or_else(|| usage("--redirect-uri is required"))?;
-            let scope = args.value("scope").unwrap_or("public");
-            let scopes: Vec<&str> = scope.split_whitespace().collect();
-            let request = client.authorization_request(redirect, &scopes)?;
-            eprintln!(
-                "Open this URL, approve, then paste the address you were redirected to:\n\n  {}\n",
-                request.url
-            );
-            let answer = read_line("redirected to: ")?;
-            let code =
-                query_value(&answer, "code").ok_or_else(|| usage("the address has no `code`"))?;
-            let state = query_value(&answer, "state").unwrap_or_default();
-            let grant = client.exchange_code(&request, &state, &code).await?;
-            print_grant(&grant);
-        }
-        "client-credentials" => {
-            let client = client(args, false)?;
-            let scope = args.value("scope").unwrap_or("public");
-            let scopes: Vec<&str> = scope.split_whitespace().collect();
-            let grant = client.client_credentials(&scopes).await?;
-            print_grant(&grant);
-        }
-        "oauth1" => {
-            let key = setting(args, "consumer-key", "VIMEO_CONSUMER_KEY")
-                .ok_or_else(|| usage("--consumer-key is required"))?;
-            let secret = setting(args, "consumer-secret", "VIMEO_CONSUMER_SECRET")
-                .ok_or_else(|| usage("--consumer-secret is required"))?;
-            let endpoints = match args.value("legacy-url") {
-                Some(url) => LegacyEndpoints::at(url),
-                None => LegacyEndpoints::vimeo(),
-            };
-            let permission = match args.value("permission").unwrap_or("read") {
-                "read" => Permission::Read,
-                "write" => Permission::Write,
-                "delete" => Permission::Delete,
-                other => {
-                    return Err(usage(format!(
-                        "--permission: {other:?} (read, write, delete)"
-                    )));
-                }
-            };
-            let legacy = LegacyClient::new(key, secret)?.endpoints(endpoints);
-            let url = legacy.auth(permission, args.value("callback")).await?;
-            eprintln!("Open this URL and approve:\n\n  {url}\n");
-            let verifier = read_line("verifier (or the callback address): ")?;
-            let verifier = query_value(&verifier, "oauth_verifier").unwrap_or(verifier);
-            let token = legacy.access_token(&verifier).await?;
-            println!(
-                "{}",
-                json!({"oauth_token": token.token, "oauth_token_secret": token.secret.expose()})
-            );
-        }
-        other => {
-            return Err(usage(format!(
-                "unknown flow {other:?} (oauth2, client-credentials, oauth1)"
-            )));
-        }
-    }
-    Ok(())
-}
-
 fn print_grant(grant: &vimeo::TokenGrant) {
     // Printing the token is this command's purpose: stdout only, never logs.
     println!(
@@ -375,24 +528,13 @@ fn print_grant(grant: &vimeo::TokenGrant) {
     );
 }
 
-async fn sandbox(args: &Args) -> Result<(), Failure> {
-    let port = |name: &str| -> Result<u16, Failure> {
-        args.value(name)
-            .map(|p| {
-                p.parse()
-                    .map_err(|_| usage(format!("--{name}: not a port: {p:?}")))
-            })
-            .unwrap_or(Ok(0))
-    };
+async fn sandbox(port: u16, upload_port: u16) -> Result<(), Failure> {
     let config = sandbox::SandboxConfig::new()
-        .api_port(port("port")?)
-        .upload_port(port("upload-port")?);
+        .api_port(port)
+        .upload_port(upload_port);
     let sandbox = sandbox::Sandbox::start_with(config)
         .await
-        .map_err(|e| Failure {
-            code: EXIT_FAILURE,
-            message: format!("cannot start the sandbox: {e}"),
-        })?;
+        .map_err(|e| Failure::failed(format!("cannot start the sandbox: {e}")))?;
     let credentials = sandbox.credentials();
     println!(
         "{}",
@@ -416,16 +558,11 @@ async fn sandbox(args: &Args) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn demo(args: &Args) -> Result<(), Failure> {
-    let size = cli::size::parse(args.value("size").unwrap_or("256MiB")).map_err(usage)?;
-    let chunk = cli::size::parse(args.value("chunk-size").unwrap_or("32MiB")).map_err(usage)?;
+async fn demo(size: u64, chunk: u64) -> Result<(), Failure> {
     let started = std::time::Instant::now();
     cli::demo::run(size, chunk, Style::detect())
         .await
-        .map_err(|message| Failure {
-            code: EXIT_FAILURE,
-            message,
-        })?;
+        .map_err(Failure::failed)?;
     eprintln!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
