@@ -234,4 +234,3 @@ fn ensure_redis_server() -> bool {
         ])
         && works()
 }
-
