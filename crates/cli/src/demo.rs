@@ -210,6 +210,14 @@ pub async fn run(size: u64, chunk: u64, style: Style) -> Result<(), String> {
         human(video.size),
         started.elapsed().as_secs_f64()
     );
+    println!(
+        "\nThe same from the command line (`cargo build -p vimeo-cli`, binaries in target/debug):\n\
+         \x20 vimeo sandbox --port 8080      # an offline Vimeo; prints fake credentials\n\
+         \x20 export VIMEO_API_URL=http://127.0.0.1:8080 VIMEO_TOKEN=<token printed>\n\
+         \x20 vimeo upload clip.mp4 --json             # Ctrl-C it, rerun: it resumes\n\
+         \x20 vimeo upload *.mp4 --jobs 4              # a batch, 4 at once\n\
+         \x20 vimeo --help · tusc --help               # every command and option"
+    );
     Ok(())
 }
 

@@ -380,3 +380,61 @@ async fn progress_is_a_bar_on_a_terminal_and_lines_on_a_pipe() {
     let quiet_terminal = on_a_terminal(TUSC, dir.path(), &[&args[..], &["-q"]].concat()).await;
     assert!(!quiet_terminal.contains("[#"), "{quiet_terminal}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_logs_of_both_tools_carry_no_secrets() {
+    let dir = TempDir::new("cli-trace").unwrap();
+    let (path, _) = sample(dir.path(), "t.mp4", 600_000);
+    let sandbox = Sandbox::start().await.unwrap();
+    let token = sandbox.credentials().personal_token.clone();
+    let out = run(command(VIMEO, dir.path())
+        .env_remove("RUST_LOG")
+        .env("VIMEO_API_URL", sandbox.api_url())
+        .env("VIMEO_TOKEN", &token)
+        .arg("upload")
+        .arg(&path)
+        .args(["-vvv", "--chunk-size", "256KiB", "--json"]))
+    .await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stderr.contains("TRACE"), "-vvv logs at trace level");
+    let id = serde_json::from_str::<Value>(out.stdout.trim()).unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let link = sandbox.upload_link(id).unwrap();
+    assert!(!out.stderr.contains(&token), "the token was logged");
+    assert!(!out.stderr.contains(&link), "the upload link was logged");
+
+    let server = TusServer::start(TusConfig::new(dir.path().join("server")))
+        .await
+        .unwrap();
+    let secret = "Bearer tusc-secret-5849";
+    let out = run(command(TUSC, dir.path())
+        .env("RUST_LOG", "trace")
+        .arg("upload")
+        .arg(&path)
+        .args([
+            "-e",
+            &server.endpoint(),
+            "-H",
+            &format!("Authorization: {secret}"),
+        ])
+        .args(["--chunk-size", "256KiB"]))
+    .await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stderr.contains("TRACE"),
+        "RUST_LOG=trace logs at trace level"
+    );
+    let url = out.stdout.trim();
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.authorization.as_deref() == Some(secret))
+    );
+    assert!(
+        !out.stderr.contains("tusc-secret-5849"),
+        "the header was logged"
+    );
+    assert!(!out.stderr.contains(url), "the upload URL was logged");
+}
