@@ -95,6 +95,7 @@ impl Board {
             style: self.style,
             label: label.to_owned(),
             bar,
+            parts: Mutex::new(Vec::new()),
             multi: self.multi.clone(),
             last_decile: Mutex::new(None),
         }
@@ -135,6 +136,8 @@ pub struct Reporter {
     style: Style,
     label: String,
     bar: Option<ProgressBar>,
+    /// One bar per part of a `--parallel` upload, under the upload's bar.
+    parts: Mutex<Vec<ProgressBar>>,
     multi: MultiProgress,
     last_decile: Mutex<Option<u64>>,
 }
@@ -168,6 +171,29 @@ impl Reporter {
                             progress.total,
                             human(progress.bytes_per_second as u64)
                         ));
+                    }
+                }
+            }
+            Event::PartProgress {
+                part,
+                parts,
+                progress,
+            } => {
+                if let Some(main) = &self.bar {
+                    let mut bars = self.parts.lock().unwrap_or_else(|e| e.into_inner());
+                    if bars.is_empty() {
+                        let mut after = main.clone();
+                        for index in 0..*parts {
+                            let bar = self.multi.insert_after(&after, ProgressBar::new(0));
+                            bar.set_style(bar_style(true));
+                            bar.set_prefix(format!("  part {}/{parts}", index + 1));
+                            after = bar.clone();
+                            bars.push(bar);
+                        }
+                    }
+                    if let Some(bar) = bars.get(*part) {
+                        bar.set_length(progress.total);
+                        bar.set_position(progress.acknowledged.max(progress.sent));
                     }
                 }
             }
@@ -206,6 +232,14 @@ impl Reporter {
 
     /// Ends the bar (call once the upload is over).
     pub fn finish(&self) {
+        for part in self
+            .parts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            part.finish_and_clear();
+        }
         if let Some(bar) = &self.bar {
             bar.finish();
         }

@@ -379,6 +379,16 @@ async fn progress_is_a_bar_on_a_terminal_and_lines_on_a_pipe() {
     assert_eq!(quiet.stderr, "");
     let quiet_terminal = on_a_terminal(TUSC, dir.path(), &[&args[..], &["-q"]].concat()).await;
     assert!(!quiet_terminal.contains("[#"), "{quiet_terminal}");
+    // --parallel: a bar per part under the file's bar.
+    let parts = on_a_terminal(
+        TUSC,
+        dir.path(),
+        &[&args[..], &["--parallel", "3"]].concat(),
+    )
+    .await;
+    for part in ["part 1/3", "part 2/3", "part 3/3"] {
+        assert!(parts.contains(part), "{part}: {parts}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

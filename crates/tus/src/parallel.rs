@@ -272,6 +272,11 @@ fn part_options(
             Event::Progress(p) => {
                 totals.sent[index].store(p.sent, Ordering::Relaxed);
                 totals.acknowledged[index].store(p.acknowledged, Ordering::Relaxed);
+                callback(&Event::PartProgress {
+                    part: index,
+                    parts: totals.sent.len(),
+                    progress: *p,
+                });
                 callback(&Event::Progress(totals.progress()));
             }
             Event::ChunkComplete {

@@ -39,6 +39,16 @@ pub enum Event {
     },
     /// Bytes moved.
     Progress(Progress),
+    /// Bytes moved in one part of a parallel upload (positions within the
+    /// part); a [`Event::Progress`] for the whole file follows each.
+    PartProgress {
+        /// The part's index, from 0.
+        part: usize,
+        /// How many parts there are.
+        parts: usize,
+        /// The part's own progress.
+        progress: Progress,
+    },
     /// A PATCH finished and the server acknowledged up to `offset`.
     ChunkComplete {
         /// The offset before the chunk.
