@@ -45,6 +45,15 @@ pub enum Fault {
         /// `Location`.
         location: String,
     },
+    /// Handle the request, then set the JSON value at `pointer` (RFC 6901,
+    /// e.g. `/upload/upload_link`) in the answer: an API that did the work
+    /// but describes it wrongly. API only.
+    RewriteJson {
+        /// Where, as a JSON pointer.
+        pointer: String,
+        /// The value put there.
+        value: serde_json::Value,
+    },
     /// Answer with this status, content type and body (an HTML error page, say).
     Raw {
         /// The status code.

@@ -15,10 +15,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
+use crate::answer::api_error;
 use crate::auth::{AppCredentials, AuthorizationRequest, TokenAnswer, TokenGrant, random_state};
-use crate::error::InvalidParameter;
-use crate::http::{Http, RawResponse};
-use crate::{AccessToken, ApiError, Error, Page, RateLimit};
+use crate::http::Http;
+use crate::{AccessToken, Error, Page, RateLimit};
 
 /// The real API.
 pub const DEFAULT_API_URL: &str = "https://api.vimeo.com";
@@ -229,6 +229,17 @@ struct Origin {
     authority: String,
     /// Base path without trailing slash (usually empty).
     path: String,
+    /// The host is this machine (`localhost`, 127.0.0.0/8, `::1`).
+    loopback: bool,
+}
+
+/// Whether `host` names this machine.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Origin {
@@ -251,6 +262,7 @@ impl Origin {
         }
         Ok(Origin {
             scheme,
+            loopback: is_loopback(authority.host()),
             authority: authority.as_str().to_ascii_lowercase(),
             path: uri.path().trim_end_matches('/').to_owned(),
         })
@@ -282,6 +294,8 @@ pub(crate) struct Inner {
     pub(crate) tus: tus::Client,
     pub(crate) resume: Arc<dyn Cache>,
     pub(crate) chunk_size: u64,
+    /// Plain HTTP is allowed for credentials and upload links.
+    pub(crate) insecure_http: bool,
 }
 
 /// A Vimeo API v3 client. Cheap to clone; clones share connections, token,
@@ -326,6 +340,7 @@ pub struct ClientBuilder {
     resume: Option<Arc<dyn Cache>>,
     chunk_size: u64,
     extra_roots: Vec<Vec<u8>>,
+    allow_insecure_http: bool,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -358,6 +373,7 @@ impl VimeoClient {
             resume: None,
             chunk_size: 128 << 20,
             extra_roots: Vec::new(),
+            allow_insecure_http: false,
         }
     }
 }
@@ -442,6 +458,27 @@ impl ClientBuilder {
         self
     }
 
+    /// Allows credentials over plain HTTP to another machine, and plain-HTTP
+    /// upload links from an HTTPS API (default: refused with
+    /// [`Error::InsecureHttp`]; plain HTTP to this machine — the sandbox — is
+    /// always allowed). For test rigs behind a TLS-terminating proxy only.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), vimeo::Error> {
+    /// let client = vimeo::VimeoClient::builder()
+    ///     .api_url("http://api.example.invalid")
+    ///     .token("t")
+    ///     .build()?;
+    /// let refused = client.get::<serde_json::Value>("/me").await.unwrap_err();
+    /// assert!(matches!(refused, vimeo::Error::InsecureHttp(_)));
+    /// # Ok(()) }
+    /// ```
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
     /// Trusts one more root certificate (DER), for API and upload hosts.
     pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.extra_roots.push(der.into());
@@ -484,6 +521,7 @@ impl ClientBuilder {
                     .resume
                     .unwrap_or_else(|| Arc::new(cache::MemoryCache::new())),
                 chunk_size: self.chunk_size,
+                insecure_http: self.allow_insecure_http,
             }),
         })
     }
@@ -531,6 +569,24 @@ fn is_idempotent(method: &Method) -> bool {
 }
 
 impl VimeoClient {
+    /// Refuses to send `what` over plain HTTP to another machine unless the
+    /// caller allowed it.
+    fn check_plain_http(&self, what: &str) -> Result<(), Error> {
+        let origin = &self.inner.origin;
+        if origin.scheme == "http" && !origin.loopback && !self.inner.insecure_http {
+            return Err(Error::InsecureHttp(format!(
+                "{what} would go to {} unencrypted; use https, or ClientBuilder::allow_insecure_http(true)",
+                origin.url()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether the API is reached over HTTPS (upload links must then be too).
+    pub(crate) fn api_is_https(&self) -> bool {
+        self.inner.origin.scheme == "https"
+    }
+
     /// The API base URL.
     pub fn api_url(&self) -> String {
         self.inner.origin.url()
@@ -694,6 +750,9 @@ impl VimeoClient {
         if !on_api_host {
             tracing::debug!("not the API host: no credentials attached");
         }
+        if token.is_some() {
+            self.check_plain_http("the bearer token")?;
+        }
         let cache = if method == Method::GET && !request.bypass_cache {
             self.inner
                 .cache
@@ -793,10 +852,8 @@ impl VimeoClient {
                     path,
                 });
             }
-            if response.status == 429
-                && is_idempotent(&method)
-                && rate_limited < self.inner.rate_limit.max_attempts
-            {
+            // A 429 refused the request, so even a POST is safe to send again.
+            if response.status == 429 && rate_limited < self.inner.rate_limit.max_attempts {
                 let wait = retry_after(&response.headers)
                     .or_else(|| rate_limit.and_then(|r| r.until_reset(SystemTime::now())))
                     .unwrap_or(Duration::from_secs(1));
@@ -832,7 +889,14 @@ impl VimeoClient {
                     return Ok(Self::cached_response(hit, &method, &path));
                 }
             }
-            return Err(api_error(&method, &path, response, rate_limit));
+            let token = token.as_ref().map(AccessToken::expose);
+            return Err(api_error(
+                &method,
+                &path,
+                response,
+                rate_limit,
+                &[token.unwrap_or("")],
+            ));
         }
     }
 
@@ -899,6 +963,7 @@ impl VimeoClient {
             "the app's client id and secret (ClientBuilder::app)",
         ))?;
         let uri = self.resolve(path, &[])?;
+        self.check_plain_http("the app's client secret")?;
         let span = tracing::info_span!("vimeo_token", path = %uri.path());
         async {
             let basic = base64::engine::general_purpose::STANDARD.encode(format!(
@@ -923,7 +988,14 @@ impl VimeoClient {
             let response = self.inner.http.send(request).await?;
             let rate_limit = RateLimit::from_headers(&response.headers);
             if !(200..300).contains(&response.status) {
-                return Err(api_error(&Method::POST, uri.path(), response, rate_limit));
+                let secrets = [app.client_secret.expose()];
+                return Err(api_error(
+                    &Method::POST,
+                    uri.path(),
+                    response,
+                    rate_limit,
+                    &secrets,
+                ));
             }
             // Never put the body in an error: it holds the token.
             let answer: TokenAnswer =
@@ -1044,61 +1116,6 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     }
     let at = httpdate::parse_http_date(text).ok()?;
     Some(at.duration_since(SystemTime::now()).unwrap_or_default())
-}
-
-/// The typed error of a non-2xx answer; parses Vimeo's error body and the
-/// OAuth shape defensively.
-pub(crate) fn api_error(
-    method: &Method,
-    path: &str,
-    response: RawResponse,
-    rate_limit: Option<RateLimit>,
-) -> Error {
-    let json: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
-    let text = |name: &str| {
-        json.as_ref()
-            .and_then(|j| j.get(name))
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
-    let error_code = json
-        .as_ref()
-        .and_then(|j| j.get("error_code"))
-        .and_then(|v| {
-            v.as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        });
-    let invalid_parameters: Vec<InvalidParameter> = json
-        .as_ref()
-        .and_then(|j| j.get("invalid_parameters"))
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
-    Error::Api(Box::new(ApiError {
-        status: response.status,
-        method: method.to_string(),
-        path: path.to_owned(),
-        error_code,
-        error: text("error"),
-        developer_message: text("developer_message").or_else(|| text("error_description")),
-        link: text("link"),
-        invalid_parameters,
-        rate_limit,
-        body_excerpt: if json.is_some() {
-            String::new()
-        } else {
-            excerpt(&response.body)
-        },
-    }))
-}
-
-fn excerpt(body: &[u8]) -> String {
-    const LIMIT: usize = 300;
-    let text = String::from_utf8_lossy(&body[..body.len().min(LIMIT)]);
-    let mut cleaned = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if body.len() > LIMIT {
-        cleaned.push('…');
-    }
-    cleaned
 }
 
 /// Items of a list endpoint, fetched a page at a time.

@@ -181,6 +181,21 @@ pub enum Error {
         /// The timeout.
         after: Duration,
     },
+    /// The answer was larger than the client reads (32 MiB); not retried.
+    #[error("{method} {url}: the answer is larger than {limit} bytes")]
+    ResponseTooLarge {
+        /// The method.
+        method: String,
+        /// The URL, without query.
+        url: String,
+        /// The cap.
+        limit: u64,
+    },
+    /// Credentials would travel over plain HTTP to a host that is not this
+    /// machine, or an `https` API handed out a plain-`http` upload link.
+    /// Refused unless the client opted in (`ClientBuilder::allow_insecure_http`).
+    #[error("refusing plain HTTP: {0}")]
+    InsecureHttp(String),
     /// The server's certificate was refused, or the TLS setup failed.
     #[error("TLS: {0}")]
     Tls(String),

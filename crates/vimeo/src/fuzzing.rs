@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 
-use crate::client::api_error;
+use crate::answer::api_error;
 use crate::http::RawResponse;
 use crate::models::{Page, Video};
 use crate::rate_limit::{RateLimit, parse_reset};
@@ -17,7 +17,7 @@ pub fn error_body(status: u16, data: &[u8]) {
         headers: HeaderMap::new(),
         body: Bytes::copy_from_slice(data),
     };
-    let error = api_error(&Method::GET, "/me", response, None);
+    let error = api_error(&Method::GET, "/me", response, None, &[]);
     let api = error.api().expect("an API error");
     assert_eq!(api.status, status);
     assert!(api.body_excerpt.chars().count() <= 301);

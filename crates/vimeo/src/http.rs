@@ -87,10 +87,24 @@ impl Http {
             let body = Limited::new(body, MAX_BODY)
                 .collect()
                 .await
-                .map_err(|error| Error::Transport {
-                    method: method.clone(),
-                    url: url.clone(),
-                    message: format!("reading the answer: {error}"),
+                .map_err(|error| {
+                    // Over the cap is the answer itself, not the network: final.
+                    if error
+                        .downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some()
+                    {
+                        Error::ResponseTooLarge {
+                            method: method.clone(),
+                            url: url.clone(),
+                            limit: MAX_BODY as u64,
+                        }
+                    } else {
+                        Error::Transport {
+                            method: method.clone(),
+                            url: url.clone(),
+                            message: format!("reading the answer: {error}"),
+                        }
+                    }
                 })?
                 .to_bytes();
             Ok(RawResponse {

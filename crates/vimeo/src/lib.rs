@@ -30,6 +30,7 @@
 //!
 //! The building blocks are re-exported, so one dependency reaches every layer.
 
+mod answer;
 mod auth;
 mod client;
 mod error;
@@ -41,6 +42,7 @@ mod legacy;
 mod models;
 mod rate_limit;
 mod resume;
+mod ticket;
 mod upload;
 
 pub use auth::{AccessToken, AppCredentials, AuthorizationRequest, TokenGrant};

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cache::{CacheExt as _, Namespace, Ttl};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use cache::{CacheExt as _, Namespace};
+use serde_json::Value;
 use tracing::Instrument as _;
 
 use crate::client::ApiRequest;
 use crate::models::video_id_from_uri;
-use crate::{AccessToken, Error, Upload, Version, Video, VimeoClient};
+use crate::ticket::{ResumeRecord, Target, TicketOffice};
+use crate::{AccessToken, Error, Video, VimeoClient};
 
 /// Where the bytes come from.
 pub enum UploadSource {
@@ -133,15 +133,15 @@ pub fn guess_mime_type(file_name: &str) -> Option<&'static str> {
 #[non_exhaustive]
 #[must_use]
 pub struct UploadOptions {
-    name: Option<String>,
-    description: Option<String>,
-    privacy: Option<String>,
-    chunk_size: Option<u64>,
-    mime_type: Option<String>,
-    extra: serde_json::Map<String, Value>,
-    on_event: Option<tus::ProgressFn>,
-    cancel: Option<tus::CancelToken>,
-    fingerprint_content: bool,
+    pub(crate) name: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) privacy: Option<String>,
+    pub(crate) chunk_size: Option<u64>,
+    pub(crate) mime_type: Option<String>,
+    pub(crate) extra: serde_json::Map<String, Value>,
+    pub(crate) on_event: Option<tus::ProgressFn>,
+    pub(crate) cancel: Option<tus::CancelToken>,
+    pub(crate) fingerprint_content: bool,
 }
 
 impl std::fmt::Debug for UploadOptions {
@@ -280,26 +280,9 @@ impl WaitOptions {
     }
 }
 
-/// What is kept between runs of one upload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct ResumeRecord {
-    video_uri: String,
-    upload_link: String,
-    size: u64,
-    /// The public page, when the create answer gave it (versions do not).
-    #[serde(default)]
-    link: Option<String>,
-}
-
-/// Which video an upload creates or replaces.
-enum Target<'a> {
-    New,
-    Replace { video_uri: &'a str },
-}
-
 /// How long a resume record is kept (Vimeo upload links live about a day;
 /// a week leaves room for a retry from another machine).
-const RESUME_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const RESUME_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 fn resume_namespace() -> Namespace {
     Namespace::new("vimeo-upload").expect("a valid constant namespace (tested)")
@@ -466,74 +449,6 @@ impl VimeoClient {
         })
     }
 
-    async fn create_ticket(
-        &self,
-        target: &Target<'_>,
-        size: u64,
-        file_name: Option<&str>,
-        options: &UploadOptions,
-    ) -> Result<ResumeRecord, Error> {
-        let (video_uri, upload, link) = match target {
-            Target::New => {
-                let mut body = serde_json::Map::new();
-                body.insert("upload".into(), json!({"approach": "tus", "size": size}));
-                if let Some(name) = options
-                    .name
-                    .clone()
-                    .or_else(|| file_name.map(str::to_owned))
-                {
-                    body.insert("name".into(), json!(name));
-                }
-                if let Some(description) = &options.description {
-                    body.insert("description".into(), json!(description));
-                }
-                if let Some(view) = &options.privacy {
-                    body.insert("privacy".into(), json!({"view": view}));
-                }
-                for (name, value) in &options.extra {
-                    body.insert(name.clone(), value.clone());
-                }
-                let video: Video = self
-                    .send(
-                        ApiRequest::post("/me/videos")
-                            .fields("uri,link,upload")
-                            .json(&body)?,
-                    )
-                    .await?
-                    .json()?;
-                let uri = video.uri.clone().ok_or_else(|| Error::Decode {
-                    method: "POST".into(),
-                    path: "/me/videos".into(),
-                    message: "the created video has no uri".into(),
-                })?;
-                (uri, video.upload.unwrap_or_default(), video.link)
-            }
-            Target::Replace { video_uri } => {
-                let body = json!({
-                    "file_name": file_name.unwrap_or("upload.bin"),
-                    "upload": {"approach": "tus", "size": size},
-                });
-                let path = format!("{video_uri}/versions");
-                let version: Version = self
-                    .send(ApiRequest::post(&path).json(&body)?)
-                    .await?
-                    .json()?;
-                (
-                    (*video_uri).to_owned(),
-                    version.upload.unwrap_or_default(),
-                    None,
-                )
-            }
-        };
-        check_ticket(&upload, size)?;
-        Ok(ResumeRecord {
-            video_uri,
-            upload_link: upload.upload_link.unwrap_or_default(),
-            size,
-            link,
-        })
-    }
-
     /// The video's upload and transcode status (never cached).
     pub async fn upload_status(&self, video: &str) -> Result<VideoStatus, Error> {
         let uri = video_uri(video)?;
@@ -593,87 +508,4 @@ impl VimeoClient {
             tokio::time::sleep(options.interval).await;
         }
     }
-}
-
-/// Makes Vimeo upload tickets for the tus state machine (`tus::Creator`):
-/// creates the video (or version), keeps the resume record, and deletes a new
-/// video whose upload is gone, so it does not linger as a broken entry.
-struct TicketOffice<'a> {
-    client: &'a VimeoClient,
-    target: &'a Target<'a>,
-    file_name: Option<&'a str>,
-    options: &'a UploadOptions,
-    record_key: Option<&'a cache::Key>,
-    /// The ticket being uploaded to.
-    current: std::sync::Mutex<Option<ResumeRecord>>,
-}
-
-impl TicketOffice<'_> {
-    async fn replace(&self, length: u64, gone: Option<&str>) -> Result<String, Error> {
-        let previous = self
-            .current
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(record) = previous.filter(|r| Some(r.upload_link.as_str()) == gone) {
-            tracing::info!("the earlier upload is gone; starting over with a new ticket");
-            if let Some(key) = self.record_key {
-                let _ = self.client.inner.resume.remove(key).await;
-            }
-            self.abandon(&record).await;
-        }
-        let record = self
-            .client
-            .create_ticket(self.target, length, self.file_name, self.options)
-            .await?;
-        if let Some(key) = self.record_key {
-            self.client
-                .inner
-                .resume
-                .put_json(key, &record, Ttl::After(RESUME_TTL))
-                .await?;
-        }
-        let link = record.upload_link.clone();
-        *self
-            .current
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(record);
-        Ok(link)
-    }
-
-    /// A new video abandoned mid-way is deleted, so it does not linger as a
-    /// broken entry (and, on Vimeo, block new uploads). Best effort.
-    async fn abandon(&self, record: &ResumeRecord) {
-        if matches!(self.target, Target::New)
-            && let Err(error) = self.client.delete(&record.video_uri).await
-        {
-            tracing::debug!(%error, "could not delete the abandoned video");
-        }
-    }
-}
-
-impl tus::Creator for TicketOffice<'_> {
-    fn create<'a>(
-        &'a self,
-        length: u64,
-        gone: Option<&'a str>,
-    ) -> tus::BoxFuture<'a, Result<String, tus::BoxError>> {
-        Box::pin(async move { self.replace(length, gone).await.map_err(Into::into) })
-    }
-}
-
-/// The ticket must be a tus upload of exactly our size with a link.
-fn check_ticket(upload: &Upload, size: u64) -> Result<(), Error> {
-    let link_ok = upload
-        .upload_link
-        .as_deref()
-        .is_some_and(|l| l.starts_with("https://") || l.starts_with("http://"));
-    if upload.approach.as_deref() != Some("tus") || upload.size != Some(size) || !link_ok {
-        return Err(Error::UploadMismatch {
-            approach: upload.approach.clone(),
-            size: upload.size,
-            expected: size,
-        });
-    }
-    Ok(())
 }

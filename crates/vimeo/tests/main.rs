@@ -2,6 +2,7 @@
 
 mod api;
 mod auth;
+mod errors;
 mod examples;
 mod legacy;
 mod resume;

@@ -32,6 +32,9 @@ struct Cli {
     /// The API's base URL.
     #[arg(long, env = "VIMEO_API_URL", global = true, value_parser = parse::http_url)]
     api_url: Option<String>,
+    /// Allow the token over plain HTTP to another machine (test rigs only).
+    #[arg(long, global = true)]
+    insecure_http: bool,
     /// More logging on stderr: -v info, -vv debug, -vvv trace (RUST_LOG wins).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
@@ -180,6 +183,7 @@ struct App {
 struct Global {
     token: Option<String>,
     api_url: Option<String>,
+    insecure_http: bool,
 }
 
 #[tokio::main]
@@ -189,6 +193,7 @@ async fn main() {
     let global = Global {
         token: cli.token.filter(|t| !t.is_empty()),
         api_url: cli.api_url,
+        insecure_http: cli.insecure_http,
     };
     let result = match cli.command {
         Command::Upload(args) => upload(&global, args).await,
@@ -218,8 +223,9 @@ struct ClientSettings<'a> {
 }
 
 fn client(global: &Global, settings: ClientSettings<'_>) -> Result<VimeoClient, Failure> {
-    let mut builder =
-        VimeoClient::builder().user_agent(concat!("vimeo-cli/", env!("CARGO_PKG_VERSION")));
+    let mut builder = VimeoClient::builder()
+        .user_agent(concat!("vimeo-cli/", env!("CARGO_PKG_VERSION")))
+        .allow_insecure_http(global.insecure_http);
     if let Some(url) = &global.api_url {
         builder = builder.api_url(url);
     }

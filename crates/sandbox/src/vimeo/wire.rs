@@ -210,6 +210,28 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     random.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `reply` with the JSON value at `pointer` replaced by `value` (a lying
+/// answer for fault injection); non-JSON answers are left alone.
+pub(crate) async fn rewrite_json(reply: Reply, pointer: &str, value: Value) -> Reply {
+    use http_body_util::BodyExt as _;
+    let (parts, body) = reply.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let mut json: Value = match serde_json::from_slice(&bytes) {
+        Ok(json) => json,
+        Err(_) => return Response::from_parts(parts, Full::new(bytes)),
+    };
+    if let Some(slot) = json.pointer_mut(pointer) {
+        *slot = value;
+    }
+    let mut parts = parts;
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Full::new(Bytes::from(json.to_string())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
