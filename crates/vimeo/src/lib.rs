@@ -57,6 +57,7 @@ pub use models::{
 };
 pub use rate_limit::RateLimit;
 pub use resume::CacheUrlStore;
+pub use ticket::UploadTicket;
 pub use upload::{
     UploadOptions, UploadSource, UploadedVideo, VideoStatus, WaitOptions, guess_mime_type,
 };

@@ -5,21 +5,74 @@
 use cache::{CacheExt as _, Ttl};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tracing::Instrument as _;
 
 use crate::client::ApiRequest;
 use crate::upload::{RESUME_TTL, UploadOptions};
 use crate::{Error, Upload, Version, Video, VimeoClient};
 
-/// What is kept between runs of one upload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct ResumeRecord {
-    pub(crate) video_uri: String,
-    pub(crate) upload_link: String,
-    pub(crate) size: u64,
+/// A created upload: the video and where its bytes go. Create it in one
+/// place ([`VimeoClient::create_upload`]) and send the bytes from another
+/// ([`VimeoClient::upload_to_ticket`]), even another machine without the API
+/// token: it serializes to JSON. It is also what the resume cache keeps.
+///
+/// The upload link is a credential of its own (whoever holds it can send the
+/// video's bytes), so `Debug` shows only its host.
+///
+/// ```
+/// let ticket: vimeo::UploadTicket = serde_json::from_str(
+///     r#"{"video_uri":"/videos/42","upload_link":"https://files.example/u/secret","size":5}"#,
+/// )?;
+/// assert_eq!(ticket.id(), Some(42));
+/// assert!(!format!("{ticket:?}").contains("secret"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UploadTicket {
+    /// `/videos/{id}`.
+    pub video_uri: String,
+    /// The tus upload link (a credential: keep it out of logs).
+    pub upload_link: String,
+    /// The bytes the upload takes.
+    pub size: u64,
     /// The public page, when the create answer gave it (versions do not).
     #[serde(default)]
-    pub(crate) link: Option<String>,
+    pub link: Option<String>,
 }
+
+impl std::fmt::Debug for UploadTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let origin = self
+            .upload_link
+            .parse::<http::Uri>()
+            .ok()
+            .map(|u| {
+                format!(
+                    "{}://{}",
+                    u.scheme_str().unwrap_or("?"),
+                    u.host().unwrap_or("")
+                )
+            })
+            .unwrap_or_default();
+        f.debug_struct("UploadTicket")
+            .field("video_uri", &self.video_uri)
+            .field("upload_link", &format_args!("{origin}/…"))
+            .field("size", &self.size)
+            .field("link", &self.link)
+            .finish()
+    }
+}
+
+impl UploadTicket {
+    /// The video's numeric id.
+    pub fn id(&self) -> Option<u64> {
+        crate::models::video_id_from_uri(&self.video_uri)
+    }
+}
+
+/// The resume cache keeps tickets.
+pub(crate) type ResumeRecord = UploadTicket;
 
 /// Which video an upload creates or replaces.
 pub(crate) enum Target<'a> {
@@ -28,6 +81,68 @@ pub(crate) enum Target<'a> {
 }
 
 impl VimeoClient {
+    /// Creates a video for an upload of `size` bytes and returns its ticket,
+    /// without sending any byte: hand the ticket to whoever has the file
+    /// ([`VimeoClient::upload_to_ticket`]). Name, description, privacy and
+    /// extra fields come from `options`. A ticket the API gets wrong (no link,
+    /// another size) deletes the video it created.
+    ///
+    /// ```no_run
+    /// # async fn f(api: vimeo::VimeoClient, worker: vimeo::VimeoClient) -> Result<(), vimeo::Error> {
+    /// let options = vimeo::UploadOptions::new().name("Keynote");
+    /// let ticket = api.create_upload(1_048_576, &options).await?;
+    /// let json = serde_json::to_string(&ticket).unwrap(); // to the worker, by any means
+    /// let ticket: vimeo::UploadTicket = serde_json::from_str(&json).unwrap();
+    /// let video = worker.upload_to_ticket(&ticket, "keynote.mp4", &options).await?;
+    /// assert_eq!(video.uri, ticket.video_uri);
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_upload(
+        &self,
+        size: u64,
+        options: &UploadOptions,
+    ) -> Result<UploadTicket, Error> {
+        let span = tracing::info_span!("vimeo_create_upload", size);
+        self.create_ticket(&Target::New, size, None, options)
+            .instrument(span)
+            .await
+    }
+
+    /// Sends `source` to a ticket's upload link, from the server's offset (a
+    /// rerun with the same ticket resumes), and verifies it. Needs no API
+    /// token: the link is the credential (the token never goes there). The
+    /// source must be exactly the ticket's size. A link that vanished is an
+    /// error: only the ticket's creator can make another.
+    pub async fn upload_to_ticket(
+        &self,
+        ticket: &UploadTicket,
+        source: impl Into<crate::UploadSource>,
+        options: &UploadOptions,
+    ) -> Result<crate::UploadedVideo, Error> {
+        let span = tracing::info_span!("vimeo_upload", kind = "ticket", video = %ticket.video_uri);
+        async {
+            let (source, mime_type) = crate::upload::open_source(source.into(), options).await?;
+            if source.len() != ticket.size {
+                return Err(Error::InvalidInput(format!(
+                    "the source is {} bytes but the ticket is for {}",
+                    source.len(),
+                    ticket.size
+                )));
+            }
+            if self.api_is_https() && !self.inner.insecure_http {
+                check_ticket_link(&ticket.upload_link)?;
+            }
+            let outcome = self
+                .inner
+                .tus
+                .upload_to(&ticket.upload_link, source, &self.tus_options(options))
+                .await?;
+            Ok(self.uploaded(ticket.clone(), outcome, mime_type).await)
+        }
+        .instrument(span)
+        .await
+    }
+
     pub(crate) async fn create_ticket(
         &self,
         target: &Target<'_>,
@@ -176,14 +291,22 @@ impl tus::Creator for TicketOffice<'_> {
     }
 }
 
+/// An upload link from an HTTPS API must be HTTPS too (no downgrade).
+fn check_ticket_link(link: &str) -> Result<(), Error> {
+    if link.starts_with("http://") {
+        return Err(Error::InsecureHttp(
+            "the HTTPS API handed out a plain-http upload link".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The ticket must be a tus upload of exactly our size with an http(s) link;
 /// `https` only when the API is reached over HTTPS (no downgrade).
 fn check_ticket(upload: &Upload, size: u64, https_only: bool) -> Result<(), Error> {
     let link = upload.upload_link.as_deref().unwrap_or("");
-    if https_only && link.starts_with("http://") {
-        return Err(Error::InsecureHttp(
-            "the HTTPS API handed out a plain-http upload link".into(),
-        ));
+    if https_only {
+        check_ticket_link(link)?;
     }
     let link_ok = link.starts_with("https://") || link.starts_with("http://");
     if upload.approach.as_deref() != Some("tus") || upload.size != Some(size) || !link_ok {

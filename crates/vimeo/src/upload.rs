@@ -13,7 +13,7 @@ use tracing::Instrument as _;
 
 use crate::client::ApiRequest;
 use crate::models::video_id_from_uri;
-use crate::ticket::{ResumeRecord, Target, TicketOffice};
+use crate::ticket::{ResumeRecord, Target, TicketOffice, UploadTicket};
 use crate::{AccessToken, Error, Video, VimeoClient};
 
 /// Where the bytes come from.
@@ -335,16 +335,7 @@ impl VimeoClient {
         target: Target<'_>,
     ) -> Result<UploadedVideo, Error> {
         let file_name = source.name();
-        let mime_type = options.mime_type.clone().or_else(|| {
-            file_name
-                .as_deref()
-                .and_then(guess_mime_type)
-                .map(str::to_owned)
-        });
-        let source = match source {
-            UploadSource::Path(path) => tus::Source::from_path(&path).await?,
-            UploadSource::Reader { reader, size, .. } => tus::Source::from_reader(reader, size),
-        };
+        let (source, mime_type) = open_source(source, options).await?;
         let size = source.len();
         let record_key = match source.fingerprint(options.fingerprint_content).await? {
             Some(fingerprint) => {
@@ -373,15 +364,7 @@ impl VimeoClient {
             None => None,
         }
         .filter(|record: &ResumeRecord| record.size == size);
-        let mut tus_options = tus::UploadOptions::default()
-            .chunk_size(options.chunk_size.unwrap_or(self.inner.chunk_size));
-        if let Some(callback) = &options.on_event {
-            let callback = callback.clone();
-            tus_options = tus_options.on_event(move |event| callback(event));
-        }
-        if let Some(cancel) = &options.cancel {
-            tus_options = tus_options.cancel_token(cancel.clone());
-        }
+        let tus_options = self.tus_options(options);
         if stored.is_some() {
             tracing::info!("trying to resume an earlier upload");
         }
@@ -412,6 +395,31 @@ impl VimeoClient {
         {
             tracing::warn!(%error, "could not remove the resume record");
         }
+        Ok(self.uploaded(record, outcome, mime_type).await)
+    }
+
+    /// The tus options of one upload: chunk size, events, cancellation.
+    pub(crate) fn tus_options(&self, options: &UploadOptions) -> tus::UploadOptions {
+        let mut tus_options = tus::UploadOptions::default()
+            .chunk_size(options.chunk_size.unwrap_or(self.inner.chunk_size));
+        if let Some(callback) = &options.on_event {
+            let callback = callback.clone();
+            tus_options = tus_options.on_event(move |event| callback(event));
+        }
+        if let Some(cancel) = &options.cancel {
+            tus_options = tus_options.cancel_token(cancel.clone());
+        }
+        tus_options
+    }
+
+    /// The result of a verified upload to `record`'s link.
+    pub(crate) async fn uploaded(
+        &self,
+        record: UploadTicket,
+        outcome: tus::UploadOutcome,
+        mime_type: Option<String>,
+    ) -> UploadedVideo {
+        let size = record.size;
         // A new video's link came with its creation; a replaced one is read back.
         let link = match record.link.clone() {
             Some(link) => Some(link),
@@ -436,7 +444,7 @@ impl VimeoClient {
             resumed_from = outcome.resumed_from,
             "upload verified"
         );
-        Ok(UploadedVideo {
+        UploadedVideo {
             id: video_id_from_uri(&record.video_uri).unwrap_or_default(),
             uri: record.video_uri,
             link,
@@ -446,7 +454,7 @@ impl VimeoClient {
             bytes_sent: outcome.bytes_sent,
             retries: outcome.retries,
             mime_type,
-        })
+        }
     }
 
     /// The video's upload and transcode status (never cached).
@@ -508,4 +516,23 @@ impl VimeoClient {
             tokio::time::sleep(options.interval).await;
         }
     }
+}
+
+/// Opens `source`; its MIME type from the options or the file name.
+pub(crate) async fn open_source(
+    source: UploadSource,
+    options: &UploadOptions,
+) -> Result<(tus::Source, Option<String>), Error> {
+    let mime_type = options.mime_type.clone().or_else(|| {
+        source
+            .name()
+            .as_deref()
+            .and_then(guess_mime_type)
+            .map(str::to_owned)
+    });
+    let source = match source {
+        UploadSource::Path(path) => tus::Source::from_path(&path).await?,
+        UploadSource::Reader { reader, size, .. } => tus::Source::from_reader(reader, size),
+    };
+    Ok((source, mime_type))
 }

@@ -8,4 +8,5 @@ mod legacy;
 mod resume;
 mod secrets;
 mod support;
+mod ticket;
 mod upload;
