@@ -42,13 +42,14 @@ pub fn parse(text: &str) -> Result<u64, String> {
     Ok(bytes.round() as u64)
 }
 
-/// Parses a duration: a number with `ms`, `s` (the default) or `m`.
+/// Parses a duration: a number with `ms`, `s` (the default), `m` or `h`.
 ///
 /// ```
 /// use std::time::Duration;
 /// assert_eq!(cli::size::parse_duration("30s"), Ok(Duration::from_secs(30)));
 /// assert_eq!(cli::size::parse_duration("400ms"), Ok(Duration::from_millis(400)));
 /// assert_eq!(cli::size::parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+/// assert_eq!(cli::size::parse_duration("2h"), Ok(Duration::from_secs(7200)));
 /// assert!(cli::size::parse_duration("soon").is_err());
 /// assert!(cli::size::parse_duration("-1s").is_err());
 /// ```
@@ -65,7 +66,8 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "" | "s" => number,
         "ms" => number / 1000.0,
         "m" | "min" => number * 60.0,
-        other => return Err(format!("unknown duration unit {other:?} (use ms, s or m)")),
+        "h" => number * 3600.0,
+        other => return Err(format!("unknown duration unit {other:?} (use ms, s, m or h)")),
     };
     std::time::Duration::try_from_secs_f64(seconds)
         .map_err(|_| format!("duration out of range: {text:?}"))

@@ -323,3 +323,68 @@ async fn the_sandbox_command_serves_until_stopped() {
     child.start_kill().unwrap();
     child.wait().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_uploads_wait_for_transcoding_and_get_all_pages() {
+    let sandbox =
+        Sandbox::start_with(SandboxConfig::new().transcode_delay(Duration::from_millis(100)))
+            .await
+            .unwrap();
+    let dir = TempDir::new("vimeo-cli-pull").unwrap();
+    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 239) as u8).collect();
+    let url = sandbox::serve_file(bytes.clone()).await.unwrap();
+    let out = run(vimeo(&sandbox, dir.path())
+        .env("VIMEO_WAIT_INTERVAL", "20ms")
+        .args([
+            "upload",
+            "--from-url",
+            &url,
+            "--name",
+            "Pulled",
+            "--wait",
+            "--json",
+        ]))
+    .await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let result: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(result["transcode"], "complete", "{result}");
+    assert_eq!(stored(&sandbox, result["id"].as_u64().unwrap()), bytes);
+    // A file too, waiting for transcoding.
+    let (path, _) = sample(dir.path(), "w.mp4", 20_000);
+    let out = run(vimeo(&sandbox, dir.path())
+        .env("VIMEO_WAIT_INTERVAL", "20ms")
+        .arg("upload")
+        .arg(&path)
+        .args(["--wait", "--json"]))
+    .await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let result: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(result["transcode"], "complete", "{result}");
+    // One more, then every video across pages of 2, one object per line.
+    let (path, _) = sample(dir.path(), "x.mp4", 10_000);
+    let out = run(vimeo(&sandbox, dir.path()).arg("upload").arg(&path)).await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let out = run(vimeo(&sandbox, dir.path()).args([
+        "get",
+        "/me/videos?per_page=2",
+        "--all",
+        "--fields",
+        "uri",
+    ]))
+    .await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let uris: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap()["uri"].clone())
+        .collect();
+    assert_eq!(uris.len(), 3, "{}", out.stdout);
+    // --from-url with files, or a non-http URL: usage errors.
+    for args in [
+        vec!["upload", "--from-url", "ftp://x/a.mp4"],
+        vec!["upload", "a.mp4", "--from-url", &url],
+    ] {
+        let out = run(vimeo(&sandbox, dir.path()).args(&args)).await;
+        assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+    }
+}

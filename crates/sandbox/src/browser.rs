@@ -55,3 +55,35 @@ pub async fn browse(url: &str) -> std::io::Result<Page> {
         body: body.to_owned(),
     })
 }
+
+/// `GET url` over plain HTTP/1.1 (`Connection: close`), the body as bytes:
+/// (status, body). For answers with `Content-Length` or closed at the end
+/// (not chunked). At most `limit` body bytes are read.
+pub(crate) async fn fetch(url: &str, limit: u64) -> std::io::Result<(u16, Vec<u8>)> {
+    let invalid =
+        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_owned());
+    let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
+    let host = uri.host().ok_or_else(|| invalid("no host"))?;
+    let mut stream = tokio::net::TcpStream::connect((host, uri.port_u16().unwrap_or(80))).await?;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        uri.path_and_query().map_or("/", |p| p.as_str()),
+        uri.authority().map_or(host, |a| a.as_str())
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    (&mut stream)
+        .take(limit + 64 * 1024)
+        .read_to_end(&mut answer)
+        .await?;
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| invalid("not an HTTP answer"))?;
+    let status = std::str::from_utf8(&answer[..split])
+        .ok()
+        .and_then(|head| head.get(9..12))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| invalid("not an HTTP answer"))?;
+    Ok((status, answer[split + 4..].to_vec()))
+}

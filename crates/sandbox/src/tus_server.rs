@@ -283,6 +283,21 @@ impl TusServer {
         }
     }
 
+    /// Creates an upload that already holds `data` in full, as when an API
+    /// server fetched the file itself (Vimeo's pull approach).
+    pub async fn create_complete(&self, data: &[u8]) -> std::io::Result<String> {
+        let length = data.len() as u64;
+        let id = new_upload(&self.state, length, None, false, false)
+            .await
+            .ok_or_else(|| std::io::Error::other("cannot create the upload file"))?;
+        tokio::fs::write(self.state.config.dir.join(&id), data).await?;
+        if let Some(upload) = uploads(&self.state).get_mut(&id) {
+            upload.offset = length;
+            upload.acknowledged = length;
+        }
+        Ok(upload_url(&self.state, &id))
+    }
+
     /// The raw `Upload-Metadata` an upload was created with.
     pub fn upload_metadata(&self, url: &str) -> Option<String> {
         let id = url.rsplit('/').next()?;

@@ -40,6 +40,7 @@ pub mod fuzzing;
 mod http;
 mod legacy;
 mod models;
+mod pull;
 mod rate_limit;
 mod resume;
 mod ticket;

@@ -152,23 +152,12 @@ impl VimeoClient {
     ) -> Result<ResumeRecord, Error> {
         let (video_uri, upload, link) = match target {
             Target::New => {
-                let mut body = serde_json::Map::new();
+                let mut body = options.create_fields();
                 body.insert("upload".into(), json!({"approach": "tus", "size": size}));
-                if let Some(name) = options
-                    .name
-                    .clone()
-                    .or_else(|| file_name.map(str::to_owned))
+                if options.name.is_none()
+                    && let Some(name) = file_name
                 {
                     body.insert("name".into(), json!(name));
-                }
-                if let Some(description) = &options.description {
-                    body.insert("description".into(), json!(description));
-                }
-                if let Some(view) = &options.privacy {
-                    body.insert("privacy".into(), json!({"view": view}));
-                }
-                for (name, value) in &options.extra {
-                    body.insert(name.clone(), value.clone());
                 }
                 let video: Video = self
                     .send(

@@ -155,6 +155,25 @@ impl std::fmt::Debug for UploadOptions {
 }
 
 impl UploadOptions {
+    /// The fields of a create body these options set (name, description,
+    /// privacy, extra fields); the caller adds `upload`.
+    pub(crate) fn create_fields(&self) -> serde_json::Map<String, Value> {
+        let mut body = serde_json::Map::new();
+        if let Some(name) = &self.name {
+            body.insert("name".into(), Value::from(name.clone()));
+        }
+        if let Some(description) = &self.description {
+            body.insert("description".into(), Value::from(description.clone()));
+        }
+        if let Some(view) = &self.privacy {
+            body.insert("privacy".into(), serde_json::json!({ "view": view }));
+        }
+        for (name, value) in &self.extra {
+            body.insert(name.clone(), value.clone());
+        }
+        body
+    }
+
     /// Defaults: no name (Vimeo uses the file's), the client's chunk size.
     pub fn new() -> Self {
         UploadOptions::default()

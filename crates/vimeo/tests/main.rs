@@ -5,6 +5,7 @@ mod auth;
 mod errors;
 mod examples;
 mod legacy;
+mod pull;
 mod resume;
 mod secrets;
 mod support;

@@ -59,6 +59,9 @@ enum Command {
         /// Only these fields, e.g. uri,name.
         #[arg(long)]
         fields: Option<String>,
+        /// Follow `paging.next`: every item of every page, one JSON object per line.
+        #[arg(long)]
+        all: bool,
     },
     /// Get a token (OAuth 2) or legacy OAuth 1.0a credentials.
     #[command(subcommand)]
@@ -91,8 +94,17 @@ enum Command {
 #[derive(Debug, Args)]
 struct UploadArgs {
     /// Video files.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "from_url", value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// Let Vimeo fetch the video from this URL instead (pull upload).
+    #[arg(long, value_name = "URL", value_parser = parse::http_url, conflicts_with_all = ["files", "replace", "jobs", "resume_store"])]
+    from_url: Option<String>,
+    /// Return when the video is transcoded, not when its bytes arrived.
+    #[arg(long)]
+    wait: bool,
+    /// How long --wait waits, e.g. 2h.
+    #[arg(long, default_value = "1h", value_parser = parse::duration, requires = "wait")]
+    wait_timeout: Duration,
     /// The title (one file only; default: the file name).
     #[arg(long)]
     name: Option<String>,
@@ -198,7 +210,7 @@ async fn main() {
     let result = match cli.command {
         Command::Upload(args) => upload(&global, args).await,
         Command::Status { video, json } => status(&global, &video, json).await,
-        Command::Get { path, fields } => get(&global, &path, fields.as_deref()).await,
+        Command::Get { path, fields, all } => get(&global, &path, fields.as_deref(), all).await,
         Command::Auth(flow) => auth(&global, flow).await,
         Command::Sandbox { port, upload_port } => sandbox(port, upload_port).await,
         Command::Demo { size, chunk_size } => demo(size, chunk_size).await,
@@ -305,8 +317,13 @@ async fn upload(global: &Global, args: UploadArgs) -> Result<(), Failure> {
         options,
         replace: args.replace.clone(),
         json: args.json,
+        wait: args.wait.then_some(args.wait_timeout),
     });
     let board = Board::new(Style::pick(args.quiet));
+    let wait = args.wait.then_some(args.wait_timeout);
+    if let Some(url) = &args.from_url {
+        return pull(&run, url, wait, &board).await;
+    }
     if args.files.len() == 1 {
         let file = args.files.into_iter().next().expect("one file");
         let reporter = Arc::new(board.reporter(""));
@@ -348,6 +365,53 @@ struct Run {
     options: UploadOptions,
     replace: Option<String>,
     json: bool,
+    /// `--wait`: how long to wait for transcoding.
+    wait: Option<Duration>,
+}
+
+/// `--wait`: polls until the video is transcoded; its final state.
+async fn wait_for(
+    run: &Run,
+    uri: &str,
+    timeout: Duration,
+    board: &Board,
+) -> Result<Value, Failure> {
+    board.println("waiting for transcoding…");
+    let options = vimeo::WaitOptions::new(timeout).interval(wait_interval());
+    let video = run.client.wait_for_transcode(uri, options).await?;
+    Ok(json!({"status": video.status, "transcode": "complete"}))
+}
+
+/// Between `--wait` polls: 5 s, kind to the rate limit (`VIMEO_WAIT_INTERVAL`
+/// shortens it against the sandbox).
+fn wait_interval() -> Duration {
+    std::env::var("VIMEO_WAIT_INTERVAL")
+        .ok()
+        .and_then(|v| parse::duration(&v).ok())
+        .unwrap_or(Duration::from_secs(5))
+}
+
+/// `--from-url`: Vimeo fetches the file itself.
+async fn pull(run: &Run, url: &str, wait: Option<Duration>, board: &Board) -> Result<(), Failure> {
+    let video = run.client.upload_from_url(url, &run.options).await?;
+    let uri = video.uri.clone().unwrap_or_default();
+    let mut result = json!({
+        "uri": uri,
+        "id": video.id(),
+        "link": video.link,
+        "upload": video.upload.as_ref().and_then(|u| u.status.clone()),
+    });
+    if let Some(timeout) = wait {
+        let done = wait_for(run, &uri, timeout, board).await?;
+        result["status"] = done["status"].clone();
+        result["transcode"] = done["transcode"].clone();
+    }
+    if run.json {
+        println!("{result}");
+    } else {
+        println!("{uri}");
+    }
+    Ok(())
 }
 
 /// Uploads one file; returns the offset it resumed from.
@@ -363,21 +427,28 @@ async fn upload_one(run: Arc<Run>, file: PathBuf, reporter: Arc<Reporter>) -> Re
     };
     reporter.finish();
     let video = result?;
+    let transcoded = match run.wait {
+        Some(timeout) => {
+            Some(wait_for(&run, &video.uri, timeout, &Board::new(Style::Quiet)).await?)
+        }
+        None => None,
+    };
     if run.json {
-        println!(
-            "{}",
-            json!({
-                "file": file.to_string_lossy(),
-                "uri": video.uri,
-                "id": video.id,
-                "link": video.link,
-                "size": video.size,
-                "resumed_from": video.resumed_from,
-                "bytes_sent": video.bytes_sent,
-                "retries": video.retries,
-                "verified": video.verification.is_complete(),
-            })
-        );
+        let mut result = json!({
+            "file": file.to_string_lossy(),
+            "uri": video.uri,
+            "id": video.id,
+            "link": video.link,
+            "size": video.size,
+            "resumed_from": video.resumed_from,
+            "bytes_sent": video.bytes_sent,
+            "retries": video.retries,
+            "verified": video.verification.is_complete(),
+        });
+        if let Some(done) = transcoded {
+            result["transcode"] = done["transcode"].clone();
+        }
+        println!("{result}");
     } else {
         println!("{}", video.uri);
         reporter.line(&format!(
@@ -412,7 +483,21 @@ async fn status(global: &Global, video: &str, json: bool) -> Result<(), Failure>
     Ok(())
 }
 
-async fn get(global: &Global, path: &str, fields: Option<&str>) -> Result<(), Failure> {
+async fn get(global: &Global, path: &str, fields: Option<&str>, all: bool) -> Result<(), Failure> {
+    if all {
+        let path = match fields {
+            Some(fields) => format!(
+                "{path}{}fields={fields}",
+                if path.contains('?') { '&' } else { '?' }
+            ),
+            None => path.to_owned(),
+        };
+        let mut items = client(global, ClientSettings::default())?.paginate::<Value>(&path);
+        while let Some(item) = items.next().await {
+            println!("{}", item?);
+        }
+        return Ok(());
+    }
     let mut request = ApiRequest::get(path);
     if let Some(fields) = fields {
         request = request.fields(fields);

@@ -193,6 +193,10 @@ pub(crate) struct Video {
     /// When the current upload's last byte was first seen.
     pub(crate) completed_at: Option<Instant>,
     pub(crate) versions: Vec<u64>,
+    /// `tus`, or `pull` (the sandbox fetched the file from `upload.link`).
+    pub(crate) approach: &'static str,
+    /// A pull whose fetch failed: `upload.status` is `error`.
+    pub(crate) pull_failed: bool,
 }
 
 struct RateWindow {

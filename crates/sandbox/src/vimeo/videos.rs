@@ -28,6 +28,8 @@ pub(crate) async fn seed_foreign_video(state: &State) -> std::io::Result<()> {
             size: 0,
             completed_at: Some(Instant::now()),
             versions: Vec::new(),
+            approach: "tus",
+            pull_failed: false,
         },
     );
     Ok(())
@@ -271,13 +273,13 @@ fn tus_upload_size(body: &Value) -> Result<u64, Reply> {
         ));
     }
     match body.pointer("/upload/approach").and_then(Value::as_str) {
-        Some("tus") => {}
+        Some("tus" | "pull") => {}
         _ => {
             return Err(api_error(
                 400,
                 2230,
                 "Invalid upload approach.",
-                "The sandbox supports upload.approach = tus.",
+                "The sandbox supports upload.approach = tus and pull.",
             ));
         }
     }
@@ -313,15 +315,74 @@ fn upload_error() -> Reply {
     )
 }
 
+/// The largest file the sandbox pulls.
+const PULL_LIMIT: u64 = 1 << 30;
+
+/// `upload.link` of a pull: http(s) on this machine only (the sandbox never
+/// reaches out to the network).
+fn pull_link(body: &Value) -> Result<String, Reply> {
+    let link = body
+        .pointer("/upload/link")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid_parameter("upload.link", "upload.link is required for pull"))?;
+    let uri: http::Uri = link
+        .parse()
+        .map_err(|_| invalid_parameter("upload.link", "upload.link is not a URL"))?;
+    let loopback = uri.scheme_str() == Some("http")
+        && uri.host().is_some_and(|h| {
+            h == "localhost"
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+    if !loopback {
+        return Err(invalid_parameter(
+            "upload.link",
+            "the sandbox only pulls from http:// URLs on loopback",
+        ));
+    }
+    Ok(link.to_owned())
+}
+
+/// Fetches a pull's file into a complete upload; `None` when it failed.
+async fn pull(state: &State, link: &str) -> Option<(String, u64)> {
+    let fetched = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        crate::browser::fetch(link, PULL_LIMIT),
+    )
+    .await;
+    match fetched {
+        Ok(Ok((200, data))) if data.len() as u64 <= PULL_LIMIT => {
+            let url = state.tus.create_complete(&data).await.ok()?;
+            Some((url, data.len() as u64))
+        }
+        _ => None,
+    }
+}
+
 async fn create_video(state: &State, call: &Call, user: u64) -> Result<Value, Reply> {
     let body = json_body(call)?;
-    let size = tus_upload_size(&body)?;
-    check_space(state, size)?;
-    let upload_link = state
-        .tus
-        .create_upload(size)
-        .await
-        .map_err(|_| upload_error())?;
+    let approach = if body.pointer("/upload/approach").and_then(Value::as_str) == Some("pull") {
+        "pull"
+    } else {
+        "tus"
+    };
+    let (upload_link, size, pull_failed) = if approach == "pull" {
+        let link = pull_link(&body)?;
+        // Vimeo fetches in the background; the sandbox fetches before it answers.
+        match pull(state, &link).await {
+            Some((url, size)) => (url, size, false),
+            None => (String::new(), 0, true),
+        }
+    } else {
+        let size = tus_upload_size(&body)?;
+        check_space(state, size)?;
+        let link = state
+            .tus
+            .create_upload(size)
+            .await
+            .map_err(|_| upload_error())?;
+        (link, size, false)
+    };
     let id = next_id(state);
     let mut video = Video {
         id,
@@ -345,6 +406,8 @@ async fn create_video(state: &State, call: &Call, user: u64) -> Result<Value, Re
         size,
         completed_at: None,
         versions: Vec::new(),
+        approach,
+        pull_failed,
     };
     let json = video_json(state, &mut video);
     lock(&state.videos).insert(id, video);
@@ -361,6 +424,12 @@ async fn create_version(state: &State, call: &Call, id: u64, user: u64) -> Resul
         return Err(invalid_parameter("file_name", "file_name is required"));
     };
     let size = tus_upload_size(&body)?;
+    if body.pointer("/upload/approach").and_then(Value::as_str) != Some("tus") {
+        return Err(invalid_parameter(
+            "upload.approach",
+            "the sandbox takes new versions with upload.approach = tus",
+        ));
+    }
     check_space(state, size)?;
     let upload_link = state
         .tus
@@ -455,10 +524,11 @@ fn list_videos(
 
 /// The video as the API shows it; notes the moment its upload completed.
 pub(crate) fn video_json(state: &State, video: &mut Video) -> Value {
-    let complete = state
-        .tus
-        .upload_state(&video.upload_link)
-        .is_some_and(|(offset, length)| offset == length);
+    let complete = !video.pull_failed
+        && state
+            .tus
+            .upload_state(&video.upload_link)
+            .is_some_and(|(offset, length)| offset == length);
     if complete && video.completed_at.is_none() {
         video.completed_at = Some(Instant::now());
     }
@@ -466,6 +536,7 @@ pub(crate) fn video_json(state: &State, video: &mut Video) -> Value {
         .completed_at
         .is_some_and(|at| at.elapsed() >= state.config.transcode_delay);
     let (status, upload_status, transcode_status) = match (complete, transcoded) {
+        _ if video.pull_failed => ("uploading_error", "error", "in_progress"),
         (false, _) => ("uploading", "in_progress", "in_progress"),
         (true, false) => ("transcoding", "complete", "in_progress"),
         (true, true) => ("available", "complete", "complete"),
@@ -479,8 +550,8 @@ pub(crate) fn video_json(state: &State, video: &mut Video) -> Value {
         "created_time": wire::iso8601(video.created),
         "privacy": {"view": video.privacy_view},
         "upload": {
-            "approach": "tus",
-            "upload_link": video.upload_link,
+            "approach": video.approach,
+            "upload_link": (video.approach == "tus").then_some(&video.upload_link),
             "size": video.size,
             "status": upload_status,
         },
