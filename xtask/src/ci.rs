@@ -57,13 +57,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ]))
         .map(Outcome::Check)
     });
-    // Before the workspace tests: the Redis cache suite and the CLIs' fleet
-    // resume test start their own redis-server.
+    // Before the workspace tests: the CLIs' fleet-resume tests start their
+    // own redis-server.
     step("redis-server (for the Redis suites)", &mut || {
         if ensure_redis_server() {
             return Ok(Outcome::Check(true));
         }
-        let reason = "NO redis-server (and it could not be installed): the Redis cache suite and the fleet-resume tests will FAIL".to_owned();
+        let reason = "NO redis-server (and it could not be installed): the CLIs' fleet-resume tests will FAIL".to_owned();
         eprintln!("\n!!!!!!!! {reason} !!!!!!!!\n");
         Ok(Outcome::Check(false))
     });
@@ -71,6 +71,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         let (ok, counts) = run_counting(cargo().args(["test", "--workspace"]))?;
         Ok(Outcome::Tests(ok, counts))
     });
+    step("cache conformance vs redis-server", &mut redis_suite);
     step("oauth1 vs oauthlib cross-check", &mut oauthlib_crosscheck);
     step(
         "tus interop vs @tus/server (Node)",
@@ -199,6 +200,20 @@ fn oauthlib_crosscheck() -> Result<Outcome, String> {
         command
     };
     let (ok, counts) = run_counting(command.arg(&cases))?;
+    Ok(Outcome::Tests(ok, counts))
+}
+
+/// The Redis conformance suite (a test target of its own, behind the cache's
+/// `redis` feature); the test binary starts its own servers.
+fn redis_suite() -> Result<Outcome, String> {
+    if !ensure_redis_server() {
+        let reason =
+            "NO redis-server (and it could not be installed): the Redis cache suite did NOT run"
+                .to_owned();
+        eprintln!("\n!!!!!!!! {reason} !!!!!!!!\n");
+        return Ok(Outcome::Skipped(reason));
+    }
+    let (ok, counts) = run_counting(cargo().args(["test", "--workspace", "--test", "redis"]))?;
     Ok(Outcome::Tests(ok, counts))
 }
 

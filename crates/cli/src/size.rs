@@ -67,7 +67,11 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "ms" => number / 1000.0,
         "m" | "min" => number * 60.0,
         "h" => number * 3600.0,
-        other => return Err(format!("unknown duration unit {other:?} (use ms, s, m or h)")),
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} (use ms, s, m or h)"
+            ));
+        }
     };
     std::time::Duration::try_from_secs_f64(seconds)
         .map_err(|_| format!("duration out of range: {text:?}"))

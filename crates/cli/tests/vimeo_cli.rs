@@ -388,3 +388,84 @@ async fn pull_uploads_wait_for_transcoding_and_get_all_pages() {
         assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_tracks_and_thumbnails_from_the_command_line() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = TempDir::new("vimeo-cli-media").unwrap();
+    let (path, _) = sample(dir.path(), "m.mp4", 10_000);
+    let out = run(vimeo(&sandbox, dir.path())
+        .arg("upload")
+        .arg(&path)
+        .arg("--json"))
+    .await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let id = serde_json::from_str::<Value>(out.stdout.trim()).unwrap()["id"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    let vtt = dir.path().join("fr.vtt");
+    std::fs::write(&vtt, "WEBVTT\n\n00:00.000 --> 00:01.000\nBonjour\n").unwrap();
+    let add = run(vimeo(&sandbox, dir.path())
+        .args(["texttrack", "add", &id])
+        .arg(&vtt)
+        .args([
+            "--language",
+            "fr",
+            "--kind",
+            "captions",
+            "--name",
+            "Français",
+            "--json",
+        ]))
+    .await;
+    assert_eq!(add.code, Some(0), "{add:?}");
+    let track: Value = serde_json::from_str(add.stdout.trim()).unwrap();
+    assert_eq!(track["active"], true);
+    assert_eq!(track["language"], "fr");
+    let link = track["link"].as_str().unwrap();
+    assert!(
+        sandbox
+            .uploads()
+            .asset(link)
+            .unwrap()
+            .starts_with(b"WEBVTT")
+    );
+    let list = run(vimeo(&sandbox, dir.path()).args(["texttrack", "list", &id])).await;
+    assert_eq!(list.code, Some(0), "{list:?}");
+    assert_eq!(list.stdout.lines().count(), 1);
+    let uri = track["uri"].as_str().unwrap();
+    let delete = run(vimeo(&sandbox, dir.path()).args(["texttrack", "delete", uri])).await;
+    assert_eq!(delete.code, Some(0), "{delete:?}");
+    let list = run(vimeo(&sandbox, dir.path()).args(["texttrack", "list", &id])).await;
+    assert_eq!(list.stdout, "");
+
+    let image = dir.path().join("t.jpg");
+    std::fs::write(&image, b"\xff\xd8\xff jpeg-ish").unwrap();
+    let set = run(vimeo(&sandbox, dir.path())
+        .args(["picture", "set", &id])
+        .arg(&image)
+        .arg("--json"))
+    .await;
+    assert_eq!(set.code, Some(0), "{set:?}");
+    assert_eq!(
+        serde_json::from_str::<Value>(set.stdout.trim()).unwrap()["active"],
+        true
+    );
+    assert!(
+        sandbox
+            .uploads()
+            .requests()
+            .iter()
+            .all(|r| r.authorization.is_none())
+    );
+    // Usage: a bad kind exits 2 before any request.
+    let before = sandbox.requests().len();
+    let bad = run(vimeo(&sandbox, dir.path())
+        .args(["texttrack", "add", &id])
+        .arg(&vtt)
+        .args(["--language", "fr", "--kind", "karaoke"]))
+    .await;
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+    assert_eq!(sandbox.requests().len(), before);
+}

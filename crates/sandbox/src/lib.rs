@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+mod assets;
 mod browser;
 mod faults;
 mod redis_server;

@@ -199,6 +199,7 @@ struct State {
     uploads: Mutex<HashMap<String, Upload>>,
     log: Mutex<Vec<LoggedRequest>>,
     faults: Faults,
+    assets: crate::assets::Assets,
 }
 
 /// A running tus server on 127.0.0.1. Stops when dropped.
@@ -226,6 +227,7 @@ impl TusServer {
             addr,
             uploads: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
+            assets: crate::assets::Assets::default(),
             faults: Faults::default(),
         });
         let accept_state = state.clone();
@@ -296,6 +298,22 @@ impl TusServer {
             upload.acknowledged = length;
         }
         Ok(upload_url(&self.state, &id))
+    }
+
+    /// A slot for a plain `PUT` of a file that is not a video (a text track,
+    /// a thumbnail): its URL on this host.
+    pub fn asset_slot(&self) -> String {
+        format!(
+            "http://{}/assets/{}",
+            self.state.addr,
+            self.state.assets.slot()
+        )
+    }
+
+    /// The file PUT to an [`TusServer::asset_slot`] URL, once it was.
+    pub fn asset(&self, url: &str) -> Option<Vec<u8>> {
+        let id = url.rsplit('/').next()?;
+        self.state.assets.get(id).map(|b| b.to_vec())
     }
 
     /// The raw `Upload-Metadata` an upload was created with.
@@ -455,6 +473,10 @@ async fn respond(
         _ => {}
     }
     let method = request.method().clone();
+    if let Some(id) = request.uri().path().strip_prefix("/assets/") {
+        let id = id.to_owned();
+        return Ok(state.assets.handle(&method, &id, request.into_body()).await);
+    }
     if method == Method::OPTIONS {
         let mut response = reply(204);
         let headers = response.headers_mut();

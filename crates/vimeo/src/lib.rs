@@ -39,6 +39,7 @@ mod error;
 pub mod fuzzing;
 mod http;
 mod legacy;
+mod media;
 mod models;
 mod pull;
 mod rate_limit;
@@ -53,6 +54,7 @@ pub use client::{
 };
 pub use error::{ApiError, Error, InvalidParameter, LegacyError, codes};
 pub use legacy::{LegacyClient, LegacyEndpoints, LegacyToken, Permission};
+pub use media::{Picture, TextTrack, TextTrackOptions};
 pub use models::{
     Page, Paging, Privacy, Quota, Transcode, Upload, UploadQuota, User, Version, Video,
 };

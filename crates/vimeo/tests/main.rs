@@ -5,6 +5,7 @@ mod auth;
 mod errors;
 mod examples;
 mod legacy;
+mod media;
 mod pull;
 mod resume;
 mod secrets;

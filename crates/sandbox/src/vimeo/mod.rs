@@ -10,6 +10,7 @@ mod dispatch;
 pub(crate) use dispatch::Call;
 #[allow(clippy::result_large_err)]
 mod legacy;
+mod media;
 #[allow(clippy::result_large_err)]
 mod videos;
 pub(crate) mod wire;
@@ -215,6 +216,8 @@ pub(crate) struct State {
     pub(crate) videos: Mutex<BTreeMap<u64, Video>>,
     pub(crate) next_id: AtomicU64,
     pub(crate) legacy: Mutex<legacy::LegacyState>,
+    /// Text tracks and thumbnails.
+    pub(crate) media: Mutex<Vec<media::Media>>,
     log: Mutex<Vec<ApiRequest>>,
     faults: Faults,
     rate: Mutex<RateWindow>,
@@ -300,6 +303,7 @@ impl Sandbox {
             videos: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(100_000),
             legacy: Mutex::new(legacy::LegacyState::default()),
+            media: Mutex::new(Vec::new()),
             log: Mutex::new(Vec::new()),
             faults: Faults::default(),
             rate: Mutex::new(RateWindow {

@@ -102,7 +102,7 @@ fn require_scope(grant: &Grant, scope: &str) -> Result<(), Reply> {
     }
 }
 
-fn not_found() -> Reply {
+pub(super) fn not_found() -> Reply {
     api_error(
         404,
         5000,
@@ -194,6 +194,23 @@ async fn handle(state: &State, call: &Call) -> Result<Reply, Reply> {
                     videos.remove(&id);
                     Ok(wire::no_content())
                 }
+                (_, [collection @ ("texttracks" | "pictures"), ..]) => {
+                    let user = user_of(&grant)?;
+                    if method != "GET" {
+                        require_scope(&grant, "edit")?;
+                    }
+                    {
+                        let mut videos = lock(&state.videos);
+                        owned(videos.get_mut(&id), user)?;
+                    }
+                    let body = match method {
+                        "POST" | "PATCH" if *collection == "texttracks" || method == "PATCH" => {
+                            Some(json_body(call)?)
+                        }
+                        _ => None,
+                    };
+                    super::media::route(state, call, id, rest, body)
+                }
                 ("POST", ["versions"]) => {
                     let user = user_of(&grant)?;
                     require_scope(&grant, "upload")?;
@@ -207,7 +224,7 @@ async fn handle(state: &State, call: &Call) -> Result<Reply, Reply> {
     }
 }
 
-fn method_not_found() -> Reply {
+pub(super) fn method_not_found() -> Reply {
     api_error(
         404,
         5000,
@@ -247,7 +264,7 @@ fn json_body(call: &Call) -> Result<Value, Reply> {
     }
 }
 
-fn invalid_parameter(field: &str, message: &str) -> Reply {
+pub(super) fn invalid_parameter(field: &str, message: &str) -> Reply {
     api_error_with(
         400,
         2204,
