@@ -3,4 +3,5 @@
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     cache::fuzzing::decode(data);
+    vimeo::fuzzing::cached_response(data);
 });

@@ -9,8 +9,10 @@
 //!   writes, 0600/0700, corruption = miss), `SledCache` (feature `sled`) and
 //!   `RedisCache` (feature `redis`, for fleets). Every backend passes the same
 //!   conformance suite (`tests/conformance.rs`).
-//! - Request caching rules for API clients, as plain values: [`CachePolicy`],
-//!   [`request_key`], [`credential_identity`], [`CachedResponse`].
+//! - Keys ([`Namespace`], [`Key`]) are digests: nothing a caller puts in a
+//!   key (a URL, a token) is readable in the store. What a key is made of —
+//!   an API request, its credential — is the caller's business (the `vimeo`
+//!   facade's request cache keeps those rules).
 //!
 //! Clock semantics: expiry is wall-clock time in milliseconds since the Unix
 //! epoch, read from a [`Clock`] (the system clock unless replaced), because
@@ -48,7 +50,6 @@ mod key;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis_backend;
-mod request;
 #[cfg(feature = "sled")]
 mod sled_backend;
 mod typed;
@@ -61,7 +62,6 @@ pub use key::{Key, Namespace};
 pub use memory::{MemoryCache, MemoryCacheBuilder};
 #[cfg(feature = "redis")]
 pub use redis_backend::RedisCache;
-pub use request::{CachePolicy, CachedResponse, Freshness, credential_identity, request_key};
 #[cfg(feature = "sled")]
 pub use sled_backend::SledCache;
 pub use typed::CacheExt;

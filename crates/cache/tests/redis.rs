@@ -31,7 +31,7 @@ struct ServerGuard(Server);
 
 impl std::fmt::Debug for ServerGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "redis-server on port {}", self.0.port)
+        write!(f, "redis-server on port {}", self.0.port())
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use cache::{Cache, CachePolicy, CachedResponse, Freshness, Namespace, Ttl};
+use cache::{Cache, Namespace, Ttl};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 use http_body_util::Full;
 use serde::Serialize;
@@ -18,6 +18,9 @@ use tracing::Instrument as _;
 use crate::answer::api_error;
 use crate::auth::{AppCredentials, AuthorizationRequest, TokenAnswer, TokenGrant, random_state};
 use crate::http::Http;
+use crate::request_cache::{
+    CachePolicy, CachedResponse, Freshness, credential_identity, request_key,
+};
 use crate::{AccessToken, Error, Page, RateLimit};
 
 /// The real API.
@@ -766,11 +769,10 @@ impl VimeoClient {
             .as_ref()
             .filter(|c| c.policy.ttl("GET", &path, 200).is_some())
             .map(|c| {
-                let identity =
-                    cache::credential_identity(None, token.as_ref().map(AccessToken::expose));
+                let identity = credential_identity(None, token.as_ref().map(AccessToken::expose));
                 (
                     c.clone(),
-                    cache::request_key(&cache_namespace(), "GET", &uri.to_string(), &[], &identity),
+                    request_key(&cache_namespace(), "GET", &uri.to_string(), &[], &identity),
                 )
             });
         let mut stale = None;

@@ -49,6 +49,16 @@ pub fn page(data: &[u8]) {
     }
 }
 
+/// A cached API response decoded from arbitrary bytes: whatever decodes
+/// encodes back to an equal response.
+pub fn cached_response(data: &[u8]) {
+    use crate::request_cache::CachedResponse;
+    if let Some(response) = CachedResponse::decode(&Bytes::copy_from_slice(data)) {
+        let again = CachedResponse::decode(&response.encode()).expect("re-encoded decodes");
+        assert_eq!(again, response);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -87,6 +97,11 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn cached_responses_never_panic(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            super::cached_response(&data);
+        }
+
         #[test]
         fn error_bodies_always_give_a_typed_error(status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..600)) {
             super::error_body(status, &body);

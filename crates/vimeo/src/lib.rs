@@ -43,6 +43,7 @@ mod media;
 mod models;
 mod pull;
 mod rate_limit;
+mod request_cache;
 mod resume;
 mod ticket;
 mod upload;
@@ -59,6 +60,7 @@ pub use models::{
     Page, Paging, Privacy, Quota, Transcode, Upload, UploadQuota, User, Version, Video,
 };
 pub use rate_limit::RateLimit;
+pub use request_cache::CachePolicy;
 pub use resume::CacheUrlStore;
 pub use ticket::UploadTicket;
 pub use upload::{

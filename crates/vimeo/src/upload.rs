@@ -362,7 +362,7 @@ impl VimeoClient {
                     Target::New => "new".to_owned(),
                     Target::Replace { video_uri } => (*video_uri).to_owned(),
                 };
-                let identity = cache::credential_identity(
+                let identity = crate::request_cache::credential_identity(
                     None,
                     self.token().as_ref().map(AccessToken::expose),
                 );

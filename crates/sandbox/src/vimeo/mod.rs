@@ -10,6 +10,7 @@ mod dispatch;
 pub(crate) use dispatch::Call;
 #[allow(clippy::result_large_err)]
 mod legacy;
+#[allow(clippy::result_large_err)]
 mod media;
 #[allow(clippy::result_large_err)]
 mod videos;

@@ -1,5 +1,7 @@
-//! Request-cache semantics for HTTP API clients, as plain values: which
-//! requests are cached, for how long, under which key.
+//! The API request cache's rules, as plain values: which requests are
+//! cached, for how long, under which key (OAuth protocol parameters and
+//! tokens never enter a key; the credential's identity does). The storage
+//! is any `cache::Cache`; what OAuth is stays here, not in the cache crate.
 
 use std::time::Duration;
 
@@ -7,7 +9,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{Key, Namespace};
+use cache::{Key, Namespace};
 
 /// Query parameters that never enter a key: OAuth 1.0a protocol parameters
 /// (nonce, timestamp, signature, token...) and bearer tokens. The credential is
@@ -19,13 +21,7 @@ fn is_excluded_param(name: &str) -> bool {
 /// A stable, non-reversible identity for a credential: SHA-256 (hex) of the
 /// consumer key and token. Two users never share cached responses; the token
 /// itself never appears in a key.
-///
-/// ```
-/// let a = cache::credential_identity(Some("consumer"), Some("token-a"));
-/// assert_ne!(a, cache::credential_identity(Some("consumer"), Some("token-b")));
-/// assert!(!a.contains("token-a"));
-/// ```
-pub fn credential_identity(consumer_key: Option<&str>, token: Option<&str>) -> String {
+pub(crate) fn credential_identity(consumer_key: Option<&str>, token: Option<&str>) -> String {
     let mut hasher = Sha256::new();
     hasher.update(b"credential-v1\0");
     hasher.update(consumer_key.unwrap_or("").as_bytes());
@@ -41,16 +37,7 @@ pub fn credential_identity(consumer_key: Option<&str>, token: Option<&str>) -> S
 /// The key for a request: method, URL without query, the query and extra
 /// parameters sorted (OAuth protocol parameters and tokens left out), and the
 /// credential identity.
-///
-/// ```
-/// let ns = cache::Namespace::new("http")?;
-/// let who = cache::credential_identity(None, Some("t"));
-/// let a = cache::request_key(&ns, "GET", "https://API.example.com/videos?b=2&a=1&oauth_nonce=x", &[], &who);
-/// let b = cache::request_key(&ns, "get", "https://api.example.com/videos?a=1&b=2&oauth_nonce=y", &[], &who);
-/// assert_eq!(a, b);
-/// # Ok::<(), cache::Error>(())
-/// ```
-pub fn request_key(
+pub(crate) fn request_key(
     namespace: &Namespace,
     method: &str,
     url: &str,
@@ -132,7 +119,7 @@ enum Rule {
 ///
 /// ```
 /// use std::time::Duration;
-/// let policy = cache::CachePolicy::new(Duration::from_secs(60))
+/// let policy = vimeo::CachePolicy::new(Duration::from_secs(60))
 ///     .never("/uploads/**")
 ///     .ttl_for("/videos/*", Duration::from_secs(5));
 /// assert_eq!(policy.ttl("GET", "/videos/42", 200), Some(Duration::from_secs(5)));
@@ -209,22 +196,22 @@ impl CachePolicy {
 /// A stored response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct CachedResponse {
+pub(crate) struct CachedResponse {
     /// The HTTP status.
-    pub status: u16,
+    pub(crate) status: u16,
     /// Headers worth keeping (content type, rate-limit snapshot...).
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// When it stops being fresh, ms since the Unix epoch.
-    pub fresh_until_ms: u64,
+    pub(crate) fresh_until_ms: u64,
     /// The body.
     #[serde(skip)]
-    pub body: Bytes,
+    pub(crate) body: Bytes,
 }
 
 /// Whether a cached response may be used as is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Freshness {
+pub(crate) enum Freshness {
     /// Within its TTL.
     Fresh,
     /// Past its TTL but within the stale-if-error window: use only if the origin fails.
@@ -233,7 +220,7 @@ pub enum Freshness {
 
 impl CachedResponse {
     /// A response stored at `now_ms` for `ttl`.
-    pub fn new(
+    pub(crate) fn new(
         status: u16,
         headers: Vec<(String, String)>,
         body: Bytes,
@@ -249,7 +236,7 @@ impl CachedResponse {
     }
 
     /// Fresh or stale at `now_ms`.
-    pub fn freshness(&self, now_ms: u64) -> Freshness {
+    pub(crate) fn freshness(&self, now_ms: u64) -> Freshness {
         if now_ms < self.fresh_until_ms {
             Freshness::Fresh
         } else {
@@ -258,7 +245,7 @@ impl CachedResponse {
     }
 
     /// Encodes as `u32 BE header length | JSON header | body`.
-    pub fn encode(&self) -> Bytes {
+    pub(crate) fn encode(&self) -> Bytes {
         let header = serde_json::to_vec(self).unwrap_or_default();
         let mut out = Vec::with_capacity(4 + header.len() + self.body.len());
         out.extend_from_slice(&(header.len() as u32).to_be_bytes());
@@ -268,7 +255,7 @@ impl CachedResponse {
     }
 
     /// Decodes; `None` for anything malformed (never panics).
-    pub fn decode(bytes: &Bytes) -> Option<CachedResponse> {
+    pub(crate) fn decode(bytes: &Bytes) -> Option<CachedResponse> {
         let len = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
         let header = bytes.get(4..4usize.checked_add(len)?)?;
         let mut response: CachedResponse = serde_json::from_slice(header).ok()?;
