@@ -320,7 +320,7 @@ impl LegacyClient {
             let url = format!(
                 "{}?{}",
                 self.endpoints.rest,
-                crate::client::form_encode(&query)
+                crate::request::form_encode(&query)
             );
             let token = self.token();
             let signed = self

@@ -32,6 +32,7 @@
 
 mod answer;
 mod auth;
+mod builder;
 mod client;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -41,25 +42,27 @@ mod http;
 mod legacy;
 mod media;
 mod models;
+mod page;
 mod pull;
 mod rate_limit;
+mod request;
 mod request_cache;
 mod resume;
 mod ticket;
 mod upload;
 
 pub use auth::{AccessToken, AppCredentials, AuthorizationRequest, TokenGrant};
-pub use client::{
-    ACCEPT_VERSION, ApiRequest, ApiResponse, ClientBuilder, DEFAULT_API_URL, Paginator,
-    RateLimitPolicy, VimeoClient,
-};
+pub use builder::ClientBuilder;
+pub use client::VimeoClient;
 pub use error::{ApiError, Error, InvalidParameter, LegacyError, codes};
 pub use legacy::{LegacyClient, LegacyEndpoints, LegacyToken, Permission};
 pub use media::{Picture, TextTrack, TextTrackOptions};
 pub use models::{
     Page, Paging, Privacy, Quota, Transcode, Upload, UploadQuota, User, Version, Video,
 };
+pub use page::Paginator;
 pub use rate_limit::RateLimit;
+pub use request::{ACCEPT_VERSION, ApiRequest, ApiResponse, DEFAULT_API_URL, RateLimitPolicy};
 pub use request_cache::CachePolicy;
 pub use resume::CacheUrlStore;
 pub use ticket::UploadTicket;

@@ -12,8 +12,8 @@ use serde_json::json;
 use tracing::Instrument as _;
 
 use crate::answer::api_error;
-use crate::client::ApiRequest;
 use crate::models::video_id_from_uri;
+use crate::request::ApiRequest;
 use crate::{Error, Page, VimeoClient};
 
 /// Largest text track or image read into memory for its PUT.

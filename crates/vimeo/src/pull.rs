@@ -4,7 +4,7 @@
 use serde_json::json;
 use tracing::Instrument as _;
 
-use crate::client::ApiRequest;
+use crate::request::ApiRequest;
 use crate::{Error, UploadOptions, Video, VimeoClient};
 
 impl VimeoClient {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::Instrument as _;
 
-use crate::client::ApiRequest;
+use crate::request::ApiRequest;
 use crate::upload::{RESUME_TTL, UploadOptions};
 use crate::{Error, Upload, Version, Video, VimeoClient};
 

@@ -11,8 +11,8 @@ use cache::{CacheExt as _, Namespace};
 use serde_json::Value;
 use tracing::Instrument as _;
 
-use crate::client::ApiRequest;
 use crate::models::video_id_from_uri;
+use crate::request::ApiRequest;
 use crate::ticket::{ResumeRecord, Target, TicketOffice, UploadTicket};
 use crate::{AccessToken, Error, Video, VimeoClient};
 

@@ -1,0 +1,278 @@
+//! [`ClientBuilder`]: everything a [`VimeoClient`] is configured with,
+//! checked in `build()`; and the API [`Origin`], the only place the bearer
+//! token goes.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use cache::Cache;
+use http::{HeaderValue, Uri};
+
+use crate::auth::AppCredentials;
+use crate::client::{Inner, RequestCache};
+use crate::http::Http;
+use crate::request::{DEFAULT_API_URL, RateLimitPolicy};
+use crate::request_cache::CachePolicy;
+use crate::{AccessToken, Error, VimeoClient};
+
+/// The API origin: bearer tokens go here and nowhere else.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    pub(crate) scheme: String,
+    pub(crate) authority: String,
+    /// Base path without trailing slash (usually empty).
+    pub(crate) path: String,
+    /// The host is this machine (`localhost`, 127.0.0.0/8, `::1`).
+    pub(crate) loopback: bool,
+}
+
+/// Whether `host` names this machine.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Origin {
+    pub(crate) fn parse(url: &str) -> Result<Origin, Error> {
+        let uri: Uri = url
+            .trim()
+            .parse()
+            .map_err(|_| Error::InvalidInput(format!("not a URL: {url:?}")))?;
+        let scheme = match uri.scheme_str() {
+            Some(s @ ("http" | "https")) => s.to_owned(),
+            _ => return Err(Error::InvalidInput("the API URL must be http(s)".into())),
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| Error::InvalidInput("the API URL has no host".into()))?;
+        if authority.as_str().contains('@') {
+            return Err(Error::InvalidInput(
+                "the API URL must not hold credentials".into(),
+            ));
+        }
+        Ok(Origin {
+            scheme,
+            loopback: is_loopback(authority.host()),
+            authority: authority.as_str().to_ascii_lowercase(),
+            path: uri.path().trim_end_matches('/').to_owned(),
+        })
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("{}://{}{}", self.scheme, self.authority, self.path)
+    }
+
+    /// Whether `uri` is on this origin (same scheme, host and port).
+    pub(crate) fn owns(&self, uri: &Uri) -> bool {
+        uri.scheme_str() == Some(self.scheme.as_str())
+            && uri
+                .authority()
+                .is_some_and(|a| a.as_str().eq_ignore_ascii_case(&self.authority))
+    }
+}
+
+/// Configures a [`VimeoClient`].
+#[must_use]
+pub struct ClientBuilder {
+    api_url: String,
+    token: Option<AccessToken>,
+    app: Option<AppCredentials>,
+    user_agent: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    upload_stall_timeout: Duration,
+    rate_limit: RateLimitPolicy,
+    retry: tus::RetryPolicy,
+    cache: Option<(Arc<dyn Cache>, CachePolicy)>,
+    resume: Option<Arc<dyn Cache>>,
+    chunk_size: u64,
+    extra_roots: Vec<Vec<u8>>,
+    allow_insecure_http: bool,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_url", &self.api_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VimeoClient {
+    /// A builder with the defaults: the real API over HTTPS, no token, 10 s
+    /// connect and 30 s call timeouts, 128 MiB upload chunks, resume state in
+    /// memory.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder {
+            api_url: DEFAULT_API_URL.into(),
+            token: None,
+            app: None,
+            user_agent: format!(
+                "vimeo-rs/{} (+https://developer.vimeo.com/api)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            upload_stall_timeout: Duration::from_secs(60),
+            rate_limit: RateLimitPolicy::default(),
+            retry: tus::RetryPolicy::default(),
+            cache: None,
+            resume: None,
+            chunk_size: 128 << 20,
+            extra_roots: Vec::new(),
+            allow_insecure_http: false,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The API base URL (the sandbox's in tests).
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api_url = url.into();
+        self
+    }
+
+    /// A bearer token (a personal access token, say).
+    pub fn token(mut self, token: impl Into<AccessToken>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The app's client id and secret, for the OAuth 2 flows.
+    pub fn app(mut self, client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        self.app = Some(AppCredentials::new(client_id, client_secret));
+        self
+    }
+
+    /// The `User-Agent` of API calls.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// The time one API call (answer included) may take.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The time a connection may take to open.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long an upload request may go without progress before it is retried.
+    pub fn upload_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.upload_stall_timeout = timeout;
+        self
+    }
+
+    /// How 429 answers are handled.
+    pub fn rate_limit_policy(mut self, policy: RateLimitPolicy) -> Self {
+        self.rate_limit = policy;
+        self
+    }
+
+    /// Retries for idempotent API calls (5xx, connection errors) and for upload
+    /// requests.
+    pub fn retry_policy(mut self, policy: tus::RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Caches successful GETs in `cache` for `ttl` (see [`VimeoClient::enable_cache`]).
+    pub fn cache(self, cache: Arc<dyn Cache>, ttl: Duration) -> Self {
+        self.cache_policy(cache, CachePolicy::new(ttl))
+    }
+
+    /// Caches successful GETs by `policy`.
+    pub fn cache_policy(mut self, cache: Arc<dyn Cache>, policy: CachePolicy) -> Self {
+        self.cache = Some((cache, policy));
+        self
+    }
+
+    /// Where upload resume state lives. Use a file, sled or Redis cache to
+    /// resume after a restart (or on another machine); the default is memory.
+    pub fn resume_cache(mut self, cache: Arc<dyn Cache>) -> Self {
+        self.resume = Some(cache);
+        self
+    }
+
+    /// The default upload chunk size (128 MiB; each chunk is one PATCH, streamed).
+    pub fn chunk_size(mut self, bytes: u64) -> Self {
+        self.chunk_size = bytes.max(1);
+        self
+    }
+
+    /// Allows credentials over plain HTTP to another machine, and plain-HTTP
+    /// upload links from an HTTPS API (default: refused with
+    /// [`Error::InsecureHttp`]; plain HTTP to this machine — the sandbox — is
+    /// always allowed). For test rigs behind a TLS-terminating proxy only.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), vimeo::Error> {
+    /// let client = vimeo::VimeoClient::builder()
+    ///     .api_url("http://api.example.invalid")
+    ///     .token("t")
+    ///     .build()?;
+    /// let refused = client.get::<serde_json::Value>("/me").await.unwrap_err();
+    /// assert!(matches!(refused, vimeo::Error::InsecureHttp(_)));
+    /// # Ok(()) }
+    /// ```
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Trusts one more root certificate (DER), for API and upload hosts.
+    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots.push(der.into());
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<VimeoClient, Error> {
+        let origin = Origin::parse(&self.api_url)?;
+        let user_agent = HeaderValue::from_str(&self.user_agent).map_err(|_| {
+            Error::InvalidInput("the user agent is not a valid header value".into())
+        })?;
+        let http = Http::new(self.connect_timeout, self.timeout, &self.extra_roots)?;
+        // The upload client is separate and carries no credentials: upload links
+        // are their own credential, and the bearer token must never reach them.
+        let mut tus = tus::Client::builder()
+            .retry_policy(self.retry.clone())
+            .stall_timeout(self.upload_stall_timeout)
+            .connect_timeout(self.connect_timeout);
+        for der in &self.extra_roots {
+            tus = tus.add_root_certificate(der.clone());
+        }
+        let tus = tus.build()?;
+        let cache = self
+            .cache
+            .map(|(cache, policy)| Arc::new(RequestCache { cache, policy }));
+        Ok(VimeoClient {
+            inner: Arc::new(Inner {
+                http,
+                origin,
+                token: RwLock::new(self.token),
+                app: self.app,
+                user_agent,
+                rate_limit: self.rate_limit,
+                retry: self.retry,
+                cache: RwLock::new(cache),
+                last_rate_limit: Mutex::new(None),
+                tus,
+                resume: self
+                    .resume
+                    .unwrap_or_else(|| Arc::new(cache::MemoryCache::new())),
+                chunk_size: self.chunk_size,
+                insecure_http: self.allow_insecure_http,
+            }),
+        })
+    }
+}
