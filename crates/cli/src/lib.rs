@@ -43,6 +43,35 @@ pub fn state_dir(env: &str, name: &str) -> PathBuf {
     std::env::temp_dir().join(name)
 }
 
+/// Writes `bytes` to `path` so that only this user can read it (directory
+/// 0700, file 0600), atomically (a temporary file renamed over the old one):
+/// for credentials a command keeps for the next one.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    let temporary = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .map_or("state".into(), |n| n.to_string_lossy()),
+        std::process::id()
+    ));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)
+}
+
 /// An error and its sources, as `outer: inner: innermost` (each printed once;
 /// library errors leave their source out of their own message).
 pub fn error_chain(error: &dyn std::error::Error) -> String {

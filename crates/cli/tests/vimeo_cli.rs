@@ -175,6 +175,44 @@ async fn the_oauth1_flow_reads_the_verifier_from_stdin() {
             .unwrap()
             .starts_with("sbx-at-")
     );
+    // The token is kept for `vimeo call`, readable by this user only.
+    use std::os::unix::fs::PermissionsExt as _;
+    let kept = dir.path().join("vimeo/legacy-token.json");
+    let mode = std::fs::metadata(&kept).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let dir_mode = std::fs::metadata(dir.path().join("vimeo"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(dir_mode & 0o777, 0o700, "{dir_mode:o}");
+    for post in [false, true] {
+        let mut call = command(VIMEO, dir.path());
+        call.env("VIMEO_CONSUMER_KEY", &credentials.consumer_key)
+            .env("VIMEO_CONSUMER_SECRET", &credentials.consumer_secret)
+            .args(["call", "test.echo", "greeting=hello & bye", "n=1"])
+            .args(["--legacy-url", &sandbox.legacy_url()]);
+        if post {
+            call.arg("--post");
+        }
+        let out = run(&mut call).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        let answer: Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(answer["greeting"], "hello & bye", "{answer}");
+        assert!(!out.stderr.contains(&credentials.consumer_secret));
+    }
+    // A failed call: exit 1 with the API's message; a bad pair: exit 2.
+    let out = run(command(VIMEO, dir.path())
+        .env("VIMEO_CONSUMER_KEY", &credentials.consumer_key)
+        .env("VIMEO_CONSUMER_SECRET", &credentials.consumer_secret)
+        .args(["call", "nope", "--legacy-url", &sandbox.legacy_url()]))
+    .await;
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let out = run(command(VIMEO, dir.path())
+        .env("VIMEO_CONSUMER_KEY", &credentials.consumer_key)
+        .env("VIMEO_CONSUMER_SECRET", &credentials.consumer_secret)
+        .args(["call", "test.echo", "novalue"]))
+    .await;
+    assert_eq!(out.code, Some(2), "{out:?}");
 }
 
 async fn fetch(url: &str) -> String {

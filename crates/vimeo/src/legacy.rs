@@ -15,8 +15,61 @@ use oauth1::{Secret, Signer};
 use serde_json::Value;
 use tracing::Instrument as _;
 
+use cache::{Cache, CacheExt as _, Namespace, Ttl};
+
 use crate::http::Http;
+use crate::request_cache::{credential_identity, request_key};
 use crate::{Error, LegacyError};
+
+/// How one legacy call is made: the original `call(method, params,
+/// request_method, url, cache)`'s last three arguments.
+///
+/// ```
+/// let options = vimeo::CallOptions::new().post().cache(false);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use]
+pub struct CallOptions {
+    /// POST with a form body (signed with it) instead of GET with a query.
+    pub post: bool,
+    /// Another REST endpoint URL for this call.
+    pub url: Option<String>,
+    /// Use the cache for this call (`None`: when one is enabled). Only
+    /// successful GET answers are ever cached.
+    pub cache: Option<bool>,
+}
+
+impl CallOptions {
+    /// GET, the client's endpoint, the client's cache setting.
+    pub fn new() -> Self {
+        CallOptions::default()
+    }
+
+    /// POST the parameters as a signed form body.
+    pub fn post(mut self) -> Self {
+        self.post = true;
+        self
+    }
+
+    /// Sends this call to `url` instead of the client's REST endpoint.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Turns the cache on or off for this call.
+    pub fn cache(mut self, use_cache: bool) -> Self {
+        self.cache = Some(use_cache);
+        self
+    }
+}
+
+/// The cache namespace of legacy answers.
+fn legacy_namespace() -> Namespace {
+    Namespace::new("vimeo-legacy").expect("a valid constant namespace (tested)")
+}
 
 /// Where the legacy endpoints live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +178,7 @@ pub struct LegacyClient {
     request_token: Mutex<Option<LegacyToken>>,
     access_token: Mutex<Option<LegacyToken>>,
     clock: Option<Clock>,
+    cache: Mutex<Option<(Arc<dyn Cache>, Duration)>>,
 }
 
 impl fmt::Debug for LegacyClient {
@@ -155,6 +209,7 @@ impl LegacyClient {
             request_token: Mutex::new(None),
             access_token: Mutex::new(None),
             clock: None,
+            cache: Mutex::new(None),
         })
     }
 
@@ -303,70 +358,167 @@ impl LegacyClient {
         .await
     }
 
+    /// Caches successful GET answers in `cache` for `ttl` (the original
+    /// `enable_cache`). Keys hold the consumer and token only as a digest, so
+    /// two users never share an answer; OAuth nonces and signatures never
+    /// enter a key.
+    pub fn enable_cache(&self, cache: Arc<dyn Cache>, ttl: Duration) {
+        *lock(&self.cache) = Some((cache, ttl));
+    }
+
+    /// Stops caching (what is stored stays until [`LegacyClient::clear_cache`]).
+    pub fn disable_cache(&self) {
+        *lock(&self.cache) = None;
+    }
+
+    /// Forgets every cached legacy answer.
+    pub async fn clear_cache(&self) -> Result<(), Error> {
+        let cache = lock(&self.cache).clone();
+        if let Some((cache, _)) = cache {
+            cache.clear(&legacy_namespace()).await?;
+        }
+        Ok(())
+    }
+
     /// Calls `method` (the `vimeo.` prefix is added when missing) with
-    /// `params`, signed with the consumer and, when set, the access token.
-    /// Returns the answer's JSON; a `"stat": "fail"` answer is a
-    /// [`LegacyError`], whatever the HTTP status.
+    /// `params` by GET, signed with the consumer and, when set, the access
+    /// token; cached when a cache is enabled. Returns the answer's JSON; a
+    /// `"stat": "fail"` answer is a [`LegacyError`], whatever the HTTP status.
     pub async fn call(&self, method: &str, params: &[(&str, &str)]) -> Result<Value, Error> {
+        self.call_with(method, params, &CallOptions::new()).await
+    }
+
+    /// [`LegacyClient::call`] with the original's other arguments: POST (the
+    /// form body is signed), another endpoint URL, the cache on or off.
+    ///
+    /// ```no_run
+    /// # async fn f(client: vimeo::LegacyClient) -> Result<(), vimeo::Error> {
+    /// let options = vimeo::CallOptions::new().post();
+    /// let answer = client
+    ///     .call_with("videos.setTitle", &[("video_id", "42"), ("title", "New")], &options)
+    ///     .await?;
+    /// # let _ = answer; Ok(()) }
+    /// ```
+    pub async fn call_with(
+        &self,
+        method: &str,
+        params: &[(&str, &str)],
+        options: &CallOptions,
+    ) -> Result<Value, Error> {
         let method = if method.starts_with("vimeo.") {
             method.to_owned()
         } else {
             format!("vimeo.{method}")
         };
-        let span = tracing::info_span!("vimeo_legacy_call", method = %method);
+        let span = tracing::info_span!("vimeo_legacy_call", method = %method, post = options.post);
         async {
-            let mut query: Vec<(&str, &str)> = vec![("format", "json"), ("method", &method)];
-            query.extend_from_slice(params);
-            let url = format!(
-                "{}?{}",
-                self.endpoints.rest,
-                crate::request::form_encode(&query)
-            );
+            let endpoint = options.url.as_deref().unwrap_or(&self.endpoints.rest);
+            let mut pairs: Vec<(&str, &str)> = vec![("format", "json"), ("method", &method)];
+            pairs.extend_from_slice(params);
+            let form = crate::request::form_encode(&pairs);
             let token = self.token();
+            let cache = lock(&self.cache)
+                .clone()
+                .filter(|_| !options.post && options.cache != Some(false));
+            let url = if options.post {
+                endpoint.to_owned()
+            } else {
+                format!("{endpoint}?{form}")
+            };
+            let key = cache.as_ref().map(|_| {
+                let identity = credential_identity(
+                    Some(&self.consumer_key),
+                    token.as_ref().map(|t| t.token.as_str()),
+                );
+                request_key(&legacy_namespace(), "GET", &url, &[], &identity)
+            });
+            if let (Some((cache, _)), Some(key)) = (&cache, &key) {
+                match cache.get_json::<Value>(key).await {
+                    Ok(Some(hit)) => {
+                        tracing::debug!("cache hit");
+                        return Ok(hit);
+                    }
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(%error, "legacy cache read failed"),
+                }
+            }
+            let http_method = if options.post { "POST" } else { "GET" };
+            let mut to_sign = oauth1::Request::new(http_method, &url);
+            if options.post {
+                to_sign = to_sign.body(FORM, form.as_bytes());
+            }
             let signed = self
                 .signer(token.as_ref())
-                .sign(&oauth1::Request::new("GET", &url))
+                .sign(&to_sign)
                 .map_err(|e| Error::InvalidInput(e.to_string()))?;
             let mut authorization = http::HeaderValue::from_str(&signed.authorization_header())
                 .map_err(|_| Error::InvalidInput("an OAuth header value is not valid".into()))?;
             authorization.set_sensitive(true);
-            let request = Request::builder()
-                .method(Method::GET)
+            let mut builder = Request::builder()
+                .method(if options.post {
+                    Method::POST
+                } else {
+                    Method::GET
+                })
                 .uri(url.as_str())
-                .header("authorization", authorization)
-                .body(Full::new(Bytes::new()))
+                .header("authorization", authorization);
+            let body = if options.post {
+                builder = builder.header("content-type", FORM);
+                Bytes::from(form.clone())
+            } else {
+                Bytes::new()
+            };
+            let request = builder
+                .body(Full::new(body))
                 .map_err(|e| Error::InvalidInput(format!("cannot build the request: {e}")))?;
             let response = self.http.send(request).await?;
-            let json: Value =
-                serde_json::from_slice(&response.body).map_err(|_| Error::Decode {
-                    method: "GET".into(),
-                    path: method.clone(),
-                    message: format!("HTTP {} without a JSON body", response.status),
-                })?;
-            match json.get("stat").and_then(Value::as_str) {
-                Some("ok") => Ok(json),
-                _ => {
-                    let err = json.get("err");
-                    let field = |name: &str| err.and_then(|e| e.get(name));
-                    Err(Error::Legacy(Box::new(LegacyError {
-                        method: method.clone(),
-                        code: field("code").and_then(|c| {
-                            c.as_u64()
-                                .and_then(|n| u32::try_from(n).ok())
-                                .or_else(|| c.as_str().and_then(|s| s.trim().parse().ok()))
-                        }),
-                        msg: field("msg")
-                            .and_then(Value::as_str)
-                            .unwrap_or("the call failed without an explanation")
-                            .to_owned(),
-                        expl: field("expl").and_then(Value::as_str).map(str::to_owned),
-                        status: response.status,
-                    })))
-                }
+            let json = answer(&method, http_method, response)?;
+            if let (Some((cache, ttl)), Some(key)) = (&cache, &key)
+                && let Err(error) = cache.put_json(key, &json, Ttl::After(*ttl)).await
+            {
+                tracing::warn!(%error, "legacy cache write failed");
             }
+            Ok(json)
         }
         .instrument(span)
         .await
+    }
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// The JSON of a legacy answer; `"stat": "fail"` is a [`LegacyError`].
+fn answer(
+    method: &str,
+    http_method: &str,
+    response: crate::http::RawResponse,
+) -> Result<Value, Error> {
+    let json: Value = serde_json::from_slice(&response.body).map_err(|_| Error::Decode {
+        method: http_method.into(),
+        path: method.to_owned(),
+        message: format!("HTTP {} without a JSON body", response.status),
+    })?;
+    match json.get("stat").and_then(Value::as_str) {
+        Some("ok") => Ok(json),
+        _ => {
+            let err = json.get("err");
+            let field = |name: &str| err.and_then(|e| e.get(name));
+            let clean = |text: &str| crate::answer::clean(text, &[]);
+            Err(Error::Legacy(Box::new(LegacyError {
+                method: method.to_owned(),
+                code: field("code").and_then(|c| {
+                    c.as_u64()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .or_else(|| c.as_str().and_then(|s| s.trim().parse().ok()))
+                }),
+                msg: field("msg").and_then(Value::as_str).map_or_else(
+                    || "the call failed without an explanation".to_owned(),
+                    clean,
+                ),
+                expl: field("expl").and_then(Value::as_str).map(clean),
+                status: response.status,
+            })))
+        }
     }
 }
 

@@ -55,7 +55,7 @@ pub use auth::{AccessToken, AppCredentials, AuthorizationRequest, TokenGrant};
 pub use builder::ClientBuilder;
 pub use client::VimeoClient;
 pub use error::{ApiError, Error, InvalidParameter, LegacyError, codes};
-pub use legacy::{LegacyClient, LegacyEndpoints, LegacyToken, Permission};
+pub use legacy::{CallOptions, LegacyClient, LegacyEndpoints, LegacyToken, Permission};
 pub use media::{Picture, TextTrack, TextTrackOptions};
 pub use models::{
     Page, Paging, Privacy, Quota, Transcode, Upload, UploadQuota, User, Version, Video,

@@ -150,3 +150,100 @@ async fn wrong_signatures_and_old_timestamps_are_rejected() {
         Err(Error::MissingCredentials(_))
     ));
 }
+
+/// The number of calls the legacy REST endpoint received.
+fn rest_calls(sandbox: &sandbox::Sandbox) -> usize {
+    sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/api/rest/v2"))
+        .count()
+}
+
+#[tokio::test]
+async fn the_original_call_post_per_call_url_and_cache() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use vimeo::CallOptions;
+
+    let sandbox = sandbox::Sandbox::start().await.unwrap();
+    let legacy = client(&sandbox);
+    let url = legacy.auth(Permission::Write, None).await.unwrap();
+    let (_, _, page) = fetch(&url).await;
+    let verifier = page.trim().rsplit(' ').next().unwrap();
+    let token = legacy.access_token(verifier).await.unwrap();
+
+    // POST: the parameters travel in the signed form body.
+    let posted = legacy
+        .call_with(
+            "test.echo",
+            &[("greeting", "posted & signed ~")],
+            &CallOptions::new().post(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(posted["greeting"], "posted & signed ~");
+
+    // A per-call URL: this client's own endpoint goes nowhere.
+    let elsewhere = LegacyClient::new(
+        sandbox.credentials().consumer_key.as_str(),
+        sandbox.credentials().consumer_secret.as_str(),
+    )
+    .unwrap()
+    .endpoints(LegacyEndpoints::at("http://127.0.0.1:9/nowhere"));
+    elsewhere.set_token(token.token.clone(), token.secret.expose());
+    let rest = format!("{}/api/rest/v2", sandbox.legacy_url());
+    let login = elsewhere
+        .call_with("test.login", &[], &CallOptions::new().url(&rest))
+        .await
+        .unwrap();
+    assert_eq!(login["user"]["id"], "1000");
+
+    // The cache: GETs once per key and credential, never POSTs.
+    let cache = Arc::new(vimeo::cache::MemoryCache::new());
+    legacy.enable_cache(cache.clone(), Duration::from_secs(60));
+    let before = rest_calls(&sandbox);
+    let first = legacy.call("test.echo", &[("a", "1")]).await.unwrap();
+    let second = legacy.call("test.echo", &[("a", "1")]).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(
+        rest_calls(&sandbox) - before,
+        1,
+        "the second GET came from the cache"
+    );
+    legacy
+        .call_with("test.echo", &[("a", "1")], &CallOptions::new().cache(false))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        legacy
+            .call_with("test.echo", &[("a", "1")], &CallOptions::new().post())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        rest_calls(&sandbox) - before,
+        4,
+        "cache(false) and POSTs went out"
+    );
+    // Another credential never sees this user's answers.
+    elsewhere.enable_cache(cache.clone(), Duration::from_secs(60));
+    elsewhere.set_token("someone-else", "secret");
+    let refused = elsewhere
+        .call_with("test.echo", &[("a", "1")], &CallOptions::new().url(&rest))
+        .await
+        .unwrap_err();
+    assert!(refused.legacy().is_some(), "{refused:?}");
+    // Failures are not cached; disable and clear work.
+    let calls = rest_calls(&sandbox);
+    assert!(legacy.call("vimeo.nope", &[]).await.is_err());
+    assert!(legacy.call("vimeo.nope", &[]).await.is_err());
+    assert_eq!(rest_calls(&sandbox) - calls, 2);
+    legacy.disable_cache();
+    legacy.call("test.echo", &[("a", "1")]).await.unwrap();
+    legacy.enable_cache(cache.clone(), Duration::from_secs(60));
+    legacy.clear_cache().await.unwrap();
+    let calls = rest_calls(&sandbox);
+    legacy.call("test.echo", &[("a", "1")]).await.unwrap();
+    assert_eq!(rest_calls(&sandbox) - calls, 1, "cleared: asked again");
+}

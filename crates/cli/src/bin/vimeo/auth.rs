@@ -119,10 +119,14 @@ pub(crate) async fn auth(global: &Global, flow: Auth) -> Result<(), Failure> {
             let verifier = read_line("verifier (or the callback address): ")?;
             let verifier = query_value(&verifier, "oauth_verifier").unwrap_or(verifier);
             let token = legacy.access_token(&verifier).await?;
-            println!(
-                "{}",
-                json!({"oauth_token": token.token, "oauth_token_secret": token.secret.expose()})
-            );
+            let credentials =
+                json!({"oauth_token": token.token, "oauth_token_secret": token.secret.expose()});
+            // Kept (0600) for `vimeo call`; printed for the caller's own use.
+            let path = crate::legacy::token_path();
+            cli::write_private(&path, credentials.to_string().as_bytes()).map_err(|e| {
+                Failure::failed(format!("cannot keep the token at {}: {e}", path.display()))
+            })?;
+            println!("{credentials}");
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! and run the offline sandbox or the demo.
 
 mod auth;
+mod legacy;
 mod media;
 mod upload;
 
@@ -71,6 +72,8 @@ enum Command {
     /// Get a token (OAuth 2) or legacy OAuth 1.0a credentials.
     #[command(subcommand)]
     Auth(Auth),
+    /// A signed call to the legacy v2 API (OAuth 1.0a).
+    Call(legacy::CallArgs),
     /// Text tracks (subtitles, captions) of a video.
     #[command(subcommand)]
     Texttrack(TextTrackCommand),
@@ -123,6 +126,7 @@ async fn main() {
         Command::Status { video, json } => status(&global, &video, json).await,
         Command::Get { path, fields, all } => get(&global, &path, fields.as_deref(), all).await,
         Command::Auth(flow) => auth::auth(&global, flow).await,
+        Command::Call(args) => legacy::call(args).await,
         Command::Texttrack(command) => media::text_track(&global, command).await,
         Command::Picture(command) => media::picture(&global, command).await,
         Command::Sandbox { port, upload_port } => sandbox(port, upload_port).await,
