@@ -83,3 +83,18 @@ fn upload_relayed_from_a_request_body() {
         &["answered 201 Created", "identical to the form's: true"],
     );
 }
+
+#[test]
+fn pull_ticket_text_track_and_thumbnail() {
+    run(
+        "more_uploads",
+        &[
+            "pulled Some(\"/videos/",
+            "Some(\"available\")",
+            "the worker uploaded 2097152 bytes",
+            "verified: true",
+            "active: Some(true)",
+            "thumbnail Some(\"/videos/",
+        ],
+    );
+}

@@ -8,7 +8,6 @@ mod legacy;
 mod media;
 mod pull;
 mod resume;
-mod secrets;
 mod support;
 mod ticket;
 mod upload;
