@@ -104,45 +104,14 @@ fn bench(c: &mut Criterion) {
         "sled",
         Arc::new(SledCache::open(dir.path().join("sled")).unwrap()),
     );
-    if let Some((server, url)) = start_redis() {
-        let cache = rt.block_on(cache::RedisCache::connect(&url)).unwrap();
+    if let Ok(server) = sandbox::RedisServer::try_start() {
+        let cache = rt
+            .block_on(cache::RedisCache::connect(&server.url()))
+            .unwrap();
         backend_benches(c, &rt, "redis", Arc::new(cache));
-        let mut server = server;
-        let _ = server.kill();
-        let _ = server.wait();
     } else {
         eprintln!("redis-server not found: no Redis figures");
     }
-}
-
-fn start_redis() -> Option<(std::process::Child, String)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let child = std::process::Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    for _ in 0..500 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some((child, format!("redis://127.0.0.1:{port}/")));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    None
 }
 
 criterion_group! {

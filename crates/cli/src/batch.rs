@@ -3,10 +3,14 @@
 //! of files. Each upload is resumable on its own; the summary counts them.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+
+use crate::Failure;
+use crate::progress::{Board, Reporter};
 
 /// How one upload of a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +105,51 @@ where
         .into_iter()
         .map(|r| r.expect("every job ran"))
         .collect()
+}
+
+/// Uploads `files`, `jobs` at once, each with its own labelled reporter on
+/// `board`; `upload` returns the offset a file resumed from. Prints each
+/// failure as it happens and the summary at the end (unless `quiet`); an
+/// error when any file failed.
+pub async fn upload_all<F, Fut>(
+    files: Vec<PathBuf>,
+    jobs: usize,
+    board: &Board,
+    quiet: bool,
+    upload: F,
+) -> Result<(), Failure>
+where
+    F: Fn(PathBuf, Arc<Reporter>) -> Fut,
+    Fut: Future<Output = Result<u64, Failure>> + Send + 'static,
+{
+    let count = files.len();
+    let ended = run(files, jobs, |file: PathBuf| {
+        let board = board.clone();
+        let label = file.to_string_lossy().into_owned();
+        let job = upload(file, Arc::new(board.reporter(&label)));
+        async move {
+            match job.await {
+                Ok(0) => Ended::Done,
+                Ok(_) => Ended::Resumed,
+                Err(failure) => {
+                    board.println(&format!("error: {label}: {}", failure.message));
+                    Ended::Failed
+                }
+            }
+        }
+    })
+    .await;
+    let summary = Summary::of(&ended);
+    if !quiet {
+        eprintln!("{}", summary.line());
+    }
+    if summary.failed > 0 {
+        return Err(Failure::failed(format!(
+            "{} of {count} uploads failed (rerun the same command: finished files are not sent again, unfinished ones resume)",
+            summary.failed
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -26,24 +26,8 @@ pub struct Page {
 /// # Ok(()) }
 /// ```
 pub async fn browse(url: &str) -> std::io::Result<Page> {
-    let invalid =
-        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_owned());
-    let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
-    let host = uri.host().ok_or_else(|| invalid("no host"))?;
-    let mut stream = tokio::net::TcpStream::connect((host, uri.port_u16().unwrap_or(80))).await?;
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        uri.path_and_query().map_or("/", |p| p.as_str()),
-        uri.authority().map_or(host, |a| a.as_str())
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await?;
-    let status = answer
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| invalid("not an HTTP answer"))?;
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let (head, body) = get(url, u64::MAX / 2).await?;
+    let status = status_of(&head)?;
     let location = head.lines().find_map(|line| {
         let (name, value) = line.split_once(':')?;
         name.eq_ignore_ascii_case("location")
@@ -52,16 +36,22 @@ pub async fn browse(url: &str) -> std::io::Result<Page> {
     Ok(Page {
         status,
         location,
-        body: body.to_owned(),
+        body: String::from_utf8_lossy(&body).into_owned(),
     })
 }
 
-/// `GET url` over plain HTTP/1.1 (`Connection: close`), the body as bytes:
-/// (status, body). For answers with `Content-Length` or closed at the end
-/// (not chunked). At most `limit` body bytes are read.
-pub(crate) async fn fetch(url: &str, limit: u64) -> std::io::Result<(u16, Vec<u8>)> {
-    let invalid =
-        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_owned());
+fn invalid(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_owned())
+}
+
+fn status_of(head: &str) -> std::io::Result<u16> {
+    head.get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| invalid("not an HTTP answer"))
+}
+
+/// One GET: (the head as text, at most `limit` body bytes).
+async fn get(url: &str, limit: u64) -> std::io::Result<(String, Vec<u8>)> {
     let uri: http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
     let host = uri.host().ok_or_else(|| invalid("no host"))?;
     let mut stream = tokio::net::TcpStream::connect((host, uri.port_u16().unwrap_or(80))).await?;
@@ -73,17 +63,21 @@ pub(crate) async fn fetch(url: &str, limit: u64) -> std::io::Result<(u16, Vec<u8
     stream.write_all(request.as_bytes()).await?;
     let mut answer = Vec::new();
     (&mut stream)
-        .take(limit + 64 * 1024)
+        .take(limit.saturating_add(64 * 1024))
         .read_to_end(&mut answer)
         .await?;
     let split = answer
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .ok_or_else(|| invalid("not an HTTP answer"))?;
-    let status = std::str::from_utf8(&answer[..split])
-        .ok()
-        .and_then(|head| head.get(9..12))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| invalid("not an HTTP answer"))?;
-    Ok((status, answer[split + 4..].to_vec()))
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    Ok((head, answer[split + 4..].to_vec()))
+}
+
+/// `GET url` over plain HTTP/1.1 (`Connection: close`), the body as bytes:
+/// (status, body). For answers with `Content-Length` or closed at the end
+/// (not chunked). At most `limit` body bytes are read.
+pub(crate) async fn fetch(url: &str, limit: u64) -> std::io::Result<(u16, Vec<u8>)> {
+    let (head, body) = get(url, limit).await?;
+    Ok((status_of(&head)?, body))
 }

@@ -30,6 +30,21 @@ impl RedisServer {
 
     /// Starts one on `port` (to restart a server where clients expect it).
     pub fn start_on(port: u16) -> RedisServer {
+        RedisServer::try_start_on(port).unwrap_or_else(|e| {
+            panic!("cannot start redis-server (install redis-server, or run `cargo xtask ci`): {e}")
+        })
+    }
+
+    /// Starts one on a free port, or says why it could not (for callers that
+    /// can do without Redis, such as a benchmark).
+    pub fn try_start() -> std::io::Result<RedisServer> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        RedisServer::try_start_on(port)
+    }
+
+    fn try_start_on(port: u16) -> std::io::Result<RedisServer> {
         let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
         let mut child = Command::new(&binary)
             .args([
@@ -44,20 +59,19 @@ impl RedisServer {
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {binary} (install redis-server, or run `cargo xtask ci`): {e}")
-            });
+            .spawn()?;
         // Wait (bounded) until it accepts connections.
         for _ in 0..500 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return RedisServer { child, port };
+                return Ok(RedisServer { child, port });
             }
             std::thread::sleep(Duration::from_millis(10));
         }
         let _ = child.kill();
         let _ = child.wait();
-        panic!("redis-server did not start on port {port}");
+        Err(std::io::Error::other(format!(
+            "{binary} did not start on port {port}"
+        )))
     }
 
     /// The port.

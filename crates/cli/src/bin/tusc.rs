@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
-use cli::batch::{self, Ended, Summary};
+use cli::batch;
 use cli::progress::{Board, Reporter, Style};
-use cli::{EXIT_FAILURE, Failure, parse};
+use cli::{Failure, parse};
 use serde_json::{Value, json};
 
 const AFTER_HELP: &str = "\
@@ -208,37 +208,14 @@ async fn upload(args: UploadArgs) -> Result<(), Failure> {
             .await
             .map(drop);
     }
-    let ended = batch::run(args.files, usize::from(args.jobs), |file: PathBuf| {
-        let (run, board) = (run.clone(), board.clone());
-        async move {
-            let label = file.to_string_lossy().into_owned();
-            let reporter = Arc::new(board.reporter(&label));
-            match upload_one(run, Some(file), reporter).await {
-                Ok(0) => Ended::Done,
-                Ok(_) => Ended::Resumed,
-                Err(failure) => {
-                    board.println(&format!("error: {label}: {}", failure.message));
-                    Ended::Failed
-                }
-            }
-        }
-    })
-    .await;
-    let summary = Summary::of(&ended);
-    if !args.quiet {
-        eprintln!("{}", summary.line());
-    }
-    if summary.failed > 0 {
-        return Err(Failure {
-            code: EXIT_FAILURE,
-            message: format!(
-                "{} of {} uploads failed (rerun the same command: finished files are not sent again, unfinished ones resume)",
-                summary.failed,
-                ended.len()
-            ),
-        });
-    }
-    Ok(())
+    batch::upload_all(
+        args.files,
+        usize::from(args.jobs),
+        &board,
+        args.quiet,
+        |file, reporter| upload_one(run.clone(), Some(file), reporter),
+    )
+    .await
 }
 
 /// Uploads one file (`None`: stdin); returns the offset it resumed from.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use cli::batch::{self, Ended, Summary};
+use cli::batch;
 use cli::progress::{Board, Reporter, Style};
 use cli::{Failure, parse};
 use serde_json::{Value, json};
@@ -114,34 +114,14 @@ pub(crate) async fn upload(global: &Global, args: UploadArgs) -> Result<(), Fail
         let reporter = Arc::new(board.reporter(""));
         return upload_one(run, file, reporter).await.map(drop);
     }
-    let ended = batch::run(args.files, usize::from(args.jobs), |file: PathBuf| {
-        let (run, board) = (run.clone(), board.clone());
-        async move {
-            let label = file.to_string_lossy().into_owned();
-            let reporter = Arc::new(board.reporter(&label));
-            match upload_one(run, file, reporter).await {
-                Ok(0) => Ended::Done,
-                Ok(_) => Ended::Resumed,
-                Err(failure) => {
-                    board.println(&format!("error: {label}: {}", failure.message));
-                    Ended::Failed
-                }
-            }
-        }
-    })
-    .await;
-    let summary = Summary::of(&ended);
-    if !args.quiet {
-        eprintln!("{}", summary.line());
-    }
-    if summary.failed > 0 {
-        return Err(Failure::failed(format!(
-            "{} of {} uploads failed (rerun the same command: finished files are not sent again, unfinished ones resume)",
-            summary.failed,
-            ended.len()
-        )));
-    }
-    Ok(())
+    batch::upload_all(
+        args.files,
+        usize::from(args.jobs),
+        &board,
+        args.quiet,
+        |file, reporter| upload_one(run.clone(), file, reporter),
+    )
+    .await
 }
 
 /// What every upload of a run shares.
