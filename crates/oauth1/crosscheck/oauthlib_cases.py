@@ -1,6 +1,9 @@
 """Generate randomized OAuth 1.0a requests signed by oauthlib (an independent implementation).
 
-Usage: python oauthlib_cases.py SEED COUNT OUT.json
+Usage: python oauthlib_cases.py SEED COUNT OUT.json [RSA_KEY.pem]
+
+With an RSA key (PKCS#8 PEM; oauthlib needs `cryptography` and `pyjwt`), a
+share of the cases are RSA-SHA1 and RSA-SHA256, signed with that key.
 
 Each case records the inputs, oauthlib's signature base string, its signature and its
 Authorization header. The Rust side (examples/oauthlib_crosscheck.rs) re-signs every case
@@ -70,6 +73,9 @@ def url(rng):
     return f"{scheme}://{host}{port}{path}" + (f"?{query}" if query else "")
 
 
+RSA_KEY = None
+
+
 def case(rng, index):
     method = rng.choice(["GET", "get", "POST", "Post", "PUT", "PATCH", "DELETE", "HEAD"])
     body = None
@@ -77,7 +83,10 @@ def case(rng, index):
         body = pairs(rng)
         if not body:
             body = None
-    sig_method = rng.choice(["HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT"])
+    methods = ["HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT"]
+    if RSA_KEY is not None:
+        methods += ["RSA-SHA1", "RSA-SHA256"]
+    sig_method = rng.choice(methods)
     consumer_key = text(rng, 10, allow_empty=False)
     consumer_secret = text(rng, 12)
     token = text(rng, 10, allow_empty=False) if rng.random() < 0.7 else None
@@ -101,6 +110,7 @@ def case(rng, index):
         realm=realm,
         nonce=nonce,
         timestamp=timestamp,
+        rsa_key=RSA_KEY if sig_method.startswith("RSA-") else None,
     )
     _, signed_headers, _ = client.sign(target, method, body, dict(headers))
 
@@ -139,12 +149,17 @@ def case(rng, index):
 
 
 def main():
+    global RSA_KEY
     seed, count, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    if len(sys.argv) > 4:
+        with open(sys.argv[4], encoding="ascii") as f:
+            RSA_KEY = f.read()
     rng = random.Random(seed)
     cases = [case(rng, i) for i in range(count)]
     with open(out, "w", encoding="utf-8") as f:
         json.dump({"seed": seed, "cases": cases}, f, ensure_ascii=False, indent=1)
-    print(f"oauthlib signed {len(cases)} randomized requests (seed {seed})")
+    rsa = sum(1 for c in cases if c["signature_method"].startswith("RSA-"))
+    print(f"oauthlib signed {len(cases)} randomized requests (seed {seed}; {rsa} with RSA)")
 
 
 if __name__ == "__main__":

@@ -7,31 +7,40 @@
 //! with [`oauth1::ReceivedRequest`]. It prints `N passed, N failed` and exits
 //! non-zero on any mismatch.
 //!
-//! Usage: `cargo run -p vimeo-oauth1 --example oauthlib_crosscheck -- CASES.json`
+//! RSA cases (feature `rsa`) are signed with the key in `RSA_KEY.pem` and
+//! verified with its public half; RSA PKCS#1 v1.5 is deterministic, so the
+//! signatures are compared exactly too.
+//!
+//! Usage: `cargo run -p vimeo-oauth1 --features rsa --example oauthlib_crosscheck -- CASES.json RSA_KEY.pem`
 
-use oauth1::{MemoryNonceStore, ReceivedRequest, Request, Signer, VerifyOptions};
+use oauth1::{
+    MemoryNonceStore, ReceivedRequest, Request, RsaPrivateKey, SignatureMethod, Signer,
+    VerifyOptions,
+};
 use serde_json::Value;
 
 fn text(value: &Value) -> Option<&str> {
     value.as_str()
 }
 
-fn check(case: &Value) -> Result<(), String> {
+fn check(case: &Value, rsa_key: &RsaPrivateKey) -> Result<(), String> {
     let method = text(&case["method"]).ok_or("no method")?;
     let url = text(&case["url"]).ok_or("no url")?;
     let timestamp = case["timestamp"].as_u64().ok_or("no timestamp")?;
-    let mut signer = Signer::new(
-        text(&case["consumer_key"]).ok_or("no consumer key")?,
-        text(&case["consumer_secret"]).unwrap_or(""),
-    )
-    .signature_method(
-        text(&case["signature_method"])
-            .unwrap_or("")
-            .parse()
-            .map_err(|e| format!("{e}"))?,
-    )
-    .nonce(text(&case["nonce"]).ok_or("no nonce")?)
-    .timestamp(timestamp);
+    let signature_method: SignatureMethod = text(&case["signature_method"])
+        .unwrap_or("")
+        .parse()
+        .map_err(|e| format!("{e}"))?;
+    let consumer_key = text(&case["consumer_key"]).ok_or("no consumer key")?;
+    let signer = if signature_method.is_rsa() {
+        Signer::rsa(consumer_key, rsa_key.clone())
+    } else {
+        Signer::new(consumer_key, text(&case["consumer_secret"]).unwrap_or(""))
+    };
+    let mut signer = signer
+        .signature_method(signature_method)
+        .nonce(text(&case["nonce"]).ok_or("no nonce")?)
+        .timestamp(timestamp);
     if let Some(token) = text(&case["token"]) {
         signer = signer.token(token, text(&case["token_secret"]).unwrap_or(""));
     }
@@ -68,6 +77,15 @@ fn check(case: &Value) -> Result<(), String> {
     let header = text(&case["authorization"]).ok_or("no header")?;
     let received = ReceivedRequest::parse(&request.authorization(header))
         .map_err(|e| format!("parsing oauthlib's header failed: {e}"))?;
+    if signature_method.is_rsa() {
+        return received
+            .verify_rsa(
+                &rsa_key.public_key(),
+                &VerifyOptions::new(timestamp),
+                &mut MemoryNonceStore::new(),
+            )
+            .map_err(|e| format!("verifying oauthlib's RSA header failed: {e}"));
+    }
     received
         .verify(
             text(&case["consumer_secret"]).unwrap_or(""),
@@ -80,9 +98,19 @@ fn check(case: &Value) -> Result<(), String> {
 }
 
 fn main() -> std::process::ExitCode {
-    let Some(path) = std::env::args().nth(1) else {
-        eprintln!("usage: oauthlib_crosscheck CASES.json");
+    let (Some(path), Some(key_path)) = (std::env::args().nth(1), std::env::args().nth(2)) else {
+        eprintln!("usage: oauthlib_crosscheck CASES.json RSA_KEY.pem");
         return std::process::ExitCode::from(2);
+    };
+    let rsa_key = match std::fs::read_to_string(&key_path)
+        .map_err(|e| e.to_string())
+        .and_then(|pem| RsaPrivateKey::from_pem(&pem).map_err(|e| e.to_string()))
+    {
+        Ok(key) => key,
+        Err(error) => {
+            eprintln!("cannot read the RSA key {key_path}: {error}");
+            return std::process::ExitCode::from(2);
+        }
     };
     let cases: Value = match std::fs::read_to_string(&path)
         .map_err(|e| e.to_string())
@@ -97,7 +125,7 @@ fn main() -> std::process::ExitCode {
     let list = cases["cases"].as_array().cloned().unwrap_or_default();
     let (mut passed, mut failed) = (0, 0);
     for case in &list {
-        match check(case) {
+        match check(case, &rsa_key) {
             Ok(()) => passed += 1,
             Err(why) => {
                 failed += 1;

@@ -49,8 +49,17 @@ pub enum Error {
         reason: &'static str,
     },
     /// A signature method name is not one this crate implements.
-    #[error("unsupported signature method (supported: HMAC-SHA1, HMAC-SHA256, PLAINTEXT)")]
+    #[error(
+        "unsupported signature method (supported: HMAC-SHA1, HMAC-SHA256, PLAINTEXT; RSA-SHA1 and RSA-SHA256 with feature `rsa`)"
+    )]
     UnsupportedSignatureMethod,
+    /// An RSA key could not be read (not PKCS#8 or PKCS#1, PEM or DER), or
+    /// could not sign. The key itself is never part of the error.
+    #[error("the RSA key is not a usable PKCS#8 or PKCS#1 key")]
+    InvalidKey,
+    /// An RSA method was chosen for a signer made without an RSA key.
+    #[error("an RSA signature method needs a signer made with Signer::rsa")]
+    MissingKey,
     /// A request-token or access-token response is not `oauth_token=...&oauth_token_secret=...`.
     #[error("malformed token response: {reason}")]
     MalformedTokenResponse {

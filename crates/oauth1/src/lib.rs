@@ -12,7 +12,8 @@
 //!                    Authorization header / query / form ◄── SignedRequest ◄────┘
 //! ```
 //!
-//! - Signature methods: HMAC-SHA1, HMAC-SHA256, PLAINTEXT.
+//! - Signature methods: HMAC-SHA1, HMAC-SHA256, PLAINTEXT; RSA-SHA1 and
+//!   RSA-SHA256 with feature `rsa` ([`Signer::rsa`], [`ReceivedRequest::verify_rsa`]).
 //! - Percent-encoding per §3.6 (UTF-8, only unreserved characters kept), parameter
 //!   normalization per §3.4.1.3.2, base string URI per §3.4.1.2 (lower-case scheme
 //!   and host, default port dropped, no query or fragment).
@@ -26,7 +27,7 @@
 //! - No panics on any input; secrets are [`Secret`]s and never appear in `Debug`
 //!   output or errors.
 //!
-//! Not here: an HTTP client, RSA-SHA1, and OAuth 2 (which needs no signing).
+//! Not here: an HTTP client, and OAuth 2 (which needs no signing).
 //!
 //! # Signing
 //!
@@ -70,6 +71,8 @@ mod flow;
 mod header;
 mod request;
 mod request_url;
+#[cfg(feature = "rsa")]
+mod rsa_keys;
 mod secret;
 mod sign;
 mod signature;
@@ -82,6 +85,8 @@ pub use flow::{
     request_token_request,
 };
 pub use request::Request;
+#[cfg(feature = "rsa")]
+pub use rsa_keys::{RsaPrivateKey, RsaPublicKey};
 pub use secret::Secret;
 pub use sign::{SignedRequest, Signer};
 pub use signature::SignatureMethod;

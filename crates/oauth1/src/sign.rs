@@ -73,9 +73,35 @@ pub struct Signer {
     extra: Vec<(String, String)>,
     nonce: NonceSource,
     clock: Clock,
+    /// The consumer's private key, for the RSA methods.
+    #[cfg(feature = "rsa")]
+    rsa_key: Option<crate::RsaPrivateKey>,
 }
 
 impl Signer {
+    /// A signer for a consumer that signs with an RSA key, using RSA-SHA1
+    /// (feature `rsa`; `.signature_method(SignatureMethod::RsaSha256)` for
+    /// SHA-256). A token's secret, if any, plays no part in RSA signatures.
+    ///
+    /// ```
+    /// use oauth1::{Request, RsaPrivateKey, Signer};
+    /// let key = RsaPrivateKey::from_pem(include_str!("../tests/data/rsa-test-key.pem"))?;
+    /// let signed = Signer::rsa("dpf43f3p2l4k3l03", key)
+    ///     .nonce("13917289812797014437")
+    ///     .timestamp(1196666512)
+    ///     .sign(&Request::new("GET", "http://photos.example.net/photos?file=vacaction.jpg&size=original"))?;
+    /// // The OAuth wiki's RSA-SHA1 test case (RSA PKCS#1 v1.5 is deterministic).
+    /// assert!(signed.signature().starts_with("jvTp/wX1TYtByB1m+Pbyo0lnCOLIsyGCH7wke8AUs3Bpnw"));
+    /// # Ok::<(), oauth1::Error>(())
+    /// ```
+    #[cfg(feature = "rsa")]
+    pub fn rsa(consumer_key: impl Into<String>, key: crate::RsaPrivateKey) -> Self {
+        let mut signer = Signer::new(consumer_key, "");
+        signer.method = SignatureMethod::RsaSha1;
+        signer.rsa_key = Some(key);
+        signer
+    }
+
     /// A signer for a consumer (client) key and secret, using HMAC-SHA1.
     pub fn new(consumer_key: impl Into<String>, consumer_secret: impl Into<Secret>) -> Self {
         Signer {
@@ -90,6 +116,8 @@ impl Signer {
             extra: Vec::new(),
             nonce: NonceSource::Os,
             clock: Clock::System,
+            #[cfg(feature = "rsa")]
+            rsa_key: None,
         }
     }
 
@@ -193,17 +221,27 @@ impl Signer {
                 .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec())),
         );
         let base_string = base_string(method, &base_uri, &normalize_parameters(&params));
-        let signature = self.method.sign(
-            &base_string,
-            self.consumer_secret.expose(),
-            self.token.as_ref().map(|(_, secret)| secret.expose()),
-        );
+        let signature = self.signature_of(&base_string)?;
         Ok(SignedRequest {
             oauth_params,
             signature,
             realm: self.realm.clone(),
             base_string,
         })
+    }
+
+    /// The signature of `base_string` by this signer's method and credentials.
+    fn signature_of(&self, base_string: &str) -> Result<Secret, Error> {
+        #[cfg(feature = "rsa")]
+        if self.method.is_rsa() {
+            let key = self.rsa_key.as_ref().ok_or(Error::MissingKey)?;
+            return key.sign(self.method, base_string).map(Secret::new);
+        }
+        Ok(self.method.sign(
+            base_string,
+            self.consumer_secret.expose(),
+            self.token.as_ref().map(|(_, secret)| secret.expose()),
+        ))
     }
 
     /// The `oauth_*` parameters other than the signature, in a conventional order.

@@ -26,15 +26,45 @@ pub enum SignatureMethod {
     HmacSha256,
     /// PLAINTEXT (RFC 5849 §3.4.4): the key itself; use only over TLS.
     Plaintext,
+    /// RSA-SHA1 (RFC 5849 §3.4.3): PKCS#1 v1.5 with the consumer's RSA key
+    /// (feature `rsa`; [`crate::Signer::rsa`], [`crate::ReceivedRequest::verify_rsa`]).
+    #[cfg(feature = "rsa")]
+    RsaSha1,
+    /// RSA-SHA256: the same with SHA-256 (feature `rsa`).
+    #[cfg(feature = "rsa")]
+    RsaSha256,
 }
 
 impl SignatureMethod {
-    /// Every method this crate implements.
+    /// The methods signed with shared secrets (consumer and token secret).
     pub const ALL: [SignatureMethod; 3] = [
         SignatureMethod::HmacSha1,
         SignatureMethod::HmacSha256,
         SignatureMethod::Plaintext,
     ];
+
+    /// The methods signed with an RSA key (feature `rsa`).
+    #[cfg(feature = "rsa")]
+    pub const RSA: [SignatureMethod; 2] = [SignatureMethod::RsaSha1, SignatureMethod::RsaSha256];
+
+    /// Every method this build implements: [`SignatureMethod::ALL`], plus the
+    /// RSA ones with feature `rsa`.
+    pub fn implemented() -> Vec<SignatureMethod> {
+        #[allow(unused_mut)]
+        let mut all = SignatureMethod::ALL.to_vec();
+        #[cfg(feature = "rsa")]
+        all.extend(SignatureMethod::RSA);
+        all
+    }
+
+    /// Whether the method signs with an RSA key rather than shared secrets.
+    pub fn is_rsa(self) -> bool {
+        match self {
+            #[cfg(feature = "rsa")]
+            SignatureMethod::RsaSha1 | SignatureMethod::RsaSha256 => true,
+            _ => false,
+        }
+    }
 
     /// The name sent as `oauth_signature_method`.
     pub fn as_str(self) -> &'static str {
@@ -42,6 +72,10 @@ impl SignatureMethod {
             SignatureMethod::HmacSha1 => "HMAC-SHA1",
             SignatureMethod::HmacSha256 => "HMAC-SHA256",
             SignatureMethod::Plaintext => "PLAINTEXT",
+            #[cfg(feature = "rsa")]
+            SignatureMethod::RsaSha1 => "RSA-SHA1",
+            #[cfg(feature = "rsa")]
+            SignatureMethod::RsaSha256 => "RSA-SHA256",
         }
     }
 
@@ -67,6 +101,10 @@ impl SignatureMethod {
                 engine.encode(hmac::<Hmac<sha2::Sha256>>(&key, base_string))
             }
             SignatureMethod::Plaintext => key,
+            // RSA methods sign with a key, not secrets (`Signer::sign` routes
+            // them); an empty signature never verifies.
+            #[cfg(feature = "rsa")]
+            SignatureMethod::RsaSha1 | SignatureMethod::RsaSha256 => String::new(),
         })
     }
 }
@@ -92,7 +130,7 @@ impl FromStr for SignatureMethod {
 
     /// Parses a method name exactly as RFC 5849 spells it (case-sensitive).
     fn from_str(name: &str) -> Result<Self, Error> {
-        SignatureMethod::ALL
+        SignatureMethod::implemented()
             .into_iter()
             .find(|method| method.as_str() == name)
             .ok_or(Error::UnsupportedSignatureMethod)
@@ -211,7 +249,12 @@ mod tests {
             assert_eq!(method.as_str().parse::<SignatureMethod>(), Ok(method));
         }
         assert!("hmac-sha1".parse::<SignatureMethod>().is_err());
+        #[cfg(not(feature = "rsa"))]
         assert!("RSA-SHA1".parse::<SignatureMethod>().is_err());
+        #[cfg(feature = "rsa")]
+        for method in SignatureMethod::RSA {
+            assert_eq!(method.as_str().parse::<SignatureMethod>(), Ok(method));
+        }
         assert!("".parse::<SignatureMethod>().is_err());
     }
 

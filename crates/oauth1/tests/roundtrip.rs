@@ -280,7 +280,7 @@ fn structurally_bad_requests_get_their_own_reason() {
         ),
         (full(", oauth_version=\"2.0\""), VerifyError::UnsupportedVersion),
         (
-            full("").replace("HMAC-SHA1", "RSA-SHA1"),
+            full("").replace("HMAC-SHA1", "RSA-SHA512"),
             VerifyError::UnsupportedSignatureMethod,
         ),
         (full("").replace("\"1\"", "\"-1\""), VerifyError::InvalidTimestamp),

@@ -166,3 +166,60 @@ fn the_copied_vector_file_matches_shared_when_present() {
         ),
     }
 }
+
+/// The OAuth wiki's RSA-SHA1 test case (wiki.oauth.net/TestCases §9.3), as
+/// liboauth, oauthlib, signet and others reproduce it.
+#[cfg(feature = "rsa")]
+#[test]
+fn rsa_sha1_matches_the_published_test_case_and_verifies() {
+    use oauth1::{
+        MemoryNonceStore, ReceivedRequest, Request, RsaPrivateKey, RsaPublicKey, Signer,
+        VerifyError, VerifyOptions,
+    };
+    const EXPECTED: &str = "jvTp/wX1TYtByB1m+Pbyo0lnCOLIsyGCH7wke8AUs3BpnwZJtAuEJkvQL2/9n4s5wUmUl4aCI4BwpraNx4RtEXMe5qg5T1LVTGliMRpKasKsW//e+RinhejgCuzoH26dyF8iY2ZZ/5D1ilgeijhV/vBka5twt399mXwaYdCwFYE=";
+    let key = RsaPrivateKey::from_pem(include_str!("data/rsa-test-key.pem")).unwrap();
+    let url = "http://photos.example.net/photos?file=vacaction.jpg&size=original";
+    let signed = Signer::rsa("dpf43f3p2l4k3l03", key.clone())
+        .nonce("13917289812797014437")
+        .timestamp(1_196_666_512)
+        .sign(&Request::new("GET", url))
+        .unwrap();
+    assert_eq!(
+        signed.base_string(),
+        "GET&http%3A%2F%2Fphotos.example.net%2Fphotos&file%3Dvacaction.jpg%26oauth_consumer_key%3Ddpf43f3p2l4k3l03%26oauth_nonce%3D13917289812797014437%26oauth_signature_method%3DRSA-SHA1%26oauth_timestamp%3D1196666512%26oauth_version%3D1.0%26size%3Doriginal"
+    );
+    assert_eq!(signed.signature(), EXPECTED);
+    assert!(
+        !format!("{key:?}").contains("MII"),
+        "the key stays out of Debug"
+    );
+
+    // The server side, with the public key as a PEM (SubjectPublicKeyInfo).
+    let public = RsaPublicKey::from_pem(include_str!("data/rsa-test-key.pub.pem")).unwrap();
+    assert_eq!(public, key.public_key());
+    let header = signed.authorization_header();
+    let received =
+        ReceivedRequest::parse(&Request::new("GET", url).authorization(&header)).unwrap();
+    let options = VerifyOptions::new(1_196_666_512);
+    received
+        .verify_rsa(&public, &options, &mut MemoryNonceStore::new())
+        .unwrap();
+    // The same header against another URL, or checked as HMAC, is refused.
+    let other = "http://photos.example.net/photos?file=vacaction.jpg&size=small";
+    let tampered =
+        ReceivedRequest::parse(&Request::new("GET", other).authorization(&header)).unwrap();
+    assert_eq!(
+        tampered.verify_rsa(&public, &options, &mut MemoryNonceStore::new()),
+        Err(VerifyError::InvalidSignature)
+    );
+    assert!(matches!(
+        received.verify("", None, &options, &mut MemoryNonceStore::new()),
+        Err(VerifyError::SignatureMethodNotAllowed { .. })
+    ));
+    // Keys that are not keys are refused without echoing them.
+    let error = RsaPrivateKey::from_pem(
+        "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----",
+    )
+    .unwrap_err();
+    assert!(!error.to_string().contains("not a key"));
+}
