@@ -247,3 +247,68 @@ async fn the_original_call_post_per_call_url_and_cache() {
     legacy.call("test.echo", &[("a", "1")]).await.unwrap();
     assert_eq!(rest_calls(&sandbox) - calls, 1, "cleared: asked again");
 }
+
+/// `GET url` with an `Authorization` header, raw over TCP: the status.
+async fn get_with_authorization(url: &str, authorization: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let uri: http::Uri = url.parse().unwrap();
+    let mut stream = tokio::net::TcpStream::connect((uri.host().unwrap(), uri.port_u16().unwrap()))
+        .await
+        .unwrap();
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nAuthorization: {authorization}\r\nConnection: close\r\n\r\n",
+        uri.path_and_query().unwrap(),
+        uri.authority().unwrap()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn the_sandbox_verifies_rsa_and_hmac_consumers_by_parse_lookup_verify() {
+    use oauth1::{Request, RsaPrivateKey, Signer};
+    let sandbox = sandbox::Sandbox::start().await.unwrap();
+    let credentials = sandbox.credentials().clone();
+    let url = format!("{}/oauth/request_token", sandbox.legacy_url());
+    let key =
+        RsaPrivateKey::from_pem(include_str!("../../oauth1/tests/data/rsa-test-key.pem")).unwrap();
+    let rsa = Signer::rsa(credentials.rsa_consumer_key.as_str(), key.clone()).callback("oob");
+    let hmac = Signer::new(
+        credentials.consumer_key.as_str(),
+        credentials.consumer_secret.as_str(),
+    )
+    .callback("oob");
+    for signer in [rsa, hmac] {
+        let header = signer
+            .sign(&Request::new("GET", &url))
+            .unwrap()
+            .authorization_header();
+        let (status, body) = get_with_authorization(&url, &header).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("oauth_token="), "{body}");
+    }
+    // RSA-SHA256 too; a signature by another key, or an RSA consumer posing
+    // with HMAC, is refused.
+    let sha256 = Signer::rsa(credentials.rsa_consumer_key.as_str(), key)
+        .signature_method(oauth1::SignatureMethod::RsaSha256)
+        .callback("oob")
+        .sign(&Request::new("GET", &url))
+        .unwrap()
+        .authorization_header();
+    assert_eq!(get_with_authorization(&url, &sha256).await.0, 200);
+    let forged = sha256.replace("oauth_nonce=\"", "oauth_nonce=\"x");
+    assert_eq!(get_with_authorization(&url, &forged).await.0, 401);
+    let posing = Signer::new(credentials.rsa_consumer_key.as_str(), "guess")
+        .callback("oob")
+        .sign(&Request::new("GET", &url))
+        .unwrap()
+        .authorization_header();
+    assert_eq!(get_with_authorization(&url, &posing).await.0, 401);
+}

@@ -82,6 +82,11 @@ fn token_refusal(code: u32, message: &str) -> Reply {
     wire::reply(401, "application/x-www-form-urlencoded", body)
 }
 
+/// The legacy consumer that signs with RSA-SHA1/RSA-SHA256 instead of a
+/// shared secret; its public key is the OAuth wiki's RSA test key's.
+pub(crate) const RSA_CONSUMER_KEY: &str = "sbx-rsa-consumer";
+const RSA_PUBLIC_KEY: &str = include_str!("../../../oauth1/tests/data/rsa-test-key.pub.pem");
+
 /// Parses and verifies a signed request; `token_secret_for` returns the secret
 /// of the token the request names (or `None` if the token is unusable here).
 fn verify(
@@ -98,8 +103,11 @@ fn verify(
     if let Some(header) = &authorization {
         request = request.authorization(header);
     }
+    // Parse, look the consumer up by its key, then verify with what it has:
+    // a shared secret, or (the RSA consumer) a public key.
     let received = ReceivedRequest::parse(&request).map_err(|e| refusal(&e))?;
-    if received.consumer_key() != state.credentials.consumer_key {
+    let rsa = received.consumer_key() == RSA_CONSUMER_KEY;
+    if !rsa && received.consumer_key() != state.credentials.consumer_key {
         return Err((301, "invalid consumer key".into()));
     }
     let mut legacy = lock(&state.legacy);
@@ -112,14 +120,19 @@ fn verify(
     };
     let now = wire::unix_seconds(SystemTime::now());
     let options = VerifyOptions::new(now).timestamp_window(state.config.timestamp_window);
-    received
-        .verify(
+    let verified = if rsa {
+        let key = oauth1::RsaPublicKey::from_pem(RSA_PUBLIC_KEY)
+            .map_err(|_| (305, "the sandbox's RSA key does not load".to_owned()))?;
+        received.verify_rsa(&key, &options, &mut legacy.nonces)
+    } else {
+        received.verify(
             &state.credentials.consumer_secret,
             token_secret.as_deref(),
             &options,
             &mut legacy.nonces,
         )
-        .map_err(|e| refusal(&e))?;
+    };
+    verified.map_err(|e| refusal(&e))?;
     Ok(received)
 }
 

@@ -135,6 +135,9 @@ pub struct SandboxCredentials {
     pub consumer_key: String,
     /// The app's OAuth 1.0a consumer secret.
     pub consumer_secret: String,
+    /// A second OAuth 1.0a consumer that signs with RSA (the OAuth wiki's
+    /// test key, `crates/oauth1/tests/data/rsa-test-key.pem`): no secret.
+    pub rsa_consumer_key: String,
 }
 
 impl std::fmt::Debug for SandboxCredentials {
@@ -286,6 +289,7 @@ impl Sandbox {
             client_secret: format!("sbx-secret-{}", wire::random_hex(16)),
             consumer_key: format!("sbx-consumer-{}", wire::random_hex(8)),
             consumer_secret: format!("sbx-csecret-{}", wire::random_hex(16)),
+            rsa_consumer_key: legacy::RSA_CONSUMER_KEY.to_owned(),
         };
         let mut tokens = HashMap::new();
         tokens.insert(
