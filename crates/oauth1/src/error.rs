@@ -129,6 +129,10 @@ pub enum VerifyError {
     /// The signature does not match the request.
     #[error("invalid signature")]
     InvalidSignature,
+    /// `oauth_body_hash` does not match the body (or was sent with a form body,
+    /// which the extension forbids).
+    #[error("oauth_body_hash does not match the request body")]
+    BodyHashMismatch,
     /// This nonce was already used with this timestamp and credentials.
     #[error("the nonce was already used (replayed request)")]
     NonceReused,
@@ -153,6 +157,7 @@ impl VerifyError {
             VerifyError::TimestampOutOfWindow { .. }
             | VerifyError::TokenMismatch
             | VerifyError::InvalidSignature
+            | VerifyError::BodyHashMismatch
             | VerifyError::NonceReused => 401,
         }
     }
@@ -177,6 +182,7 @@ impl VerifyError {
             }
             VerifyError::TokenMismatch => "token_rejected",
             VerifyError::InvalidSignature => "signature_invalid",
+            VerifyError::BodyHashMismatch => "body_hash_invalid",
             VerifyError::NonceReused => "nonce_used",
         }
     }

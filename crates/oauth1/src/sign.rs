@@ -8,7 +8,7 @@ use crate::signature::{base_string, normalize_parameters};
 use crate::{Error, Request, Secret, SignatureMethod, header};
 
 /// The protocol parameters this crate sets itself; extras may not reuse them.
-pub(crate) const PROTOCOL_PARAMS: [&str; 9] = [
+pub(crate) const PROTOCOL_PARAMS: [&str; 10] = [
     "oauth_consumer_key",
     "oauth_token",
     "oauth_signature_method",
@@ -18,6 +18,8 @@ pub(crate) const PROTOCOL_PARAMS: [&str; 9] = [
     "oauth_version",
     "oauth_callback",
     "oauth_verifier",
+    // The Request Body Hash extension: signed like the others.
+    "oauth_body_hash",
 ];
 
 /// Where the nonce comes from.
@@ -214,7 +216,15 @@ impl Signer {
             return Err(Error::InvalidRealm);
         }
 
-        let oauth_params = self.protocol_params()?;
+        let mut oauth_params = self.protocol_params()?;
+        // OAuth Request Body Hash: a body that is not a form is not signed by
+        // the base string, so its digest is (never for a form body).
+        if request.content_type.is_some() && !request.has_form_body() {
+            oauth_params.push((
+                "oauth_body_hash".to_owned(),
+                crate::signature::body_hash(self.method, request.body),
+            ));
+        }
         params.extend(
             oauth_params
                 .iter()

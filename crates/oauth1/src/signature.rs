@@ -137,6 +137,24 @@ impl FromStr for SignatureMethod {
     }
 }
 
+/// The OAuth Request Body Hash of `body`: base64 of its SHA-256 for the
+/// SHA-256 methods, of its SHA-1 otherwise.
+pub(crate) fn body_hash(method: SignatureMethod, body: &[u8]) -> String {
+    use sha2::Digest as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let sha256 = match method {
+        SignatureMethod::HmacSha256 => true,
+        #[cfg(feature = "rsa")]
+        SignatureMethod::RsaSha256 => true,
+        _ => false,
+    };
+    if sha256 {
+        engine.encode(sha2::Sha256::digest(body))
+    } else {
+        engine.encode(sha1::Sha1::digest(body))
+    }
+}
+
 /// Normalizes parameters per RFC 5849 §3.4.1.3.2: encode every name and value,
 /// sort by encoded name then encoded value (byte order), join `name=value` with `&`.
 pub(crate) fn normalize_parameters(pairs: &[RawPair]) -> String {

@@ -53,6 +53,10 @@ pub struct ReceivedRequest {
     realm: Option<String>,
     base_string: String,
     placement: Placement,
+    /// `oauth_body_hash` matched the body (`None`: none was sent).
+    body_hash_matches: Option<bool>,
+    /// The body is not a form (so only a body hash can cover it).
+    opaque_body: bool,
 }
 
 /// Where a request carried its protocol parameters.
@@ -176,6 +180,16 @@ impl ReceivedRequest {
             });
         }
 
+        // The Request Body Hash extension: checked after the signature.
+        let opaque_body = request.content_type.is_some() && !request.has_form_body();
+        let body_hash_matches = take("oauth_body_hash").map(|sent| {
+            opaque_body
+                && constant_time_eq(
+                    sent.as_bytes(),
+                    crate::signature::body_hash(method, request.body).as_bytes(),
+                )
+        });
+
         // §3.4.1.3.1: every parameter except oauth_signature (the realm is already out).
         all.retain(|(name, _)| name.as_slice() != b"oauth_signature");
         let base_string = base_string(http_method, &base_uri, &normalize_parameters(&all));
@@ -191,6 +205,8 @@ impl ReceivedRequest {
             realm,
             base_string,
             placement,
+            body_hash_matches,
+            opaque_body,
         })
     }
 
@@ -316,6 +332,15 @@ impl ReceivedRequest {
         options: &VerifyOptions,
         nonces: &mut dyn NonceStore,
     ) -> Result<(), VerifyError> {
+        match self.body_hash_matches {
+            Some(false) => return Err(VerifyError::BodyHashMismatch),
+            None if self.opaque_body && options.require_body_hash => {
+                return Err(VerifyError::MissingParameter {
+                    name: "oauth_body_hash",
+                });
+            }
+            _ => {}
+        }
         if let Some(timestamp) = self.timestamp {
             let skew = i128::from(timestamp) - i128::from(options.now);
             if skew.unsigned_abs() > u128::from(options.timestamp_window) {
@@ -382,6 +407,10 @@ pub struct VerifyOptions {
     /// The signature methods this server accepts. Default: every implemented one. RFC 5849
     /// advises PLAINTEXT only over TLS; remove it where requests may arrive in clear.
     pub allowed_methods: Vec<SignatureMethod>,
+    /// Refuse a request whose body is not a form and carries no
+    /// `oauth_body_hash` (such a body is otherwise unsigned). Default false:
+    /// many clients never send one; a hash that is sent is always checked.
+    pub require_body_hash: bool,
 }
 
 impl VerifyOptions {
@@ -391,12 +420,19 @@ impl VerifyOptions {
             now,
             timestamp_window: 300,
             allowed_methods: SignatureMethod::implemented(),
+            require_body_hash: false,
         }
     }
 
     /// Sets the allowed timestamp distance, in seconds.
     pub fn timestamp_window(mut self, seconds: u64) -> Self {
         self.timestamp_window = seconds;
+        self
+    }
+
+    /// Requires `oauth_body_hash` on requests whose body is not a form.
+    pub fn require_body_hash(mut self, require: bool) -> Self {
+        self.require_body_hash = require;
         self
     }
 

@@ -385,26 +385,85 @@ fn signing_rejects_bad_input_without_panicking() {
             .err(),
         Some(Error::InvalidRealm)
     );
-    for (name, expected_dup) in [
-        ("x_body", false),
-        ("oauth_token", false),
-        ("oauth_body_hash", true),
-    ] {
-        let signer = Signer::new("k", "s")
+    // The signer computes oauth_body_hash itself: as an extra it is refused.
+    for name in ["x_body", "oauth_token", "oauth_body_hash"] {
+        let result = Signer::new("k", "s")
             .extra_param(name, "v")
-            .extra_param("oauth_body_hash", "w");
-        let result = signer.sign(&Request::new("GET", "http://h/"));
-        match (name, result) {
-            ("oauth_body_hash", Err(Error::DuplicateParameter { .. })) if expected_dup => {}
-            (_, Err(Error::InvalidExtraParameter { .. })) if !expected_dup => {}
-            (name, other) => panic!("{name}: unexpected {other:?}"),
-        }
+            .sign(&Request::new("GET", "http://h/"));
+        assert!(
+            matches!(result, Err(Error::InvalidExtraParameter { .. })),
+            "{name}: {result:?}"
+        );
     }
-    let signed = Signer::new("k", "s")
-        .extra_param("oauth_body_hash", "2jmj7l5rSw0yVb/vlWAYkK/YBwk=")
-        .sign(&Request::new("GET", "http://h/"))
+}
+
+#[test]
+fn a_body_that_is_not_a_form_is_covered_by_its_hash() {
+    // SHA-1 of the empty string, the extension's example value.
+    let empty = Signer::new("k", "s")
+        .sign(&Request::new("POST", "http://h/").body("application/json", b""))
         .unwrap();
-    assert!(signed.base_string().contains("oauth_body_hash"));
+    assert!(
+        empty
+            .base_string()
+            .contains("oauth_body_hash%3D2jmj7l5rSw0yVb%252FvlWAYkK%252FYBwk%253D"),
+        "{}",
+        empty.base_string()
+    );
+    // A form body is signed as parameters, never hashed.
+    let form = Signer::new("k", "s")
+        .sign(&Request::new("POST", "http://h/").body("application/x-www-form-urlencoded", b"a=1"))
+        .unwrap();
+    assert!(!form.base_string().contains("oauth_body_hash"));
+
+    let json = br#"{"title":"Hello"}"#;
+    let options = VerifyOptions::new(1_000);
+    for method in [SignatureMethod::HmacSha1, SignatureMethod::HmacSha256] {
+        let request = Request::new("PUT", "https://api.example.com/v/1").body("application/json", json);
+        let header = Signer::new("k", "s")
+            .signature_method(method)
+            .timestamp(1_000)
+            .sign(&request)
+            .unwrap()
+            .authorization_header();
+        let received = ReceivedRequest::parse(&request.authorization(&header)).unwrap();
+        received.verify("s", None, &options, &mut MemoryNonceStore::new()).unwrap();
+        // Another body under the same header: the hash no longer matches.
+        let changed = Request::new("PUT", "https://api.example.com/v/1")
+            .body("application/json", br#"{"title":"Evil"}"#)
+            .authorization(&header);
+        assert_eq!(
+            ReceivedRequest::parse(&changed)
+                .unwrap()
+                .verify("s", None, &options, &mut MemoryNonceStore::new()),
+            Err(VerifyError::BodyHashMismatch)
+        );
+    }
+    // A server that requires the hash refuses an opaque body without one.
+    let unhashed = Request::new("PUT", "https://api.example.com/v/1");
+    let header = Signer::new("k", "s")
+        .timestamp(1_000)
+        .sign(&unhashed)
+        .unwrap()
+        .authorization_header();
+    let sent = Request::new("PUT", "https://api.example.com/v/1")
+        .body("application/json", json)
+        .authorization(&header);
+    let received = ReceivedRequest::parse(&sent).unwrap();
+    received
+        .verify("s", None, &options, &mut MemoryNonceStore::new())
+        .unwrap();
+    assert_eq!(
+        received.verify(
+            "s",
+            None,
+            &options.clone().require_body_hash(true),
+            &mut MemoryNonceStore::new()
+        ),
+        Err(VerifyError::MissingParameter {
+            name: "oauth_body_hash"
+        })
+    );
 }
 
 #[test]
