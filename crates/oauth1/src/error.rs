@@ -40,7 +40,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// The realm would not fit in a quoted header value.
-    #[error("invalid realm: it must not contain quotes, backslashes or control characters")]
+    #[error("invalid realm: it must not contain control characters")]
     InvalidRealm,
     /// An `Authorization: OAuth ...` header could not be parsed.
     #[error("malformed OAuth Authorization header: {reason}")]

@@ -8,8 +8,14 @@ pub(crate) fn format(realm: Option<&str>, params: &[(String, String)]) -> String
     let mut out = String::from("OAuth ");
     let mut first = true;
     if let Some(realm) = realm {
+        // A quoted-string (RFC 7235): quotes and backslashes are escaped.
         out.push_str("realm=\"");
-        out.push_str(realm);
+        for c in realm.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
         out.push('"');
         first = false;
     }
@@ -35,8 +41,9 @@ pub(crate) struct ParsedHeader {
 
 /// Parses an `Authorization` header value whose scheme is `OAuth` (any case).
 ///
-/// Strict: every value must be a double-quoted string without backslashes,
-/// parameters are separated by commas, and no name may repeat.
+/// Strict: every value must be a double-quoted string (RFC 7235: `\"` and
+/// `\\` escapes are undone), parameters are separated by commas, and no name
+/// may repeat.
 pub(crate) fn parse(value: &str) -> Result<ParsedHeader, Error> {
     let malformed = |reason: &'static str| Error::MalformedHeader { reason };
     let value = value.trim_matches(is_space);
@@ -68,14 +75,10 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader, Error> {
             .trim_start_matches(is_space)
             .strip_prefix('"')
             .ok_or(malformed("a value is not in double quotes"))?;
-        let close = quoted
-            .find('"')
-            .ok_or(malformed("a quoted value is not closed"))?;
-        let (raw_value, after_value) = quoted.split_at(close);
-        if raw_value.contains('\\') {
-            return Err(malformed("a value contains a backslash"));
-        }
-        rest = after_value[1..].trim_start_matches(is_space);
+        let (raw_value, after_value) =
+            unquote(quoted).ok_or(malformed("a quoted value is not closed"))?;
+        let raw_value = raw_value.as_str();
+        rest = after_value.trim_start_matches(is_space);
         if let Some(after_comma) = rest.strip_prefix(',') {
             rest = after_comma;
         } else if !rest.is_empty() {
@@ -99,6 +102,21 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader, Error> {
         }
     }
     Ok(parsed)
+}
+
+/// The content of a quoted-string whose opening quote is already consumed,
+/// with quoted-pairs undone, and what follows the closing quote.
+fn unquote(quoted: &str) -> Option<(String, &str)> {
+    let mut value = String::new();
+    let mut chars = quoted.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((value, &quoted[i + 1..])),
+            '\\' => value.push(chars.next()?.1),
+            c => value.push(c),
+        }
+    }
+    None
 }
 
 fn is_space(c: char) -> bool {
@@ -176,7 +194,7 @@ mod tests {
             "OAuth a=\"1",
             "OAuth =\"1\"",
             "OAuth a=\"1\" b=\"2\"",
-            "OAuth a=\"x\\\"y\"",
+            "OAuth a=\"x\\\"",
             "OAuth a=\"%zz\"",
             "",
         ] {
@@ -189,6 +207,19 @@ mod tests {
                 parse(bad)
             );
         }
+    }
+
+    #[test]
+    fn realms_with_quotes_and_backslashes_round_trip() {
+        for realm in [r#"say "hi""#, r"C:\dir", r#"\""#, ""] {
+            let header = format(Some(realm), &[("oauth_nonce".into(), "n".into())]);
+            let parsed = parse(&header).unwrap();
+            assert_eq!(parsed.realm.as_deref(), Some(realm), "{header}");
+            assert_eq!(parsed.params, vec![pair("oauth_nonce", "n")]);
+        }
+        // An escaped quote inside a value is part of it.
+        let parsed = parse(r#"OAuth realm="a\"b", x="1""#).unwrap();
+        assert_eq!(parsed.realm.as_deref(), Some(r#"a"b"#));
     }
 
     #[test]

@@ -207,7 +207,8 @@ impl Signer {
                 name: String::from_utf8_lossy(name).into_owned(),
             });
         }
-        let bad_realm_char = |c: char| c == '"' || c == '\\' || c.is_control();
+        // Quotes and backslashes are escaped in the header; control characters cannot be.
+        let bad_realm_char = |c: char| c.is_control();
         if self
             .realm
             .as_deref()

@@ -380,11 +380,20 @@ fn signing_rejects_bad_input_without_panicking() {
     );
     assert_eq!(
         Signer::new("k", "s")
-            .realm("a\"b")
+            .realm("a\nb")
             .sign(&Request::new("GET", "http://h/"))
             .err(),
         Some(Error::InvalidRealm)
     );
+    // Quotes and backslashes are escaped, and read back by the verifier.
+    let header = Signer::new("k", "s")
+        .realm(r#"the "photos" \ realm"#)
+        .sign(&Request::new("GET", "http://h/"))
+        .unwrap()
+        .authorization_header();
+    let received =
+        ReceivedRequest::parse(&Request::new("GET", "http://h/").authorization(&header)).unwrap();
+    assert_eq!(received.realm(), Some(r#"the "photos" \ realm"#));
     // The signer computes oauth_body_hash itself: as an extra it is refused.
     for name in ["x_body", "oauth_token", "oauth_body_hash"] {
         let result = Signer::new("k", "s")
@@ -419,7 +428,8 @@ fn a_body_that_is_not_a_form_is_covered_by_its_hash() {
     let json = br#"{"title":"Hello"}"#;
     let options = VerifyOptions::new(1_000);
     for method in [SignatureMethod::HmacSha1, SignatureMethod::HmacSha256] {
-        let request = Request::new("PUT", "https://api.example.com/v/1").body("application/json", json);
+        let request =
+            Request::new("PUT", "https://api.example.com/v/1").body("application/json", json);
         let header = Signer::new("k", "s")
             .signature_method(method)
             .timestamp(1_000)
@@ -427,15 +437,20 @@ fn a_body_that_is_not_a_form_is_covered_by_its_hash() {
             .unwrap()
             .authorization_header();
         let received = ReceivedRequest::parse(&request.authorization(&header)).unwrap();
-        received.verify("s", None, &options, &mut MemoryNonceStore::new()).unwrap();
+        received
+            .verify("s", None, &options, &mut MemoryNonceStore::new())
+            .unwrap();
         // Another body under the same header: the hash no longer matches.
         let changed = Request::new("PUT", "https://api.example.com/v/1")
             .body("application/json", br#"{"title":"Evil"}"#)
             .authorization(&header);
         assert_eq!(
-            ReceivedRequest::parse(&changed)
-                .unwrap()
-                .verify("s", None, &options, &mut MemoryNonceStore::new()),
+            ReceivedRequest::parse(&changed).unwrap().verify(
+                "s",
+                None,
+                &options,
+                &mut MemoryNonceStore::new()
+            ),
             Err(VerifyError::BodyHashMismatch)
         );
     }
