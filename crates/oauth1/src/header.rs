@@ -32,6 +32,76 @@ pub(crate) fn format(realm: Option<&str>, params: &[(String, String)]) -> String
     out
 }
 
+/// An `Authorization: OAuth …` header as received, parsed but not verified:
+/// a server reads the consumer key (to look up its secret or key), the
+/// token, the realm or any extension parameter from it before verifying with
+/// [`crate::ReceivedRequest`]. `Debug` shows the parameter names only.
+///
+/// ```
+/// let header = oauth1::AuthorizationHeader::parse(
+///     r#"OAuth realm="Photos \"2\"", oauth_consumer_key="dpf43f3p2l4k3l03", oauth_nonce="a%20b""#,
+/// )?;
+/// assert_eq!(header.realm(), Some(r#"Photos "2""#));
+/// assert_eq!(header.get("oauth_consumer_key"), Some("dpf43f3p2l4k3l03"));
+/// assert_eq!(header.get("oauth_nonce"), Some("a b"));
+/// # Ok::<(), oauth1::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthorizationHeader {
+    realm: Option<String>,
+    params: Vec<(String, String)>,
+}
+
+impl AuthorizationHeader {
+    /// Parses a header value whose scheme is `OAuth` (any case); values are
+    /// percent-decoded, the realm's quoted-pairs undone. Strict: see the
+    /// errors of [`crate::Error::MalformedHeader`].
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        let parsed = parse(value)?;
+        let text = |bytes: Vec<u8>| {
+            String::from_utf8(bytes).map_err(|_| Error::InvalidPercentEncoding {
+                context: "Authorization header (not UTF-8)",
+            })
+        };
+        let mut params = Vec::with_capacity(parsed.params.len());
+        for (name, value) in parsed.params {
+            params.push((text(name)?, text(value)?));
+        }
+        Ok(AuthorizationHeader {
+            realm: parsed.realm,
+            params,
+        })
+    }
+
+    /// The realm, if any (never signed).
+    pub fn realm(&self) -> Option<&str> {
+        self.realm.as_deref()
+    }
+
+    /// A parameter's decoded value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every parameter but the realm, decoded, in header order.
+    pub fn params(&self) -> &[(String, String)] {
+        &self.params
+    }
+}
+
+impl std::fmt::Debug for AuthorizationHeader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.params.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("AuthorizationHeader")
+            .field("realm", &self.realm)
+            .field("params", &names)
+            .finish()
+    }
+}
+
 /// A parsed OAuth header: the realm (not signed) and the other parameters, decoded.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct ParsedHeader {

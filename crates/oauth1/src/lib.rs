@@ -84,6 +84,7 @@ pub use flow::{
     PreparedRequest, TokenResponse, access_token_request, authorize_url, parse_token_response,
     request_token_request,
 };
+pub use header::AuthorizationHeader;
 pub use request::Request;
 #[cfg(feature = "rsa")]
 pub use rsa_keys::{RsaPrivateKey, RsaPublicKey};

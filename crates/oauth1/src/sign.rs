@@ -238,6 +238,10 @@ impl Signer {
             signature,
             realm: self.realm.clone(),
             base_string,
+            url: request.url.to_owned(),
+            form_body: request
+                .has_form_body()
+                .then(|| String::from_utf8_lossy(request.body).into_owned()),
         })
     }
 
@@ -343,6 +347,10 @@ pub struct SignedRequest {
     signature: Secret,
     realm: Option<String>,
     base_string: String,
+    /// The URL that was signed.
+    url: String,
+    /// The form body that was signed, when the request had one.
+    form_body: Option<String>,
 }
 
 impl SignedRequest {
@@ -375,8 +383,37 @@ impl SignedRequest {
             .join("&")
     }
 
+    /// The signed URL with the protocol parameters appended to its query
+    /// (query placement). Any fragment stays at the end. It is the URL that
+    /// was signed, so the two cannot disagree.
+    ///
+    /// ```
+    /// # use oauth1::{Request, Signer};
+    /// let signed = Signer::new("key", "secret").nonce("n").timestamp(1)
+    ///     .sign(&Request::new("GET", "http://h.example/v?a=1"))?;
+    /// assert!(signed.url_with_query().starts_with("http://h.example/v?a=1&oauth_consumer_key=key&"));
+    /// # Ok::<(), oauth1::Error>(())
+    /// ```
+    pub fn url_with_query(&self) -> String {
+        #[allow(deprecated)]
+        self.url_with_oauth_query(&self.url)
+    }
+
+    /// The signed form body with the protocol parameters appended (form
+    /// placement); `None` when the signed request had no form body.
+    pub fn form_body(&self) -> Option<String> {
+        #[allow(deprecated)]
+        self.form_body
+            .as_deref()
+            .map(|body| self.form_body_with_oauth(body))
+    }
+
     /// `url` with the protocol parameters appended to its query (query placement).
     /// Any fragment stays at the end.
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `url_with_query()`, which uses the URL that was signed"
+    )]
     pub fn url_with_oauth_query(&self, url: &str) -> String {
         let (before_fragment, fragment) = match url.split_once('#') {
             Some((before, fragment)) => (before, Some(fragment)),
@@ -398,6 +435,10 @@ impl SignedRequest {
 
     /// `body` (a form-encoded body, possibly empty) with the protocol parameters
     /// appended (form placement).
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `form_body()`, which uses the body that was signed"
+    )]
     pub fn form_body_with_oauth(&self, body: &str) -> String {
         if body.is_empty() || body.ends_with('&') {
             format!("{body}{}", self.form_encoded())

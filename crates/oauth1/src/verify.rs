@@ -53,6 +53,8 @@ pub struct ReceivedRequest {
     realm: Option<String>,
     base_string: String,
     placement: Placement,
+    /// Extension parameters (`oauth_*` names this crate does not define), signed.
+    extensions: Vec<(String, String)>,
     /// `oauth_body_hash` matched the body (`None`: none was sent).
     body_hash_matches: Option<bool>,
     /// The body is not a form (so only a body hash can cover it).
@@ -190,6 +192,19 @@ impl ReceivedRequest {
                 )
         });
 
+        let extensions = all
+            .iter()
+            .filter(|(name, _)| {
+                name.starts_with(b"oauth_") && !is_protocol(&(name.clone(), Vec::new()))
+            })
+            .map(|(name, value)| {
+                (
+                    String::from_utf8_lossy(name).into_owned(),
+                    String::from_utf8_lossy(value).into_owned(),
+                )
+            })
+            .collect();
+
         // §3.4.1.3.1: every parameter except oauth_signature (the realm is already out).
         all.retain(|(name, _)| name.as_slice() != b"oauth_signature");
         let base_string = base_string(http_method, &base_uri, &normalize_parameters(&all));
@@ -207,7 +222,28 @@ impl ReceivedRequest {
             placement,
             body_hash_matches,
             opaque_body,
+            extensions,
         })
+    }
+
+    /// `oauth_nonce` (absent only for PLAINTEXT requests that omit it).
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+
+    /// Extension parameters: `oauth_*` names RFC 5849 does not define (such
+    /// as a provider's `oauth_session_handle`), decoded, in arrival order.
+    /// They are covered by the signature.
+    pub fn extensions(&self) -> &[(String, String)] {
+        &self.extensions
+    }
+
+    /// One extension parameter's value.
+    pub fn extension(&self, name: &str) -> Option<&str> {
+        self.extensions
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// `oauth_consumer_key`.

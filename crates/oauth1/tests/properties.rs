@@ -102,14 +102,10 @@ fn sign(case: &Case) -> (String, String, Option<String>) {
             case.body.clone(),
             Some(signed.authorization_header()),
         ),
-        1 => (
-            signed.url_with_oauth_query(&case.url),
-            case.body.clone(),
-            None,
-        ),
+        1 => (signed.url_with_query(), case.body.clone(), None),
         _ => (
             case.url.clone(),
-            signed.form_body_with_oauth(&case.body),
+            signed.form_body().expect("a form body was signed"),
             None,
         ),
     }

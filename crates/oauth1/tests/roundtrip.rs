@@ -42,12 +42,12 @@ fn every_method_verifies_in_every_placement() {
         assert_eq!(received.base_string(), signed.base_string());
 
         // Query placement.
-        let query_url = signed.url_with_oauth_query(url);
+        let query_url = signed.url_with_query();
         let request = Request::new("PATCH", &query_url).body(FORM, body.as_bytes());
         assert_eq!(verify(&request).unwrap().placement(), Placement::Query);
 
         // Form placement.
-        let form = signed.form_body_with_oauth(body);
+        let form = signed.form_body().expect("a form body was signed");
         let request = Request::new("PATCH", url).body(FORM, form.as_bytes());
         assert_eq!(verify(&request).unwrap().placement(), Placement::Form);
     }
@@ -542,4 +542,51 @@ fn debug_output_never_contains_secrets() {
         .unwrap_err();
     let printed = format!("{error} {error:?}");
     assert!(!printed.contains(signed.signature()), "{printed}");
+}
+
+#[test]
+fn servers_read_the_header_and_extensions_before_verifying() {
+    let header = Signer::new("ck", "cs")
+        .token("tk", "")
+        .extra_param("oauth_session_handle", "h 1")
+        .nonce("n-1")
+        .timestamp(1_000)
+        .realm("r")
+        .sign(&Request::new("GET", "https://api.example.com/x"))
+        .unwrap()
+        .authorization_header();
+    let parsed = oauth1::AuthorizationHeader::parse(&header).unwrap();
+    assert_eq!(parsed.get("oauth_consumer_key"), Some("ck"));
+    assert_eq!(parsed.realm(), Some("r"));
+    assert!(!format!("{parsed:?}").contains(parsed.get("oauth_signature").unwrap()));
+    let received = ReceivedRequest::parse(
+        &Request::new("GET", "https://api.example.com/x").authorization(&header),
+    )
+    .unwrap();
+    assert_eq!(received.nonce(), Some("n-1"));
+    assert_eq!(received.extension("oauth_session_handle"), Some("h 1"));
+    assert_eq!(received.extensions().len(), 1);
+    // The extension is signed: changing it breaks the signature.
+    let tampered = header.replace("h%201", "h%202");
+    let tampered = ReceivedRequest::parse(
+        &Request::new("GET", "https://api.example.com/x").authorization(&tampered),
+    )
+    .unwrap();
+    assert_eq!(
+        tampered.verify(
+            "cs",
+            Some(""),
+            &VerifyOptions::new(1_000),
+            &mut MemoryNonceStore::new()
+        ),
+        Err(VerifyError::InvalidSignature)
+    );
+    received
+        .verify(
+            "cs",
+            Some(""),
+            &VerifyOptions::new(1_000),
+            &mut MemoryNonceStore::new(),
+        )
+        .unwrap();
 }
