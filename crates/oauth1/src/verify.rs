@@ -328,6 +328,42 @@ impl ReceivedRequest {
         self.check_freshness(options, nonces)
     }
 
+    /// The common case in one call: default [`VerifyOptions`] at `now`, and
+    /// nonces remembered in a process-wide [`MemoryNonceStore`] (expiring
+    /// with the timestamp window, so it stays small). `token_secret` is used
+    /// only when the request names a token — pass `""` for a token whose
+    /// secret is empty, and anything when no token is expected.
+    ///
+    /// ```
+    /// use oauth1::{ReceivedRequest, Request, Signer, VerifyError};
+    /// let url = "https://api.example.com/x";
+    /// let header = Signer::new("ck", "cs").token("tk", "").timestamp(500)
+    ///     .sign(&Request::new("GET", url))?.authorization_header();
+    /// let received = ReceivedRequest::parse(&Request::new("GET", url).authorization(&header))?;
+    /// received.check("cs", "", 510)?;
+    /// assert_eq!(received.check("cs", "", 510), Err(VerifyError::NonceReused));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check(
+        &self,
+        consumer_secret: &str,
+        token_secret: &str,
+        now: u64,
+    ) -> Result<(), VerifyError> {
+        static NONCES: std::sync::Mutex<Option<MemoryNonceStore>> = std::sync::Mutex::new(None);
+        let mut nonces = NONCES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let nonces = nonces.get_or_insert_with(MemoryNonceStore::new);
+        let token_secret = self.token.is_some().then_some(token_secret);
+        self.verify(
+            consumer_secret,
+            token_secret,
+            &VerifyOptions::new(now),
+            nonces,
+        )
+    }
+
     /// Verifies an RSA-SHA1 or RSA-SHA256 signature with the consumer's
     /// public key (looked up by [`ReceivedRequest::consumer_key`]), then the
     /// timestamp window and the nonce (feature `rsa`).
