@@ -17,7 +17,9 @@
 //! - Percent-encoding per §3.6 (UTF-8, only unreserved characters kept), parameter
 //!   normalization per §3.4.1.3.2, base string URI per §3.4.1.2 (lower-case scheme
 //!   and host, default port dropped, no query or fragment).
-//! - The nonce comes from the OS random source and the timestamp from the clock,
+//! - The nonce is 128 bits from a per-signer generator (SHA-256 over a seed
+//!   read once from the OS random source, and a counter: unpredictable, never
+//!   repeated, no system call per request) and the timestamp from the clock,
 //!   both replaceable ([`Signer::nonce`], [`Signer::timestamp`]) for tests.
 //! - Server side: [`ReceivedRequest`] with constant-time comparison, a timestamp
 //!   window and a pluggable [`NonceStore`]; each rejection is its own

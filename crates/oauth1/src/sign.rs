@@ -1,6 +1,8 @@
 //! Client-side signing: [`Signer`] turns a [`Request`] into a [`SignedRequest`].
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::encoding::{RawPair, percent_encode};
@@ -23,11 +25,48 @@ pub(crate) const PROTOCOL_PARAMS: [&str; 10] = [
 ];
 
 /// Where the nonce comes from.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 enum NonceSource {
-    /// 128 bits from the operating system's random source, hex-encoded.
-    Os,
+    /// 128 bits from the signer's generator, hex-encoded.
+    Random(Arc<NonceGenerator>),
     Fixed(String),
+}
+
+/// The nonces of one signer (and its clones): SHA-256 over a 256-bit seed
+/// read once from the operating system's random source, and a counter. As
+/// unpredictable as the seed, never repeated (the counter only grows), and one
+/// system call per signer instead of one per request. A process that forks
+/// after signing should make new signers in the child.
+#[derive(Default)]
+struct NonceGenerator {
+    seed: OnceLock<Option<[u8; 32]>>,
+    counter: AtomicU64,
+}
+
+impl NonceGenerator {
+    fn next(&self) -> Result<String, Error> {
+        use sha2::Digest as _;
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let seed = self
+            .seed
+            .get_or_init(|| {
+                let mut seed = [0u8; 32];
+                getrandom::fill(&mut seed).ok().map(|()| seed)
+            })
+            .as_ref()
+            .ok_or(Error::NoRandomSource)?;
+        let count = self.counter.fetch_add(1, Ordering::Relaxed);
+        let digest = sha2::Sha256::new()
+            .chain_update(seed)
+            .chain_update(count.to_le_bytes())
+            .finalize();
+        let mut nonce = String::with_capacity(32);
+        for byte in &digest[..16] {
+            nonce.push(char::from(HEX[usize::from(byte >> 4)]));
+            nonce.push(char::from(HEX[usize::from(byte & 0x0F)]));
+        }
+        Ok(nonce)
+    }
 }
 
 /// Where the timestamp comes from.
@@ -116,7 +155,7 @@ impl Signer {
             verifier: None,
             send_version: true,
             extra: Vec::new(),
-            nonce: NonceSource::Os,
+            nonce: NonceSource::Random(Arc::default()),
             clock: Clock::System,
             #[cfg(feature = "rsa")]
             rsa_key: None,
@@ -316,11 +355,7 @@ impl Signer {
     fn nonce_now(&self) -> Result<String, Error> {
         match &self.nonce {
             NonceSource::Fixed(nonce) => Ok(nonce.clone()),
-            NonceSource::Os => {
-                let mut bytes = [0u8; 16];
-                getrandom::fill(&mut bytes).map_err(|_| Error::NoRandomSource)?;
-                Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-            }
+            NonceSource::Random(generator) => generator.next(),
         }
     }
 }

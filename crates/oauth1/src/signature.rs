@@ -7,7 +7,7 @@ use std::str::FromStr;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 
-use crate::encoding::{RawPair, percent_encode};
+use crate::encoding::{RawPair, percent_encode, percent_encode_into};
 use crate::{Error, Secret};
 
 /// How a request is signed.
@@ -158,31 +158,48 @@ pub(crate) fn body_hash(method: SignatureMethod, body: &[u8]) -> String {
 /// Normalizes parameters per RFC 5849 §3.4.1.3.2: encode every name and value,
 /// sort by encoded name then encoded value (byte order), join `name=value` with `&`.
 pub(crate) fn normalize_parameters(pairs: &[RawPair]) -> String {
-    let mut encoded: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(name, value)| (percent_encode(name), percent_encode(value)))
-        .collect();
-    encoded.sort_unstable();
-    let mut out = String::new();
-    for (i, (name, value)) in encoded.iter().enumerate() {
+    // Every name and value encoded into one buffer; sort index ranges, not
+    // strings, then join: two allocations whatever the parameter count.
+    let mut encoded =
+        String::with_capacity(pairs.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>() * 3 / 2);
+    let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        let start = encoded.len();
+        percent_encode_into(&mut encoded, name);
+        let name_end = encoded.len();
+        percent_encode_into(&mut encoded, value);
+        spans.push((start, name_end, encoded.len()));
+    }
+    let text = encoded.as_str();
+    spans.sort_unstable_by(|a, b| {
+        (&text[a.0..a.1], &text[a.1..a.2]).cmp(&(&text[b.0..b.1], &text[b.1..b.2]))
+    });
+    let mut out = String::with_capacity(encoded.len() + 2 * spans.len());
+    for (i, (start, name_end, end)) in spans.iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
-        out.push_str(name);
+        out.push_str(&text[*start..*name_end]);
         out.push('=');
-        out.push_str(value);
+        out.push_str(&text[*name_end..*end]);
     }
     out
 }
 
-/// The signature base string (RFC 5849 §3.4.1.1).
+/// The signature base string (§3.4.1.1): method, encoded base string URI and
+/// encoded normalized parameters, joined by `&`.
 pub(crate) fn base_string(method: &str, base_uri: &str, normalized_params: &str) -> String {
-    format!(
-        "{}&{}&{}",
-        method.to_ascii_uppercase(),
-        percent_encode(base_uri),
-        percent_encode(normalized_params)
-    )
+    let mut out = String::with_capacity(
+        method.len() + 2 + (base_uri.len() + normalized_params.len()) * 3 / 2,
+    );
+    for byte in method.bytes() {
+        out.push(char::from(byte.to_ascii_uppercase()));
+    }
+    out.push('&');
+    percent_encode_into(&mut out, base_uri.as_bytes());
+    out.push('&');
+    percent_encode_into(&mut out, normalized_params.as_bytes());
+    out
 }
 
 /// Compares two byte strings in time that depends only on their lengths.

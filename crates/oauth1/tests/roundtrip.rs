@@ -590,3 +590,29 @@ fn servers_read_the_header_and_extensions_before_verifying() {
         )
         .unwrap();
 }
+
+#[test]
+fn nonces_are_128_random_bits_never_repeated_by_a_signer_or_its_clones() {
+    let signer = Signer::new("k", "s");
+    let clone = signer.clone();
+    let other = Signer::new("k", "s");
+    let nonce = |signer: &Signer| {
+        signer
+            .sign(&Request::new("GET", "http://h/"))
+            .unwrap()
+            .oauth_params()
+            .into_iter()
+            .find(|(name, _)| name == "oauth_nonce")
+            .unwrap()
+            .1
+    };
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..500 {
+        for signer in [&signer, &clone, &other] {
+            let nonce = nonce(signer);
+            assert_eq!(nonce.len(), 32, "{nonce}");
+            assert!(nonce.bytes().all(|b| b.is_ascii_hexdigit()), "{nonce}");
+            assert!(seen.insert(nonce), "a nonce repeated");
+        }
+    }
+}
