@@ -40,22 +40,37 @@ const UNRESERVED: [bool; 256] = {
 /// `out` growing.
 pub(crate) fn percent_encode_into(out: &mut String, input: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let escape = |out: &mut String, byte: u8| {
+        out.push('%');
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0F)]));
+    };
+    // Text (nearly always): copy runs of unreserved bytes as string slices.
+    // A run starts after an escaped byte and holds only ASCII, so both of
+    // its ends are character boundaries.
+    let Ok(text) = std::str::from_utf8(input) else {
+        for &byte in input {
+            if UNRESERVED[usize::from(byte)] {
+                out.push(char::from(byte));
+            } else {
+                escape(out, byte);
+            }
+        }
+        return;
+    };
     let mut run_start = 0;
     for (i, &byte) in input.iter().enumerate() {
         if UNRESERVED[usize::from(byte)] {
             continue;
         }
-        if run_start < i {
-            // Unreserved bytes are ASCII, so the run is valid UTF-8.
-            out.push_str(std::str::from_utf8(&input[run_start..i]).unwrap_or_default());
+        if let Some(run) = text.get(run_start..i) {
+            out.push_str(run);
         }
-        out.push('%');
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0F)]));
+        escape(out, byte);
         run_start = i + 1;
     }
-    if run_start < input.len() {
-        out.push_str(std::str::from_utf8(&input[run_start..]).unwrap_or_default());
+    if let Some(run) = text.get(run_start..) {
+        out.push_str(run);
     }
 }
 

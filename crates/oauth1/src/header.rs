@@ -1,11 +1,15 @@
 //! The `Authorization: OAuth ...` header (RFC 5849 §3.5.1): writing and strict parsing.
 
 use crate::Error;
-use crate::encoding::{RawPair, percent_decode, percent_encode};
+use crate::encoding::{RawPair, percent_decode, percent_encode_into};
 
 /// Writes `OAuth realm="...", name="value", ...`; names and values are encoded.
-pub(crate) fn format(realm: Option<&str>, params: &[(String, String)]) -> String {
-    let mut out = String::from("OAuth ");
+pub(crate) fn format<'a>(
+    realm: Option<&str>,
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str("OAuth ");
     let mut first = true;
     if let Some(realm) = realm {
         // A quoted-string (RFC 7235): quotes and backslashes are escaped.
@@ -24,9 +28,9 @@ pub(crate) fn format(realm: Option<&str>, params: &[(String, String)]) -> String
             out.push_str(", ");
         }
         first = false;
-        out.push_str(&percent_encode(name));
+        percent_encode_into(&mut out, name.as_bytes());
         out.push_str("=\"");
-        out.push_str(&percent_encode(value));
+        percent_encode_into(&mut out, value.as_bytes());
         out.push('"');
     }
     out
@@ -205,16 +209,13 @@ mod tests {
     fn formats_realm_raw_and_params_encoded() {
         let header = format(
             Some("Photos"),
-            &[("oauth_callback".into(), "http://p.example/ready".into())],
+            [("oauth_callback", "http://p.example/ready")],
         );
         assert_eq!(
             header,
             "OAuth realm=\"Photos\", oauth_callback=\"http%3A%2F%2Fp.example%2Fready\""
         );
-        assert_eq!(
-            format(None, &[("a".into(), "b c".into())]),
-            "OAuth a=\"b%20c\""
-        );
+        assert_eq!(format(None, [("a", "b c")]), "OAuth a=\"b%20c\"");
     }
 
     #[test]
@@ -246,7 +247,11 @@ mod tests {
             ("oauth_nonce".to_owned(), "a b+c/é\"".to_owned()),
             ("oauth_token".to_owned(), String::new()),
         ];
-        let parsed = parse(&format(Some("r"), &params)).unwrap();
+        let parsed = parse(&format(
+            Some("r"),
+            params.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        ))
+        .unwrap();
         assert_eq!(parsed.realm.as_deref(), Some("r"));
         assert_eq!(
             parsed.params,
@@ -282,7 +287,7 @@ mod tests {
     #[test]
     fn realms_with_quotes_and_backslashes_round_trip() {
         for realm in [r#"say "hi""#, r"C:\dir", r#"\""#, ""] {
-            let header = format(Some(realm), &[("oauth_nonce".into(), "n".into())]);
+            let header = format(Some(realm), [("oauth_nonce", "n")]);
             let parsed = parse(&header).unwrap();
             assert_eq!(parsed.realm.as_deref(), Some(realm), "{header}");
             assert_eq!(parsed.params, vec![pair("oauth_nonce", "n")]);

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::encoding::{RawPair, percent_encode};
-use crate::signature::{base_string, normalize_parameters};
+use crate::signature::{base_string, normalize_parameters_with};
 use crate::{Error, Request, Secret, SignatureMethod, header};
 
 /// The protocol parameters this crate sets itself; extras may not reuse them.
@@ -265,12 +265,11 @@ impl Signer {
                 crate::signature::body_hash(self.method, request.body),
             ));
         }
-        params.extend(
-            oauth_params
-                .iter()
-                .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec())),
+        let base_string = base_string(
+            method,
+            &base_uri,
+            &normalize_parameters_with(&params, &oauth_params),
         );
-        let base_string = base_string(method, &base_uri, &normalize_parameters(&params));
         let signature = self.signature_of(&base_string)?;
         Ok(SignedRequest {
             oauth_params,
@@ -391,7 +390,13 @@ pub struct SignedRequest {
 impl SignedRequest {
     /// The `Authorization` header value: `OAuth realm="...", oauth_consumer_key="...", ...`.
     pub fn authorization_header(&self) -> String {
-        header::format(self.realm.as_deref(), &self.all_params())
+        header::format(
+            self.realm.as_deref(),
+            self.oauth_params
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .chain([("oauth_signature", self.signature.expose())]),
+        )
     }
 
     /// The protocol parameters including `oauth_signature`, unencoded, in the

@@ -158,12 +158,23 @@ pub(crate) fn body_hash(method: SignatureMethod, body: &[u8]) -> String {
 /// Normalizes parameters per RFC 5849 §3.4.1.3.2: encode every name and value,
 /// sort by encoded name then encoded value (byte order), join `name=value` with `&`.
 pub(crate) fn normalize_parameters(pairs: &[RawPair]) -> String {
+    normalize_parameters_with(pairs, &[])
+}
+
+/// [`normalize_parameters`] over request parameters and the signer's own
+/// (`name`, `value`) strings, without copying either into a common list.
+pub(crate) fn normalize_parameters_with(pairs: &[RawPair], own: &[(String, String)]) -> String {
     // Every name and value encoded into one buffer; sort index ranges, not
     // strings, then join: two allocations whatever the parameter count.
-    let mut encoded =
-        String::with_capacity(pairs.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>() * 3 / 2);
-    let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(pairs.len());
-    for (name, value) in pairs {
+    let capacity = pairs.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>()
+        + own.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>();
+    let mut encoded = String::with_capacity(capacity * 3 / 2);
+    let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(pairs.len() + own.len());
+    let all = pairs
+        .iter()
+        .map(|(n, v)| (n.as_slice(), v.as_slice()))
+        .chain(own.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
+    for (name, value) in all {
         let start = encoded.len();
         percent_encode_into(&mut encoded, name);
         let name_end = encoded.len();
