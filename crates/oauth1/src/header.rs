@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn round_trips_what_it_formats() {
-        let params = vec![
+        let params = [
             ("oauth_nonce".to_owned(), "a b+c/é\"".to_owned()),
             ("oauth_token".to_owned(), String::new()),
         ];
