@@ -22,6 +22,7 @@ mod assets;
 mod browser;
 mod faults;
 mod redis_server;
+mod rotating_token;
 mod serve;
 mod static_file;
 mod temp;

@@ -52,6 +52,11 @@ pub struct TusConfig {
     /// The address to bind (127.0.0.1 unless changed, e.g. for a benchmark
     /// across a network namespace).
     pub host: std::net::IpAddr,
+    /// Token-protected mode: every request but OPTIONS needs
+    /// `Authorization: Bearer <token>`, and the token rotates after this many
+    /// accepted requests (the old one then gets 401). See
+    /// [`TusServer::current_token`].
+    pub rotate_token_every: Option<u64>,
 }
 
 impl TusConfig {
@@ -66,7 +71,15 @@ impl TusConfig {
             disabled_extensions: Vec::new(),
             expires_after: None,
             host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            rotate_token_every: None,
         }
+    }
+
+    /// Token-protected mode: a bearer token that rotates after `requests`
+    /// accepted requests.
+    pub fn rotating_token(mut self, requests: u64) -> Self {
+        self.rotate_token_every = Some(requests);
+        self
     }
 
     /// Sets `Tus-Max-Size`.
@@ -200,6 +213,7 @@ struct State {
     log: Mutex<Vec<LoggedRequest>>,
     faults: Faults,
     assets: crate::assets::Assets,
+    token: Option<crate::rotating_token::RotatingToken>,
 }
 
 /// A running tus server on 127.0.0.1. Stops when dropped.
@@ -222,6 +236,9 @@ impl TusServer {
         tokio::fs::create_dir_all(&config.dir).await?;
         let listener = TcpListener::bind((config.host, config.port)).await?;
         let addr = listener.local_addr()?;
+        let config_token = config
+            .rotate_token_every
+            .map(crate::rotating_token::RotatingToken::new);
         let state = Arc::new(State {
             config,
             addr,
@@ -229,6 +246,7 @@ impl TusServer {
             log: Mutex::new(Vec::new()),
             assets: crate::assets::Assets::default(),
             faults: Faults::default(),
+            token: config_token,
         });
         let accept_state = state.clone();
         let accept = crate::serve::spawn(listener, move |request| {
@@ -298,6 +316,24 @@ impl TusServer {
             upload.acknowledged = length;
         }
         Ok(upload_url(&self.state, &id))
+    }
+
+    /// The bearer token the server accepts now (token-protected mode), as an
+    /// app's backend would hand it out.
+    pub fn current_token(&self) -> Option<String> {
+        self.state.token.as_ref().map(|t| t.current())
+    }
+
+    /// [`TusServer::current_token`] as a function that outlives this borrow
+    /// (for a test's "backend" inside a request hook).
+    pub fn token_source(&self) -> impl Fn() -> Option<String> + Send + Sync + 'static {
+        let state = self.state.clone();
+        move || state.token.as_ref().map(|t| t.current())
+    }
+
+    /// How many times the token rotated so far.
+    pub fn token_rotations(&self) -> u64 {
+        self.state.token.as_ref().map_or(0, |t| t.rotations())
     }
 
     /// A slot for a plain `PUT` of a file that is not a video (a text track,
@@ -476,6 +512,20 @@ async fn respond(
     if let Some(id) = request.uri().path().strip_prefix("/assets/") {
         let id = id.to_owned();
         return Ok(state.assets.handle(&method, &id, request.into_body()).await);
+    }
+    if method != Method::OPTIONS
+        && let Some(token) = &state.token
+        && !token.accepts(
+            request
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok()),
+        )
+    {
+        return Ok(reply_text(
+            401,
+            "the bearer token is missing, wrong or expired",
+        ));
     }
     if method == Method::OPTIONS {
         let mut response = reply(204);

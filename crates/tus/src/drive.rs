@@ -124,11 +124,7 @@ impl Driver<'_> {
                     },
                     Payload::Source(_) => unreachable!("files are never read ahead"),
                 },
-                Action::Head { url, credentials } => answered(
-                    self.client
-                        .head_request(&url, self.options.cancel.as_ref(), credentials)
-                        .await,
-                ),
+                Action::Head { url, credentials } => answered(self.head(&url, credentials).await),
                 Action::Create {
                     url,
                     body,
@@ -262,8 +258,104 @@ impl Driver<'_> {
         }
     }
 
-    /// Sends a request whose body is `len` bytes from `offset`; returns the
-    /// result and the bytes put on the wire.
+    /// `HEAD url`, through the request hooks.
+    async fn head(&self, url: &Uri, credentials: bool) -> Result<Answer, Failure> {
+        let mut retried = false;
+        loop {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                http::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            );
+            let (url, headers) = self.before_hook(&Method::HEAD, url, headers).await?;
+            let answer = self
+                .client
+                .send(
+                    Method::HEAD,
+                    &url,
+                    headers,
+                    RequestBody::Empty,
+                    None,
+                    self.options.cancel.as_ref(),
+                    credentials,
+                )
+                .await?;
+            if self
+                .after_hook(&Method::HEAD, &url, &answer, &mut retried)
+                .await?
+            {
+                continue;
+            }
+            if !answer.status.is_success() {
+                return Err(self
+                    .client
+                    .status_failure(&Method::HEAD, &url, answer)
+                    .await);
+            }
+            return Ok(answer);
+        }
+    }
+
+    /// The before-request hook's version of the request (as is without one).
+    async fn before_hook(
+        &self,
+        method: &Method,
+        url: &Uri,
+        headers: HeaderMap,
+    ) -> Result<(Uri, HeaderMap), Error> {
+        let Some(hook) = &self.options.before_request else {
+            return Ok((url.clone(), headers));
+        };
+        let request = crate::hooks::OutgoingRequest {
+            method: method.clone(),
+            url: url.clone(),
+            headers,
+        };
+        let changed = crate::hooks::before(
+            hook,
+            request,
+            self.client.inner.stall_timeout,
+            self.options.cancel.as_ref(),
+        )
+        .await?;
+        Ok((changed.url, changed.headers))
+    }
+
+    /// Whether the after-response hook asks for this error answer to be sent
+    /// again (once per request).
+    async fn after_hook(
+        &self,
+        method: &Method,
+        url: &Uri,
+        answer: &Answer,
+        retried: &mut bool,
+    ) -> Result<bool, Error> {
+        let Some(hook) = &self.options.after_response else {
+            return Ok(false);
+        };
+        let seen = crate::hooks::ReceivedAnswer {
+            method: method.clone(),
+            url: url.clone(),
+            status: answer.status.as_u16(),
+            headers: answer.headers.clone(),
+        };
+        let decision = crate::hooks::after(
+            hook,
+            seen,
+            self.client.inner.stall_timeout,
+            self.options.cancel.as_ref(),
+        )
+        .await?;
+        let again = decision == crate::hooks::AfterResponse::RetryOnce
+            && !answer.status.is_success()
+            && !*retried;
+        *retried |= again;
+        Ok(again)
+    }
+
+    /// Sends a request whose body is `len` bytes from `offset`, through the
+    /// request hooks (an after-response hook may have it sent once more);
+    /// returns the result and the bytes put on the wire.
     async fn send(
         &self,
         request: Request<'_>,
@@ -271,15 +363,47 @@ impl Driver<'_> {
         started: Instant,
         sent_before: u64,
     ) -> (Result<Answer, Failure>, u64) {
+        let mut retried = false;
+        let mut sent = 0;
+        loop {
+            let (result, again, n) = self
+                .send_once(
+                    request.clone(),
+                    bytes,
+                    started,
+                    sent_before + sent,
+                    &mut retried,
+                )
+                .await;
+            sent += n;
+            if !again {
+                return (result, sent);
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        request: Request<'_>,
+        bytes: &mut Payload<'_, '_>,
+        started: Instant,
+        sent_before: u64,
+        retried: &mut bool,
+    ) -> (Result<Answer, Failure>, bool, u64) {
         let Request {
             method,
             url,
-            mut headers,
+            headers,
             offset,
             len,
             checksum,
             credentials,
         } = request;
+        let (url, mut headers) = match self.before_hook(&method, url, headers).await {
+            Ok(changed) => changed,
+            Err(error) => return (Err(error.into()), false, 0),
+        };
+        let url = &url;
         let meter = Arc::new(Meter::default());
         let mut lease = None;
         let body = if len == 0 && method == Method::POST {
@@ -295,7 +419,7 @@ impl Driver<'_> {
                             }
                             reader
                         }
-                        Err(error) => return (Err(error.into()), 0),
+                        Err(error) => return (Err(error.into()), false, 0),
                     };
                     lease = Some(reader.clone());
                     let on_bytes = self.progress(source.len(), offset, started, sent_before);
@@ -328,13 +452,22 @@ impl Driver<'_> {
         if let Some(lease) = lease {
             lease.revoke();
         }
-        let result = match result {
-            Ok(answer) if !answer.status.is_success() => {
-                Err(self.client.status_failure(&method, url, answer).await)
-            }
-            other => other,
+        let sent = meter.sent.load(Ordering::Relaxed);
+        let answer = match result {
+            Ok(answer) => answer,
+            Err(failure) => return (Err(failure), false, sent),
         };
-        (result, meter.sent.load(Ordering::Relaxed))
+        match self.after_hook(&method, url, &answer, retried).await {
+            Ok(true) => return (Err(Error::Cancelled.into()), true, sent),
+            Ok(false) => {}
+            Err(error) => return (Err(error.into()), false, sent),
+        }
+        let result = if answer.status.is_success() {
+            Ok(answer)
+        } else {
+            Err(self.client.status_failure(&method, url, answer).await)
+        };
+        (result, false, sent)
     }
 
     /// Per-block progress events for a PATCH streamed from a source.
@@ -363,6 +496,7 @@ impl Driver<'_> {
     }
 }
 
+#[derive(Clone)]
 struct Request<'a> {
     method: Method,
     url: &'a Uri,

@@ -133,6 +133,14 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// A request hook failed or took longer than the stall timeout (its
+    /// error is the source); the upload stays resumable.
+    #[error("a request hook failed")]
+    Hook {
+        /// What went wrong.
+        #[source]
+        source: BoxError,
+    },
     /// The upload was cancelled; it stays resumable.
     #[error("the upload was cancelled")]
     Cancelled,

@@ -47,6 +47,8 @@ pub struct UploadOptions {
     pub(crate) concat: Option<HeaderValue>,
     /// Origins besides the endpoint's that get the caller's headers.
     pub(crate) trusted_origins: Vec<String>,
+    pub(crate) before_request: Option<crate::hooks::BeforeRequestFn>,
+    pub(crate) after_response: Option<crate::hooks::AfterResponseFn>,
 }
 
 impl Default for UploadOptions {
@@ -66,6 +68,8 @@ impl Default for UploadOptions {
             parallel: 1,
             concat: None,
             trusted_origins: Vec::new(),
+            before_request: None,
+            after_response: None,
         }
     }
 }
@@ -127,6 +131,65 @@ impl UploadOptions {
     /// ```
     pub fn trust_origin(mut self, url: &str) -> Self {
         self.trusted_origins.push(url.to_owned());
+        self
+    }
+
+    /// An async hook run before every request of the upload (creation,
+    /// PATCHes, HEADs): it gets the method, URL and headers and returns them,
+    /// changed — say, with a short-lived token fetched from the app's backend.
+    /// Only headers and the URL's query may change. Bounded by the stall
+    /// timeout; an error fails the upload (resumable) as [`Error::Hook`].
+    ///
+    /// ```
+    /// let options = tus::UploadOptions::default().before_request(|mut request| {
+    ///     Box::pin(async move {
+    ///         let token = "fetched-from-the-backend"; // e.g. an HTTP call
+    ///         request.headers.insert("authorization", format!("Bearer {token}").parse()?);
+    ///         Ok(request)
+    ///     })
+    /// });
+    /// # let _ = options;
+    /// ```
+    pub fn before_request(
+        mut self,
+        hook: impl Fn(
+            crate::OutgoingRequest,
+        )
+            -> crate::BoxFuture<'static, Result<crate::OutgoingRequest, crate::BoxError>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.before_request = Some(Arc::new(hook));
+        self
+    }
+
+    /// An async hook that sees every answer of the upload (status and
+    /// headers) and may ask for the request to be sent again once, after it
+    /// refreshed credentials (a 401/403 from a token-protected server).
+    /// Bounded by the stall timeout.
+    ///
+    /// ```
+    /// use tus::AfterResponse;
+    /// let options = tus::UploadOptions::default().after_response(|answer| {
+    ///     Box::pin(async move {
+    ///         if answer.status == 401 {
+    ///             // refresh the token the before_request hook attaches, then:
+    ///             return AfterResponse::RetryOnce;
+    ///         }
+    ///         AfterResponse::Continue
+    ///     })
+    /// });
+    /// # let _ = options;
+    /// ```
+    pub fn after_response(
+        mut self,
+        hook: impl Fn(crate::ReceivedAnswer) -> crate::BoxFuture<'static, crate::AfterResponse>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.after_response = Some(Arc::new(hook));
         self
     }
 
