@@ -15,6 +15,9 @@ use crate::request::{DEFAULT_API_URL, RateLimitPolicy};
 use crate::request_cache::CachePolicy;
 use crate::{AccessToken, Error, VimeoClient};
 
+/// A token-refresh callback (see [`ClientBuilder::on_unauthorized`]).
+pub type RefreshFn = Arc<dyn Fn() -> tus::BoxFuture<'static, Option<AccessToken>> + Send + Sync>;
+
 /// The API origin: bearer tokens go here and nowhere else.
 #[derive(Debug, Clone)]
 pub(crate) struct Origin {
@@ -91,6 +94,7 @@ pub struct ClientBuilder {
     chunk_size: u64,
     extra_roots: Vec<Vec<u8>>,
     allow_insecure_http: bool,
+    on_unauthorized: Option<RefreshFn>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -124,6 +128,7 @@ impl VimeoClient {
             chunk_size: 128 << 20,
             extra_roots: Vec::new(),
             allow_insecure_http: false,
+            on_unauthorized: None,
         }
     }
 }
@@ -229,6 +234,30 @@ impl ClientBuilder {
         self
     }
 
+    /// An async callback for a fresh OAuth 2 token when the API answers 401
+    /// (an expired or revoked token): with `Some(token)` the client uses it
+    /// from then on and sends the refused call once more; with `None` the
+    /// 401 is returned. Bounded by the call timeout.
+    ///
+    /// ```
+    /// let client = vimeo::VimeoClient::builder()
+    ///     .token("short-lived")
+    ///     .on_unauthorized(|| Box::pin(async {
+    ///         // ask the app's backend for a new token
+    ///         Some(vimeo::AccessToken::from("renewed"))
+    ///     }))
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), vimeo::Error>(())
+    /// ```
+    pub fn on_unauthorized(
+        mut self,
+        refresh: impl Fn() -> tus::BoxFuture<'static, Option<AccessToken>> + Send + Sync + 'static,
+    ) -> Self {
+        self.on_unauthorized = Some(Arc::new(refresh));
+        self
+    }
+
     /// Trusts one more root certificate (DER), for API and upload hosts.
     pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.extra_roots.push(der.into());
@@ -272,6 +301,7 @@ impl ClientBuilder {
                     .unwrap_or_else(|| Arc::new(cache::MemoryCache::new())),
                 chunk_size: self.chunk_size,
                 insecure_http: self.allow_insecure_http,
+                on_unauthorized: self.on_unauthorized,
             }),
         })
     }

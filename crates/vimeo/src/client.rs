@@ -45,6 +45,8 @@ pub(crate) struct Inner {
     pub(crate) chunk_size: u64,
     /// Plain HTTP is allowed for credentials and upload links.
     pub(crate) insecure_http: bool,
+    /// Called on a 401 from the API for a fresh token (one retry per call).
+    pub(crate) on_unauthorized: Option<crate::builder::RefreshFn>,
 }
 
 /// A Vimeo API v3 client. Cheap to clone; clones share connections, token,
@@ -292,7 +294,8 @@ impl VimeoClient {
         let method = request.method.clone();
         let path = uri.path().to_owned();
         let on_api_host = self.inner.origin.owns(&uri);
-        let token = self.token_read().filter(|_| on_api_host);
+        let mut token = self.token_read().filter(|_| on_api_host);
+        let mut refreshed = false;
         if !on_api_host {
             tracing::debug!("not the API host: no credentials attached");
         }
@@ -432,6 +435,25 @@ impl VimeoClient {
                         "origin failed; serving a stale cached answer"
                     );
                     return Ok(Self::cached_response(hit, &method, &path));
+                }
+            }
+            // A 401 refused the call: with a refresh callback, get a fresh
+            // token and send it once more (any method: nothing was done).
+            if response.status == 401
+                && on_api_host
+                && !refreshed
+                && let Some(refresh) = &self.inner.on_unauthorized
+            {
+                refreshed = true;
+                let fresh = tokio::time::timeout(self.inner.http.timeout(), refresh())
+                    .await
+                    .ok()
+                    .flatten();
+                if let Some(fresh) = fresh {
+                    tracing::info!("the token was refused; retrying with a refreshed one");
+                    self.set_token(fresh.clone());
+                    token = Some(fresh);
+                    continue;
                 }
             }
             let token = token.as_ref().map(AccessToken::expose);

@@ -68,6 +68,11 @@ impl Http {
         Ok(Http { client, timeout })
     }
 
+    /// The timeout of one exchange.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Sends `request` and reads the answer, all within the timeout.
     pub(crate) async fn send(&self, request: Request<Full<Bytes>>) -> Result<RawResponse, Error> {
         let method = request.method().to_string();

@@ -52,7 +52,7 @@ mod ticket;
 mod upload;
 
 pub use auth::{AccessToken, AppCredentials, AuthorizationRequest, TokenGrant};
-pub use builder::ClientBuilder;
+pub use builder::{ClientBuilder, RefreshFn};
 pub use client::VimeoClient;
 pub use error::{ApiError, Error, InvalidParameter, LegacyError, codes};
 pub use legacy::{CallOptions, LegacyClient, LegacyEndpoints, LegacyToken, Permission};

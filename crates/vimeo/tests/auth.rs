@@ -134,3 +134,48 @@ async fn flows_need_app_credentials() {
         Err(Error::MissingCredentials(_))
     ));
 }
+
+#[tokio::test]
+async fn a_refused_token_is_refreshed_once_through_the_callback() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let sandbox = sandbox::Sandbox::start().await.unwrap();
+    let good = sandbox.credentials().personal_token.clone();
+    let calls = Arc::new(AtomicU32::new(0));
+    let counted = calls.clone();
+    let client = crate::support::builder(&sandbox)
+        .token("expired-token")
+        .on_unauthorized(move || {
+            let (good, counted) = (good.clone(), counted.clone());
+            Box::pin(async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Some(vimeo::AccessToken::from(good.as_str()))
+            })
+        })
+        .build()
+        .unwrap();
+    // A POST too: a 401 means nothing was done, so sending it again is safe.
+    let me: serde_json::Value = client.get("/me").await.unwrap();
+    assert_eq!(me["uri"], "/users/1000");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        client.token().map(|t| t.expose().to_owned()),
+        Some(sandbox.credentials().personal_token.clone()),
+        "the refreshed token is kept"
+    );
+    client.get::<serde_json::Value>("/me/videos").await.unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "no refresh while the token works"
+    );
+
+    // A callback with nothing new: the 401 comes back.
+    let stuck = crate::support::builder(&sandbox)
+        .token("expired-token")
+        .on_unauthorized(|| Box::pin(async { None }))
+        .build()
+        .unwrap();
+    let error = stuck.get::<serde_json::Value>("/me").await.unwrap_err();
+    assert_eq!(error.api().map(|a| a.status), Some(401), "{error:?}");
+}
