@@ -3,17 +3,13 @@
 //! stream reads, waits — and feeds back what happened. No upload decision is
 //! made here.
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
-use http::header::{CONTENT_TYPE, HeaderValue};
-use http::{HeaderMap, Method, Uri};
+use http::header::HeaderValue;
+use http::{HeaderMap, Method};
 use tracing::Instrument as _;
 
-use crate::body::{Meter, RequestBody, StreamBody, digest_header, lease_at};
-use crate::client::{Answer, CONTENT_LENGTH_HEADER, Failure, parse_uri};
-use crate::core::checksum::ChecksumAlgorithm;
+use crate::client::{Answer, Failure, parse_uri};
 use crate::core::machine::{Action, Input, Machine};
 use crate::creator::Creator;
 use crate::error::Error;
@@ -21,10 +17,9 @@ use crate::options::UploadOptions;
 use crate::progress::{Event, Progress};
 use crate::source::Source;
 use crate::stream::StreamBuffer;
+use crate::transfer::Request;
 use crate::upload::{UploadOutcome, Verification};
 use crate::{CancelToken, Client};
-
-const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 
 /// How new uploads are made.
 pub(crate) enum Creation<'a> {
@@ -257,254 +252,6 @@ impl Driver<'_> {
             _ => Ok(()),
         }
     }
-
-    /// `HEAD url`, through the request hooks.
-    async fn head(&self, url: &Uri, credentials: bool) -> Result<Answer, Failure> {
-        let mut retried = false;
-        loop {
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                http::header::CACHE_CONTROL,
-                HeaderValue::from_static("no-store"),
-            );
-            let (url, headers) = self.before_hook(&Method::HEAD, url, headers).await?;
-            let answer = self
-                .client
-                .send(
-                    Method::HEAD,
-                    &url,
-                    headers,
-                    RequestBody::Empty,
-                    None,
-                    self.options.cancel.as_ref(),
-                    credentials,
-                )
-                .await?;
-            if self
-                .after_hook(&Method::HEAD, &url, &answer, &mut retried)
-                .await?
-            {
-                continue;
-            }
-            if !answer.status.is_success() {
-                return Err(self
-                    .client
-                    .status_failure(&Method::HEAD, &url, answer)
-                    .await);
-            }
-            return Ok(answer);
-        }
-    }
-
-    /// The before-request hook's version of the request (as is without one).
-    async fn before_hook(
-        &self,
-        method: &Method,
-        url: &Uri,
-        headers: HeaderMap,
-    ) -> Result<(Uri, HeaderMap), Error> {
-        let Some(hook) = &self.options.before_request else {
-            return Ok((url.clone(), headers));
-        };
-        let request = crate::hooks::OutgoingRequest {
-            method: method.clone(),
-            url: url.clone(),
-            headers,
-        };
-        let changed = crate::hooks::before(
-            hook,
-            request,
-            self.client.inner.stall_timeout,
-            self.options.cancel.as_ref(),
-        )
-        .await?;
-        Ok((changed.url, changed.headers))
-    }
-
-    /// Whether the after-response hook asks for this error answer to be sent
-    /// again (once per request).
-    async fn after_hook(
-        &self,
-        method: &Method,
-        url: &Uri,
-        answer: &Answer,
-        retried: &mut bool,
-    ) -> Result<bool, Error> {
-        let Some(hook) = &self.options.after_response else {
-            return Ok(false);
-        };
-        let seen = crate::hooks::ReceivedAnswer {
-            method: method.clone(),
-            url: url.clone(),
-            status: answer.status.as_u16(),
-            headers: answer.headers.clone(),
-        };
-        let decision = crate::hooks::after(
-            hook,
-            seen,
-            self.client.inner.stall_timeout,
-            self.options.cancel.as_ref(),
-        )
-        .await?;
-        let again = decision == crate::hooks::AfterResponse::RetryOnce
-            && !answer.status.is_success()
-            && !*retried;
-        *retried |= again;
-        Ok(again)
-    }
-
-    /// Sends a request whose body is `len` bytes from `offset`, through the
-    /// request hooks (an after-response hook may have it sent once more);
-    /// returns the result and the bytes put on the wire.
-    async fn send(
-        &self,
-        request: Request<'_>,
-        bytes: &mut Payload<'_, '_>,
-        started: Instant,
-        sent_before: u64,
-    ) -> (Result<Answer, Failure>, u64) {
-        let mut retried = false;
-        let mut sent = 0;
-        loop {
-            let (result, again, n) = self
-                .send_once(
-                    request.clone(),
-                    bytes,
-                    started,
-                    sent_before + sent,
-                    &mut retried,
-                )
-                .await;
-            sent += n;
-            if !again {
-                return (result, sent);
-            }
-        }
-    }
-
-    async fn send_once(
-        &self,
-        request: Request<'_>,
-        bytes: &mut Payload<'_, '_>,
-        started: Instant,
-        sent_before: u64,
-        retried: &mut bool,
-    ) -> (Result<Answer, Failure>, bool, u64) {
-        let Request {
-            method,
-            url,
-            headers,
-            offset,
-            len,
-            checksum,
-            credentials,
-        } = request;
-        let (url, mut headers) = match self.before_hook(&method, url, headers).await {
-            Ok(changed) => changed,
-            Err(error) => return (Err(error.into()), false, 0),
-        };
-        let url = &url;
-        let meter = Arc::new(Meter::default());
-        let mut lease = None;
-        let body = if len == 0 && method == Method::POST {
-            RequestBody::Empty
-        } else {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(OFFSET_OCTET_STREAM));
-            match bytes {
-                Payload::Source(source) => {
-                    let reader = match lease_at(source, offset, len, checksum).await {
-                        Ok((reader, digest)) => {
-                            if let Some(digest) = digest {
-                                headers.insert("upload-checksum", digest);
-                            }
-                            reader
-                        }
-                        Err(error) => return (Err(error.into()), false, 0),
-                    };
-                    lease = Some(reader.clone());
-                    let on_bytes = self.progress(source.len(), offset, started, sent_before);
-                    RequestBody::Stream(StreamBody::new(reader, len, meter.clone(), on_bytes))
-                }
-                Payload::Stream(stream) => {
-                    let chunk = stream.slice(offset, len);
-                    if let Some(algorithm) = checksum {
-                        let mut hasher = algorithm.hasher();
-                        hasher.update(&chunk);
-                        headers.insert("upload-checksum", digest_header(hasher.header_value()));
-                    }
-                    RequestBody::Bytes(Some(chunk), meter.clone())
-                }
-            }
-        };
-        headers.insert(CONTENT_LENGTH_HEADER, HeaderValue::from(len));
-        let result = self
-            .client
-            .send(
-                method.clone(),
-                url,
-                headers,
-                body,
-                Some(&meter),
-                self.options.cancel.as_ref(),
-                credentials,
-            )
-            .await;
-        if let Some(lease) = lease {
-            lease.revoke();
-        }
-        let sent = meter.sent.load(Ordering::Relaxed);
-        let answer = match result {
-            Ok(answer) => answer,
-            Err(failure) => return (Err(failure), false, sent),
-        };
-        match self.after_hook(&method, url, &answer, retried).await {
-            Ok(true) => return (Err(Error::Cancelled.into()), true, sent),
-            Ok(false) => {}
-            Err(error) => return (Err(error.into()), false, sent),
-        }
-        let result = if answer.status.is_success() {
-            Ok(answer)
-        } else {
-            Err(self.client.status_failure(&method, url, answer).await)
-        };
-        (result, false, sent)
-    }
-
-    /// Per-block progress events for a PATCH streamed from a source.
-    fn progress(
-        &self,
-        total: u64,
-        offset: u64,
-        started: Instant,
-        before: u64,
-    ) -> Option<Arc<dyn Fn(u64) + Send + Sync>> {
-        let callback = self.options.on_event.clone()?;
-        Some(Arc::new(move |sent_in_body: u64| {
-            let sent_this_run = before + sent_in_body;
-            let rate = sent_this_run as f64 / started.elapsed().as_secs_f64().max(1e-6);
-            let position = offset + sent_in_body;
-            let eta = (rate > 0.0)
-                .then(|| Duration::from_secs_f64((total - position.min(total)) as f64 / rate));
-            callback(&Event::Progress(Progress {
-                acknowledged: offset,
-                sent: position,
-                total,
-                bytes_per_second: rate,
-                eta,
-            }));
-        }))
-    }
-}
-
-#[derive(Clone)]
-struct Request<'a> {
-    method: Method,
-    url: &'a Uri,
-    headers: HeaderMap,
-    offset: u64,
-    len: u64,
-    checksum: Option<ChecksumAlgorithm>,
-    credentials: bool,
 }
 
 async fn sleep_until(until: Instant, cancel: Option<&CancelToken>) -> Result<(), Error> {

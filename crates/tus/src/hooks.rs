@@ -8,9 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, Method, Uri};
+use http::{HeaderMap, HeaderValue, Method, Uri};
 
 use crate::CancelToken;
+use crate::body::RequestBody;
+use crate::client::{Answer, Failure};
+use crate::drive::Driver;
 use crate::error::{BoxError, Error, redact_url};
 use crate::store::BoxFuture;
 
@@ -114,4 +117,101 @@ async fn bounded<T>(
     result.map_err(|_| Error::Hook {
         source: format!("a request hook took longer than the stall timeout ({limit:?})").into(),
     })
+}
+
+/// The driver's side: every request of an upload goes through these.
+impl Driver<'_> {
+    /// `HEAD url`, through the request hooks.
+    pub(crate) async fn head(&self, url: &Uri, credentials: bool) -> Result<Answer, Failure> {
+        let mut retried = false;
+        loop {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                http::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            );
+            let (url, headers) = self.before_hook(&Method::HEAD, url, headers).await?;
+            let answer = self
+                .client
+                .send(
+                    Method::HEAD,
+                    &url,
+                    headers,
+                    RequestBody::Empty,
+                    None,
+                    self.options.cancel.as_ref(),
+                    credentials,
+                )
+                .await?;
+            if self
+                .after_hook(&Method::HEAD, &url, &answer, &mut retried)
+                .await?
+            {
+                continue;
+            }
+            if !answer.status.is_success() {
+                return Err(self
+                    .client
+                    .status_failure(&Method::HEAD, &url, answer)
+                    .await);
+            }
+            return Ok(answer);
+        }
+    }
+
+    /// The before-request hook's version of the request (as is without one).
+    pub(crate) async fn before_hook(
+        &self,
+        method: &Method,
+        url: &Uri,
+        headers: HeaderMap,
+    ) -> Result<(Uri, HeaderMap), Error> {
+        let Some(hook) = &self.options.before_request else {
+            return Ok((url.clone(), headers));
+        };
+        let request = OutgoingRequest {
+            method: method.clone(),
+            url: url.clone(),
+            headers,
+        };
+        let changed = before(
+            hook,
+            request,
+            self.client.inner.stall_timeout,
+            self.options.cancel.as_ref(),
+        )
+        .await?;
+        Ok((changed.url, changed.headers))
+    }
+
+    /// Whether the after-response hook asks for this error answer to be sent
+    /// again (once per request).
+    pub(crate) async fn after_hook(
+        &self,
+        method: &Method,
+        url: &Uri,
+        answer: &Answer,
+        retried: &mut bool,
+    ) -> Result<bool, Error> {
+        let Some(hook) = &self.options.after_response else {
+            return Ok(false);
+        };
+        let seen = ReceivedAnswer {
+            method: method.clone(),
+            url: url.clone(),
+            status: answer.status.as_u16(),
+            headers: answer.headers.clone(),
+        };
+        let decision = after(
+            hook,
+            seen,
+            self.client.inner.stall_timeout,
+            self.options.cancel.as_ref(),
+        )
+        .await?;
+        let again =
+            decision == AfterResponse::RetryOnce && !answer.status.is_success() && !*retried;
+        *retried |= again;
+        Ok(again)
+    }
 }

@@ -72,6 +72,7 @@ mod rewind;
 mod source;
 mod store;
 mod stream;
+mod transfer;
 mod upload;
 
 #[cfg(any(test, feature = "fuzzing"))]

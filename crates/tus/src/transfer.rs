@@ -1,0 +1,175 @@
+//! One request with a body (a creation with bytes, or a PATCH): the source
+//! leased at its offset (or the stream's chunk), the digest header, the
+//! byte meter and progress events, and the request hooks around it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{HeaderMap, Method, Uri};
+
+use crate::body::{Meter, RequestBody, StreamBody, digest_header, lease_at};
+use crate::client::{Answer, CONTENT_LENGTH_HEADER, Failure};
+use crate::core::checksum::ChecksumAlgorithm;
+use crate::drive::{Driver, Payload};
+use crate::error::Error;
+use crate::progress::{Event, Progress};
+
+const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
+
+/// A request the machine asked for.
+#[derive(Clone)]
+pub(crate) struct Request<'a> {
+    pub(crate) method: Method,
+    pub(crate) url: &'a Uri,
+    pub(crate) headers: HeaderMap,
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+    pub(crate) checksum: Option<ChecksumAlgorithm>,
+    pub(crate) credentials: bool,
+}
+
+impl Driver<'_> {
+    /// Sends a request whose body is `len` bytes from `offset`, through the
+    /// request hooks (an after-response hook may have it sent once more);
+    /// returns the result and the bytes put on the wire.
+    pub(crate) async fn send(
+        &self,
+        request: Request<'_>,
+        bytes: &mut Payload<'_, '_>,
+        started: Instant,
+        sent_before: u64,
+    ) -> (Result<Answer, Failure>, u64) {
+        let mut retried = false;
+        let mut sent = 0;
+        loop {
+            let (result, again, n) = self
+                .send_once(
+                    request.clone(),
+                    bytes,
+                    started,
+                    sent_before + sent,
+                    &mut retried,
+                )
+                .await;
+            sent += n;
+            if !again {
+                return (result, sent);
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        request: Request<'_>,
+        bytes: &mut Payload<'_, '_>,
+        started: Instant,
+        sent_before: u64,
+        retried: &mut bool,
+    ) -> (Result<Answer, Failure>, bool, u64) {
+        let Request {
+            method,
+            url,
+            headers,
+            offset,
+            len,
+            checksum,
+            credentials,
+        } = request;
+        let (url, mut headers) = match self.before_hook(&method, url, headers).await {
+            Ok(changed) => changed,
+            Err(error) => return (Err(error.into()), false, 0),
+        };
+        let url = &url;
+        let meter = Arc::new(Meter::default());
+        let mut lease = None;
+        let body = if len == 0 && method == Method::POST {
+            RequestBody::Empty
+        } else {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(OFFSET_OCTET_STREAM));
+            match bytes {
+                Payload::Source(source) => {
+                    let reader = match lease_at(source, offset, len, checksum).await {
+                        Ok((reader, digest)) => {
+                            if let Some(digest) = digest {
+                                headers.insert("upload-checksum", digest);
+                            }
+                            reader
+                        }
+                        Err(error) => return (Err(error.into()), false, 0),
+                    };
+                    lease = Some(reader.clone());
+                    let on_bytes = self.progress(source.len(), offset, started, sent_before);
+                    RequestBody::Stream(StreamBody::new(reader, len, meter.clone(), on_bytes))
+                }
+                Payload::Stream(stream) => {
+                    let chunk = stream.slice(offset, len);
+                    if let Some(algorithm) = checksum {
+                        let mut hasher = algorithm.hasher();
+                        hasher.update(&chunk);
+                        headers.insert("upload-checksum", digest_header(hasher.header_value()));
+                    }
+                    RequestBody::Bytes(Some(chunk), meter.clone())
+                }
+            }
+        };
+        headers.insert(CONTENT_LENGTH_HEADER, HeaderValue::from(len));
+        let result = self
+            .client
+            .send(
+                method.clone(),
+                url,
+                headers,
+                body,
+                Some(&meter),
+                self.options.cancel.as_ref(),
+                credentials,
+            )
+            .await;
+        if let Some(lease) = lease {
+            lease.revoke();
+        }
+        let sent = meter.sent.load(Ordering::Relaxed);
+        let answer = match result {
+            Ok(answer) => answer,
+            Err(failure) => return (Err(failure), false, sent),
+        };
+        match self.after_hook(&method, url, &answer, retried).await {
+            Ok(true) => return (Err(Error::Cancelled.into()), true, sent),
+            Ok(false) => {}
+            Err(error) => return (Err(error.into()), false, sent),
+        }
+        let result = if answer.status.is_success() {
+            Ok(answer)
+        } else {
+            Err(self.client.status_failure(&method, url, answer).await)
+        };
+        (result, false, sent)
+    }
+
+    /// Per-block progress events for a PATCH streamed from a source.
+    fn progress(
+        &self,
+        total: u64,
+        offset: u64,
+        started: Instant,
+        before: u64,
+    ) -> Option<Arc<dyn Fn(u64) + Send + Sync>> {
+        let callback = self.options.on_event.clone()?;
+        Some(Arc::new(move |sent_in_body: u64| {
+            let sent_this_run = before + sent_in_body;
+            let rate = sent_this_run as f64 / started.elapsed().as_secs_f64().max(1e-6);
+            let position = offset + sent_in_body;
+            let eta = (rate > 0.0)
+                .then(|| Duration::from_secs_f64((total - position.min(total)) as f64 / rate));
+            callback(&Event::Progress(Progress {
+                acknowledged: offset,
+                sent: position,
+                total,
+                bytes_per_second: rate,
+                eta,
+            }));
+        }))
+    }
+}
