@@ -4,6 +4,8 @@
 //! again byte by byte, so non-UTF-8 input is carried through exactly instead of
 //! being rejected or replaced.
 
+use std::borrow::Cow;
+
 use crate::Error;
 
 /// Percent-encodes `input` per RFC 5849 §3.6.
@@ -133,15 +135,35 @@ pub(crate) type RawPair = (Vec<u8>, Vec<u8>);
 /// `a` and `a=` both give an empty value. Empty segments (`a&&b`, a trailing `&`)
 /// carry no parameter and are skipped, as every form parser does.
 pub(crate) fn parse_form(input: &str, context: &'static str) -> Result<Vec<RawPair>, Error> {
-    let mut pairs = Vec::new();
+    Ok(parse_form_borrowed(input, context)?
+        .into_iter()
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect())
+}
+
+/// A decoded pair that borrows from its input where nothing needed decoding.
+pub(crate) type BorrowedPair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
+/// [`parse_form`] without copying names and values that hold no `%` or `+`
+/// (the signing path: no allocation per parameter).
+pub(crate) fn parse_form_borrowed<'a>(
+    input: &'a str,
+    context: &'static str,
+) -> Result<Vec<BorrowedPair<'a>>, Error> {
+    let mut pairs = Vec::with_capacity(input.bytes().filter(|&b| b == b'&').count() + 1);
     for segment in input.split('&').filter(|s| !s.is_empty()) {
         let (name, value) = segment.split_once('=').unwrap_or((segment, ""));
-        pairs.push((
-            percent_decode(name, true, context)?,
-            percent_decode(value, true, context)?,
-        ));
+        pairs.push((decode_form_part(name, context)?, decode_form_part(value, context)?));
     }
     Ok(pairs)
+}
+
+fn decode_form_part<'a>(part: &'a str, context: &'static str) -> Result<Cow<'a, [u8]>, Error> {
+    if part.bytes().any(|b| b == b'%' || b == b'+') {
+        percent_decode(part, true, context).map(Cow::Owned)
+    } else {
+        Ok(Cow::Borrowed(part.as_bytes()))
+    }
 }
 
 /// Whether a `Content-Type` value is `application/x-www-form-urlencoded`,

@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use crate::encoding::{RawPair, is_form_content_type, parse_form};
+use crate::encoding::{
+    BorrowedPair, RawPair, is_form_content_type, parse_form, parse_form_borrowed,
+};
 use crate::{Error, request_url};
 
 /// An HTTP request to sign or verify: method, absolute URL, and optionally a body
@@ -71,6 +73,21 @@ impl<'a> Request<'a> {
             return Err(Error::InvalidMethod);
         }
         Ok(self.method)
+    }
+
+    /// Base string URI and decoded query and form parameters, borrowing what
+    /// needed no decoding (signing).
+    pub(crate) fn borrowed_params(&self) -> Result<(String, Vec<BorrowedPair<'a>>), Error> {
+        let url = request_url::parse(self.url)?;
+        let mut params = match url.query {
+            Some(query) => parse_form_borrowed(query, "query")?,
+            None => Vec::new(),
+        };
+        if self.has_form_body() {
+            let body = std::str::from_utf8(self.body).map_err(|_| Error::InvalidFormBody)?;
+            params.extend(parse_form_borrowed(body, "form body")?);
+        }
+        Ok((url.base_uri, params))
     }
 
     /// Base string URI and decoded query parameters.

@@ -234,13 +234,12 @@ impl Signer {
     /// be quoted, a bad extra parameter, or no random source for the nonce.
     pub fn sign(&self, request: &Request<'_>) -> Result<SignedRequest, Error> {
         let method = request.checked_method()?;
-        let (base_uri, mut params) = request.url_parts()?;
-        params.extend(request.form_params()?);
+        let (base_uri, params) = request.borrowed_params()?;
         // The request already carrying protocol parameters would sign them twice.
         if let Some((name, _)) = params.iter().find(|(name, _)| {
             PROTOCOL_PARAMS
                 .iter()
-                .any(|p| p.as_bytes() == name.as_slice())
+                .any(|p| p.as_bytes() == name.as_ref())
         }) {
             return Err(Error::DuplicateParameter {
                 name: String::from_utf8_lossy(name).into_owned(),

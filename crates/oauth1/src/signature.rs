@@ -163,16 +163,22 @@ pub(crate) fn normalize_parameters(pairs: &[RawPair]) -> String {
 
 /// [`normalize_parameters`] over request parameters and the signer's own
 /// (`name`, `value`) strings, without copying either into a common list.
-pub(crate) fn normalize_parameters_with(pairs: &[RawPair], own: &[(String, String)]) -> String {
+pub(crate) fn normalize_parameters_with<N: AsRef<[u8]>, V: AsRef<[u8]>>(
+    pairs: &[(N, V)],
+    own: &[(String, String)],
+) -> String {
     // Every name and value encoded into one buffer; sort index ranges, not
     // strings, then join: two allocations whatever the parameter count.
-    let capacity = pairs.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>()
+    let capacity = pairs
+        .iter()
+        .map(|(n, v)| n.as_ref().len() + v.as_ref().len())
+        .sum::<usize>()
         + own.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>();
     let mut encoded = String::with_capacity(capacity * 3 / 2);
     let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(pairs.len() + own.len());
     let all = pairs
         .iter()
-        .map(|(n, v)| (n.as_slice(), v.as_slice()))
+        .map(|(n, v)| (n.as_ref(), v.as_ref()))
         .chain(own.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
     for (name, value) in all {
         let start = encoded.len();
