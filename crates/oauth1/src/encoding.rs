@@ -20,9 +20,9 @@ use crate::Error;
 /// ```
 pub fn percent_encode(input: impl AsRef<[u8]>) -> String {
     let input = input.as_ref();
-    let mut out = String::with_capacity(input.len() + input.len() / 2);
-    percent_encode_into(&mut out, input);
-    out
+    let mut out = Vec::with_capacity(input.len() + input.len() / 2);
+    percent_encode_bytes(&mut out, input);
+    ascii_string(out)
 }
 
 /// RFC 5849 §3.6 unreserved bytes, as a table (no branches per byte).
@@ -38,42 +38,31 @@ const UNRESERVED: [bool; 256] = {
 };
 
 /// Appends the percent-encoding of `input` to `out`: runs of unreserved bytes
-/// are copied at once, every other byte becomes `%XX`. No allocation beyond
-/// `out` growing.
-pub(crate) fn percent_encode_into(out: &mut String, input: &[u8]) {
+/// are copied at once, every other byte becomes `%XX`. The output is ASCII.
+pub(crate) fn percent_encode_bytes(out: &mut Vec<u8>, input: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let escape = |out: &mut String, byte: u8| {
-        out.push('%');
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0F)]));
-    };
-    // Text (nearly always): copy runs of unreserved bytes as string slices.
-    // A run starts after an escaped byte and holds only ASCII, so both of
-    // its ends are character boundaries.
-    let Ok(text) = std::str::from_utf8(input) else {
-        for &byte in input {
-            if UNRESERVED[usize::from(byte)] {
-                out.push(char::from(byte));
-            } else {
-                escape(out, byte);
-            }
-        }
-        return;
-    };
+    out.reserve(input.len());
     let mut run_start = 0;
     for (i, &byte) in input.iter().enumerate() {
         if UNRESERVED[usize::from(byte)] {
             continue;
         }
-        if let Some(run) = text.get(run_start..i) {
-            out.push_str(run);
-        }
-        escape(out, byte);
+        out.extend_from_slice(&input[run_start..i]);
+        out.extend_from_slice(&[
+            b'%',
+            HEX[usize::from(byte >> 4)],
+            HEX[usize::from(byte & 0x0F)],
+        ]);
         run_start = i + 1;
     }
-    if let Some(run) = text.get(run_start..) {
-        out.push_str(run);
-    }
+    out.extend_from_slice(&input[run_start..]);
+}
+
+/// Bytes built from ASCII (percent-encoded output and `&`/`=` joins) as a
+/// `String`; never fails for such bytes (and yields an empty string rather
+/// than panicking if it ever did).
+pub(crate) fn ascii_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -153,7 +142,10 @@ pub(crate) fn parse_form_borrowed<'a>(
     let mut pairs = Vec::with_capacity(input.bytes().filter(|&b| b == b'&').count() + 1);
     for segment in input.split('&').filter(|s| !s.is_empty()) {
         let (name, value) = segment.split_once('=').unwrap_or((segment, ""));
-        pairs.push((decode_form_part(name, context)?, decode_form_part(value, context)?));
+        pairs.push((
+            decode_form_part(name, context)?,
+            decode_form_part(value, context)?,
+        ));
     }
     Ok(pairs)
 }

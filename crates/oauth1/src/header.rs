@@ -1,39 +1,40 @@
 //! The `Authorization: OAuth ...` header (RFC 5849 §3.5.1): writing and strict parsing.
 
 use crate::Error;
-use crate::encoding::{RawPair, percent_decode, percent_encode_into};
+use crate::encoding::{RawPair, percent_decode, percent_encode_bytes};
 
 /// Writes `OAuth realm="...", name="value", ...`; names and values are encoded.
 pub(crate) fn format<'a>(
     realm: Option<&str>,
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> String {
-    let mut out = String::with_capacity(256);
-    out.push_str("OAuth ");
+    let mut out: Vec<u8> = Vec::with_capacity(256);
+    out.extend_from_slice(b"OAuth ");
     let mut first = true;
     if let Some(realm) = realm {
         // A quoted-string (RFC 7235): quotes and backslashes are escaped.
-        out.push_str("realm=\"");
-        for c in realm.chars() {
-            if c == '"' || c == '\\' {
-                out.push('\\');
+        out.extend_from_slice(b"realm=\"");
+        for &byte in realm.as_bytes() {
+            if byte == b'"' || byte == b'\\' {
+                out.push(b'\\');
             }
-            out.push(c);
+            out.push(byte);
         }
-        out.push('"');
+        out.push(b'"');
         first = false;
     }
     for (name, value) in params {
         if !first {
-            out.push_str(", ");
+            out.extend_from_slice(b", ");
         }
         first = false;
-        percent_encode_into(&mut out, name.as_bytes());
-        out.push_str("=\"");
-        percent_encode_into(&mut out, value.as_bytes());
-        out.push('"');
+        percent_encode_bytes(&mut out, name.as_bytes());
+        out.extend_from_slice(b"=\"");
+        percent_encode_bytes(&mut out, value.as_bytes());
+        out.push(b'"');
     }
-    out
+    // The realm is UTF-8 and everything else ASCII.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// An `Authorization: OAuth …` header as received, parsed but not verified:

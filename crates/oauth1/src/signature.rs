@@ -7,7 +7,7 @@ use std::str::FromStr;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 
-use crate::encoding::{RawPair, percent_encode, percent_encode_into};
+use crate::encoding::{RawPair, ascii_string, percent_encode, percent_encode_bytes};
 use crate::{Error, Secret};
 
 /// How a request is signed.
@@ -174,7 +174,7 @@ pub(crate) fn normalize_parameters_with<N: AsRef<[u8]>, V: AsRef<[u8]>>(
         .map(|(n, v)| n.as_ref().len() + v.as_ref().len())
         .sum::<usize>()
         + own.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>();
-    let mut encoded = String::with_capacity(capacity * 3 / 2);
+    let mut encoded: Vec<u8> = Vec::with_capacity(capacity * 3 / 2);
     let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(pairs.len() + own.len());
     let all = pairs
         .iter()
@@ -182,41 +182,41 @@ pub(crate) fn normalize_parameters_with<N: AsRef<[u8]>, V: AsRef<[u8]>>(
         .chain(own.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
     for (name, value) in all {
         let start = encoded.len();
-        percent_encode_into(&mut encoded, name);
+        percent_encode_bytes(&mut encoded, name);
         let name_end = encoded.len();
-        percent_encode_into(&mut encoded, value);
+        percent_encode_bytes(&mut encoded, value);
         spans.push((start, name_end, encoded.len()));
     }
-    let text = encoded.as_str();
+    let text = encoded.as_slice();
     spans.sort_unstable_by(|a, b| {
-        (&text[a.0..a.1], &text[a.1..a.2]).cmp(&(&text[b.0..b.1], &text[b.1..b.2]))
+        text[a.0..a.1]
+            .cmp(&text[b.0..b.1])
+            .then_with(|| text[a.1..a.2].cmp(&text[b.1..b.2]))
     });
-    let mut out = String::with_capacity(encoded.len() + 2 * spans.len());
+    let mut out = Vec::with_capacity(encoded.len() + 2 * spans.len());
     for (i, (start, name_end, end)) in spans.iter().enumerate() {
         if i > 0 {
-            out.push('&');
+            out.push(b'&');
         }
-        out.push_str(&text[*start..*name_end]);
-        out.push('=');
-        out.push_str(&text[*name_end..*end]);
+        out.extend_from_slice(&text[*start..*name_end]);
+        out.push(b'=');
+        out.extend_from_slice(&text[*name_end..*end]);
     }
-    out
+    ascii_string(out)
 }
 
 /// The signature base string (§3.4.1.1): method, encoded base string URI and
 /// encoded normalized parameters, joined by `&`.
 pub(crate) fn base_string(method: &str, base_uri: &str, normalized_params: &str) -> String {
-    let mut out = String::with_capacity(
-        method.len() + 2 + (base_uri.len() + normalized_params.len()) * 3 / 2,
-    );
-    for byte in method.bytes() {
-        out.push(char::from(byte.to_ascii_uppercase()));
-    }
-    out.push('&');
-    percent_encode_into(&mut out, base_uri.as_bytes());
-    out.push('&');
-    percent_encode_into(&mut out, normalized_params.as_bytes());
-    out
+    let mut out =
+        Vec::with_capacity(method.len() + 2 + (base_uri.len() + normalized_params.len()) * 3 / 2);
+    out.extend(method.bytes().map(|b| b.to_ascii_uppercase()));
+    out.push(b'&');
+    percent_encode_bytes(&mut out, base_uri.as_bytes());
+    out.push(b'&');
+    percent_encode_bytes(&mut out, normalized_params.as_bytes());
+    // The method is an RFC 9110 token (ASCII, checked by the caller).
+    ascii_string(out)
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
