@@ -19,7 +19,7 @@ import sys
 from urllib.parse import quote, quote_plus
 
 from oauthlib.common import Request
-from oauthlib.oauth1 import Client
+from oauthlib.oauth1 import SIGNATURE_TYPE_BODY, SIGNATURE_TYPE_QUERY, Client
 from oauthlib.oauth1.rfc5849 import signature, utils
 from urllib.parse import urlparse
 
@@ -126,6 +126,29 @@ def case(rng, index):
     )
     authorization = signed_headers["Authorization"]
     params = dict(utils.parse_authorization_header(authorization))
+
+    # The same request signed by oauthlib in the query or the form body. In
+    # those placements oauthlib unescapes oauth_* values a second time (not
+    # RFC 5849), so cases with a `%` in one keep to the header.
+    placement = "body" if body is not None and rng.random() < 0.5 else "query"
+    if any("%" in (v or "") for v in (consumer_key, token, callback, verifier)):
+        placement = "header"
+    placed = Client(
+        consumer_key,
+        client_secret=consumer_secret,
+        resource_owner_key=token,
+        resource_owner_secret=token_secret,
+        callback_uri=callback,
+        signature_method=sig_method,
+        verifier=verifier,
+        nonce=nonce,
+        timestamp=timestamp,
+        rsa_key=RSA_KEY if sig_method.startswith("RSA-") else None,
+        signature_type=SIGNATURE_TYPE_BODY if placement == "body" else SIGNATURE_TYPE_QUERY,
+    )
+    signed_url, signed_body = None, None
+    if placement != "header":
+        signed_url, _, signed_body = placed.sign(target, method, body, dict(headers))
     return {
         "id": index,
         "method": method,
@@ -145,6 +168,9 @@ def case(rng, index):
         "base_string": base_string,
         "signature": utils.unescape(params["oauth_signature"]),
         "authorization": authorization,
+        "placement": placement,
+        "signed_url": signed_url,
+        "signed_body": signed_body,
     }
 
 

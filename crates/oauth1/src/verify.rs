@@ -530,6 +530,23 @@ pub struct NonceKey<'a> {
     pub nonce: &'a str,
 }
 
+impl<'a> NonceKey<'a> {
+    /// A key (for a custom [`NonceStore`]'s tests, or a store of your own).
+    pub fn new(
+        consumer_key: &'a str,
+        token: Option<&'a str>,
+        timestamp: u64,
+        nonce: &'a str,
+    ) -> Self {
+        NonceKey {
+            consumer_key,
+            token,
+            timestamp,
+            nonce,
+        }
+    }
+}
+
 /// Remembers used nonces so a replayed request is refused. Implement it over a
 /// shared store (Redis, a database) when several servers verify requests.
 pub trait NonceStore {
@@ -543,17 +560,39 @@ pub trait NonceStore {
 type OwnedNonceKey = (String, Option<String>, u64, String);
 
 /// An in-memory [`NonceStore`] that forgets nonces once their timestamp leaves
-/// the window, so it stays small.
+/// the window, so it stays small; [`MemoryNonceStore::with_limit`] also caps
+/// it (a flood of requests then fails closed rather than growing memory).
 #[derive(Debug, Default)]
 pub struct MemoryNonceStore {
     seen: HashSet<OwnedNonceKey>,
     by_age: VecDeque<(u64, OwnedNonceKey)>,
+    limit: Option<usize>,
 }
 
 impl MemoryNonceStore {
     /// An empty store.
     pub fn new() -> Self {
         MemoryNonceStore::default()
+    }
+
+    /// A store that remembers at most `entries` nonces within the window; once
+    /// full, new requests are refused (as replays) until old nonces expire.
+    ///
+    /// ```
+    /// use oauth1::{NonceKey, NonceStore, MemoryNonceStore, VerifyOptions};
+    /// let mut store = MemoryNonceStore::with_limit(1);
+    /// let options = VerifyOptions::new(100);
+    /// let key = |nonce| NonceKey::new("ck", None, 100, nonce);
+    /// assert!(store.check_and_remember(&key("a"), &options));
+    /// assert!(!store.check_and_remember(&key("b"), &options), "full: fails closed");
+    /// // Once "a" is out of the window, there is room again.
+    /// assert!(store.check_and_remember(&key("c"), &VerifyOptions::new(1_000)));
+    /// ```
+    pub fn with_limit(entries: usize) -> Self {
+        MemoryNonceStore {
+            limit: Some(entries),
+            ..MemoryNonceStore::default()
+        }
     }
 
     /// How many nonces are remembered now.
@@ -584,9 +623,10 @@ impl NonceStore for MemoryNonceStore {
             key.timestamp,
             key.nonce.to_owned(),
         );
-        if !self.seen.insert(owned.clone()) {
+        if self.seen.contains(&owned) || self.limit.is_some_and(|limit| self.seen.len() >= limit) {
             return false;
         }
+        self.seen.insert(owned.clone());
         // Kept in arrival order; timestamps are close to it, which is all pruning needs.
         self.by_age.push_back((key.timestamp, owned));
         true
