@@ -100,7 +100,7 @@ pub async fn run(size: u64, chunk: u64, style: Style) -> Result<(), String> {
             return Err("the fault did not fire: the first attempt was expected to fail".into());
         }
         Err(error) => {
-            println!("      interrupted: {error}");
+            println!("      interrupted: {}", crate::error_chain(&error));
             let link = latest_link(&sandbox).ok_or("no upload link was handed out")?;
             let (offset, _) = sandbox
                 .uploads()
@@ -142,7 +142,8 @@ pub async fn run(size: u64, chunk: u64, style: Style) -> Result<(), String> {
         .upload(path.as_path(), &options(&reporter))
         .await;
     reporter.finish();
-    let video = video.map_err(|e| format!("the resumed upload failed: {e}"))?;
+    let video =
+        video.map_err(|e| format!("the resumed upload failed: {}", crate::error_chain(&e)))?;
     if video.resumed_from != held {
         return Err(format!(
             "resumed from {} but the server held {held}",

@@ -201,10 +201,10 @@ pub enum Error {
     Tls(String),
     /// Sending the bytes failed (the tus layer). The upload can be resumed by
     /// calling the same upload again.
-    #[error("upload failed: {0}")]
+    #[error("upload failed")]
     Upload(#[source] tus::Error),
     /// The cache failed.
-    #[error("cache: {0}")]
+    #[error("the cache failed")]
     Cache(#[source] cache::Error),
     /// A 2xx answer that is not the JSON expected.
     #[error("{method} {path}: unexpected answer: {message}")]
