@@ -6,7 +6,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
-use oauth1::{Request, SignatureMethod, Signer};
+use oauth1::{MemoryNonceStore, ReceivedRequest, Request, SignatureMethod, Signer, VerifyOptions};
 use std::hint::black_box;
 
 const URL: &str = "https://api.vimeo.com/me/videos?page=2&per_page=25&sort=date&direction=desc&fields=uri%2Cname%2Cstatus";
@@ -36,6 +36,28 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The server side: parse the header and verify (HMAC-SHA1), a fresh nonce
+    // store per request so every one is new.
+    let header = signer(SignatureMethod::HmacSha1)
+        .timestamp(1_000)
+        .sign(&request)
+        .unwrap()
+        .authorization_header();
+    let received_request = Request::new("GET", URL).authorization(&header);
+    let options = VerifyOptions::new(1_000);
+    group.bench_function("verify_HMAC-SHA1", |b| {
+        b.iter(|| {
+            let received = ReceivedRequest::parse(black_box(&received_request)).unwrap();
+            received
+                .verify(
+                    "0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c",
+                    Some("abcdef0123456789abcdef0123456789"),
+                    &options,
+                    &mut MemoryNonceStore::new(),
+                )
+                .unwrap();
+        })
+    });
     let base_string = signer(SignatureMethod::HmacSha1)
         .sign(&request)
         .unwrap()
