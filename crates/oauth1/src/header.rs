@@ -128,7 +128,6 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader, Error> {
         return Err(malformed("the scheme is not OAuth"));
     }
     let mut parsed = ParsedHeader::default();
-    let mut seen: Vec<String> = Vec::new();
     loop {
         rest = rest.trim_start_matches(is_space);
         if rest.is_empty() {
@@ -161,13 +160,16 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader, Error> {
         }
 
         let decoded_name = percent_decode(name, false, "Authorization header")?;
-        let decoded_name_text = String::from_utf8_lossy(&decoded_name).into_owned();
-        if seen.contains(&decoded_name_text) {
+        let repeated = if decoded_name == b"realm" {
+            parsed.realm.is_some()
+        } else {
+            parsed.params.iter().any(|(seen, _)| *seen == decoded_name)
+        };
+        if repeated {
             return Err(Error::DuplicateParameter {
-                name: decoded_name_text,
+                name: String::from_utf8_lossy(&decoded_name).into_owned(),
             });
         }
-        seen.push(decoded_name_text);
         if decoded_name == b"realm" {
             // The realm is a plain quoted-string, not percent-encoded (RFC 5849 §3.5.1).
             parsed.realm = Some(raw_value.to_owned());

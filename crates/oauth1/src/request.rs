@@ -2,9 +2,7 @@
 
 use std::fmt;
 
-use crate::encoding::{
-    BorrowedPair, RawPair, is_form_content_type, parse_form, parse_form_borrowed,
-};
+use crate::encoding::{BorrowedPair, is_form_content_type, parse_form_borrowed};
 use crate::{Error, request_url};
 
 /// An HTTP request to sign or verify: method, absolute URL, and optionally a body
@@ -57,15 +55,6 @@ impl<'a> Request<'a> {
         self.content_type.is_some_and(is_form_content_type)
     }
 
-    /// The decoded form-body parameters, empty when the body is not a form.
-    pub(crate) fn form_params(&self) -> Result<Vec<RawPair>, Error> {
-        if !self.has_form_body() {
-            return Ok(Vec::new());
-        }
-        let body = std::str::from_utf8(self.body).map_err(|_| Error::InvalidFormBody)?;
-        parse_form(body, "form body")
-    }
-
     /// The method, checked to be an RFC 9110 token.
     pub(crate) fn checked_method(&self) -> Result<&'a str, Error> {
         let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
@@ -75,29 +64,20 @@ impl<'a> Request<'a> {
         Ok(self.method)
     }
 
-    /// Base string URI and decoded query and form parameters, borrowing what
-    /// needed no decoding (signing).
-    pub(crate) fn borrowed_params(&self) -> Result<(String, Vec<BorrowedPair<'a>>), Error> {
+    /// Base string URI, the decoded query then form parameters (borrowing
+    /// what needed no decoding), and how many of them came from the query.
+    pub(crate) fn borrowed_params(&self) -> Result<(String, Vec<BorrowedPair<'a>>, usize), Error> {
         let url = request_url::parse(self.url)?;
         let mut params = match url.query {
             Some(query) => parse_form_borrowed(query, "query")?,
             None => Vec::new(),
         };
+        let from_query = params.len();
         if self.has_form_body() {
             let body = std::str::from_utf8(self.body).map_err(|_| Error::InvalidFormBody)?;
             params.extend(parse_form_borrowed(body, "form body")?);
         }
-        Ok((url.base_uri, params))
-    }
-
-    /// Base string URI and decoded query parameters.
-    pub(crate) fn url_parts(&self) -> Result<(String, Vec<RawPair>), Error> {
-        let url = request_url::parse(self.url)?;
-        let query = match url.query {
-            Some(query) => parse_form(query, "query")?,
-            None => Vec::new(),
-        };
-        Ok((url.base_uri, query))
+        Ok((url.base_uri, params, from_query))
     }
 }
 
@@ -134,13 +114,17 @@ mod tests {
     #[test]
     fn only_form_bodies_are_parsed() {
         let form =
-            Request::new("POST", "http://h/").body("application/x-www-form-urlencoded", b"a=1");
-        assert_eq!(form.form_params().unwrap().len(), 1);
+            Request::new("POST", "http://h/?q=1").body("application/x-www-form-urlencoded", b"a=1");
+        let (_, params, from_query) = form.borrowed_params().unwrap();
+        assert_eq!((params.len(), from_query), (2, 1));
         let json = Request::new("POST", "http://h/").body("application/json", b"{\"a\":1}");
-        assert!(json.form_params().unwrap().is_empty());
+        assert!(json.borrowed_params().unwrap().1.is_empty());
         let binary = Request::new("POST", "http://h/")
             .body("application/x-www-form-urlencoded", &[0xFF, b'=', 0xFE]);
-        assert_eq!(binary.form_params(), Err(Error::InvalidFormBody));
+        assert_eq!(
+            binary.borrowed_params().map(|_| ()),
+            Err(Error::InvalidFormBody)
+        );
     }
 
     #[test]

@@ -234,7 +234,7 @@ impl Signer {
     /// be quoted, a bad extra parameter, or no random source for the nonce.
     pub fn sign(&self, request: &Request<'_>) -> Result<SignedRequest, Error> {
         let method = request.checked_method()?;
-        let (base_uri, params) = request.borrowed_params()?;
+        let (base_uri, params, _) = request.borrowed_params()?;
         // The request already carrying protocol parameters would sign them twice.
         if let Some((name, _)) = params.iter().find(|(name, _)| {
             PROTOCOL_PARAMS

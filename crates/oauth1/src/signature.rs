@@ -7,7 +7,7 @@ use std::str::FromStr;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 
-use crate::encoding::{RawPair, ascii_string, percent_encode, percent_encode_bytes};
+use crate::encoding::{ascii_string, percent_encode, percent_encode_bytes};
 use crate::{Error, Secret};
 
 /// How a request is signed.
@@ -157,12 +157,9 @@ pub(crate) fn body_hash(method: SignatureMethod, body: &[u8]) -> String {
 
 /// Normalizes parameters per RFC 5849 §3.4.1.3.2: encode every name and value,
 /// sort by encoded name then encoded value (byte order), join `name=value` with `&`.
-pub(crate) fn normalize_parameters(pairs: &[RawPair]) -> String {
-    normalize_parameters_with(pairs, &[])
-}
-
-/// [`normalize_parameters`] over request parameters and the signer's own
-/// (`name`, `value`) strings, without copying either into a common list.
+///
+/// Over request parameters and the signer's own (`name`, `value`) strings,
+/// without copying either into a common list.
 pub(crate) fn normalize_parameters_with<N: AsRef<[u8]>, V: AsRef<[u8]>>(
     pairs: &[(N, V)],
     own: &[(String, String)],
@@ -231,7 +228,7 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn pairs(list: &[(&str, &str)]) -> Vec<RawPair> {
+    fn pairs(list: &[(&str, &str)]) -> Vec<crate::encoding::RawPair> {
         list.iter()
             .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
             .collect()
@@ -239,14 +236,17 @@ mod tests {
 
     #[test]
     fn normalization_sorts_by_encoded_name_then_value() {
-        let normalized = normalize_parameters(&pairs(&[
-            ("b", "2"),
-            ("a", "z"),
-            ("a", "1"),
-            ("a b", "x"),
-            ("A", "0"),
-            ("a", ""),
-        ]));
+        let normalized = normalize_parameters_with(
+            &pairs(&[
+                ("b", "2"),
+                ("a", "z"),
+                ("a", "1"),
+                ("a b", "x"),
+                ("A", "0"),
+                ("a", ""),
+            ]),
+            &[],
+        );
         // "A" < "a" < "a%20b" in byte order; equal names sort by value.
         assert_eq!(normalized, "A=0&a=&a=1&a=z&a%20b=x&b=2");
     }
@@ -255,7 +255,8 @@ mod tests {
     fn normalization_compares_encoded_forms_not_raw_ones() {
         // Raw '~' (0x7E) sorts after raw '%', but encoded "%25" < "~" too, and
         // encoded space "%20" sorts before "+"'s "%2B".
-        let normalized = normalize_parameters(&pairs(&[("k", "+"), ("k", " "), ("k", "~")]));
+        let normalized =
+            normalize_parameters_with(&pairs(&[("k", "+"), ("k", " "), ("k", "~")]), &[]);
         assert_eq!(normalized, "k=%20&k=%2B&k=~");
     }
 

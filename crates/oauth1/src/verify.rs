@@ -2,12 +2,14 @@
 //! its secrets, recompute the signature, compare in constant time, check the
 //! timestamp window and the nonce.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 
-use crate::encoding::RawPair;
+use std::borrow::Cow;
+
+use crate::encoding::BorrowedPair;
 use crate::sign::PROTOCOL_PARAMS;
-use crate::signature::{base_string, constant_time_eq, normalize_parameters};
+use crate::signature::{base_string, constant_time_eq, normalize_parameters_with};
 use crate::{Error, Request, SignatureMethod, VerifyError, header};
 
 /// A received request whose OAuth parameters have been parsed but not yet verified.
@@ -82,29 +84,27 @@ impl ReceivedRequest {
     /// other than `1.0`; unknown signature methods; non-numeric timestamps.
     pub fn parse(request: &Request<'_>) -> Result<Self, VerifyError> {
         let http_method = request.checked_method()?;
-        let (base_uri, query) = request.url_parts()?;
-        let form = request.form_params()?;
+        // Query and form parameters borrow from the request where nothing needed
+        // decoding; the header's are decoded (owned).
+        let (base_uri, query_and_form, query_len) = request.borrowed_params()?;
         let header = match request.authorization {
             Some(value) if is_oauth_scheme(value) => Some(header::parse(value)?),
             _ => None,
         };
 
-        let is_protocol = |(name, _): &RawPair| {
-            PROTOCOL_PARAMS
-                .iter()
-                .any(|p| p.as_bytes() == name.as_slice())
-        };
+        let is_protocol_name = |name: &[u8]| PROTOCOL_PARAMS.iter().any(|p| p.as_bytes() == name);
         let mut placements = Vec::new();
         if header
             .as_ref()
-            .is_some_and(|h| h.params.iter().any(is_protocol))
+            .is_some_and(|h| h.params.iter().any(|(n, _)| is_protocol_name(n)))
         {
             placements.push(Placement::Header);
         }
-        if query.iter().any(is_protocol) {
+        let (query, form) = query_and_form.split_at(query_len);
+        if query.iter().any(|(n, _)| is_protocol_name(n)) {
             placements.push(Placement::Query);
         }
-        if form.iter().any(is_protocol) {
+        if form.iter().any(|(n, _)| is_protocol_name(n)) {
             placements.push(Placement::Form);
         }
         let placement = match placements.as_slice() {
@@ -118,31 +118,40 @@ impl ReceivedRequest {
         };
         let (realm, header_params) = header.map_or((None, Vec::new()), |h| (h.realm, h.params));
 
-        let mut all: Vec<RawPair> = query;
-        all.extend(form);
-        all.extend(header_params);
+        let mut all: Vec<BorrowedPair<'_>> = query_and_form;
+        all.extend(
+            header_params
+                .into_iter()
+                .map(|(n, v)| (Cow::Owned(n), Cow::Owned(v))),
+        );
 
         // Pull out each protocol parameter, refusing repeats.
-        let mut protocol: HashMap<&'static str, String> = HashMap::new();
+        // One slot per protocol parameter (a handful: no hashing needed).
+        let mut protocol: [Option<String>; PROTOCOL_PARAMS.len()] = Default::default();
         for (name, value) in &all {
-            if let Some(known) = PROTOCOL_PARAMS
+            if let Some(index) = PROTOCOL_PARAMS
                 .iter()
-                .find(|p| p.as_bytes() == name.as_slice())
+                .position(|p| p.as_bytes() == name.as_ref())
             {
-                let value = String::from_utf8(value.clone()).map_err(|_| {
+                let value = String::from_utf8(value.to_vec()).map_err(|_| {
                     Error::InvalidPercentEncoding {
                         context: "protocol parameter (not UTF-8)",
                     }
                 })?;
-                if protocol.insert(known, value).is_some() {
+                if protocol[index].replace(value).is_some() {
                     return Err(Error::DuplicateParameter {
-                        name: (*known).to_owned(),
+                        name: PROTOCOL_PARAMS[index].to_owned(),
                     }
                     .into());
                 }
             }
         }
-        let mut take = |name: &'static str| protocol.remove(name);
+        let mut take = |name: &'static str| {
+            PROTOCOL_PARAMS
+                .iter()
+                .position(|p| *p == name)
+                .and_then(|index| protocol[index].take())
+        };
         let consumer_key = take("oauth_consumer_key").ok_or(VerifyError::MissingParameter {
             name: "oauth_consumer_key",
         })?;
@@ -194,9 +203,7 @@ impl ReceivedRequest {
 
         let extensions = all
             .iter()
-            .filter(|(name, _)| {
-                name.starts_with(b"oauth_") && !is_protocol(&(name.clone(), Vec::new()))
-            })
+            .filter(|(name, _)| name.starts_with(b"oauth_") && !is_protocol_name(name))
             .map(|(name, value)| {
                 (
                     String::from_utf8_lossy(name).into_owned(),
@@ -206,8 +213,12 @@ impl ReceivedRequest {
             .collect();
 
         // §3.4.1.3.1: every parameter except oauth_signature (the realm is already out).
-        all.retain(|(name, _)| name.as_slice() != b"oauth_signature");
-        let base_string = base_string(http_method, &base_uri, &normalize_parameters(&all));
+        all.retain(|(name, _)| name.as_ref() != b"oauth_signature");
+        let base_string = base_string(
+            http_method,
+            &base_uri,
+            &normalize_parameters_with(&all, &[]),
+        );
         Ok(ReceivedRequest {
             consumer_key,
             token: take("oauth_token"),
