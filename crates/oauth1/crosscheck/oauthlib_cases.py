@@ -99,19 +99,22 @@ def case(rng, index):
     target = url(rng)
     headers = {"Content-Type": FORM} if body is not None else {}
 
-    client = Client(
-        consumer_key,
-        client_secret=consumer_secret,
-        resource_owner_key=token,
-        resource_owner_secret=token_secret,
-        callback_uri=callback,
-        signature_method=sig_method,
-        verifier=verifier,
-        realm=realm,
-        nonce=nonce,
-        timestamp=timestamp,
-        rsa_key=RSA_KEY if sig_method.startswith("RSA-") else None,
-    )
+    def make_client(**placement):
+        return Client(
+            consumer_key,
+            client_secret=consumer_secret,
+            resource_owner_key=token,
+            resource_owner_secret=token_secret,
+            callback_uri=callback,
+            signature_method=sig_method,
+            verifier=verifier,
+            nonce=nonce,
+            timestamp=timestamp,
+            rsa_key=RSA_KEY if sig_method.startswith("RSA-") else None,
+            **placement,
+        )
+
+    client = make_client(realm=realm)
     _, signed_headers, _ = client.sign(target, method, body, dict(headers))
 
     # The base string exactly as oauthlib's Client.get_oauth_signature builds it.
@@ -133,18 +136,8 @@ def case(rng, index):
     placement = "body" if body is not None and rng.random() < 0.5 else "query"
     if any("%" in (v or "") for v in (consumer_key, token, callback, verifier)):
         placement = "header"
-    placed = Client(
-        consumer_key,
-        client_secret=consumer_secret,
-        resource_owner_key=token,
-        resource_owner_secret=token_secret,
-        callback_uri=callback,
-        signature_method=sig_method,
-        verifier=verifier,
-        nonce=nonce,
-        timestamp=timestamp,
-        rsa_key=RSA_KEY if sig_method.startswith("RSA-") else None,
-        signature_type=SIGNATURE_TYPE_BODY if placement == "body" else SIGNATURE_TYPE_QUERY,
+    placed = make_client(
+        signature_type=SIGNATURE_TYPE_BODY if placement == "body" else SIGNATURE_TYPE_QUERY
     )
     signed_url, signed_body = None, None
     if placement != "header":

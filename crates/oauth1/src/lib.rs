@@ -71,6 +71,7 @@ mod encoding;
 mod error;
 mod flow;
 mod header;
+mod nonce;
 mod request;
 mod request_url;
 #[cfg(feature = "rsa")]
@@ -87,12 +88,11 @@ pub use flow::{
     request_token_request,
 };
 pub use header::AuthorizationHeader;
+pub use nonce::{MemoryNonceStore, NonceKey, NonceStore};
 pub use request::Request;
 #[cfg(feature = "rsa")]
 pub use rsa_keys::{RsaPrivateKey, RsaPublicKey};
 pub use secret::Secret;
 pub use sign::{SignedRequest, Signer};
 pub use signature::SignatureMethod;
-pub use verify::{
-    MemoryNonceStore, NonceKey, NonceStore, Placement, ReceivedRequest, VerifyOptions,
-};
+pub use verify::{Placement, ReceivedRequest, VerifyOptions};
