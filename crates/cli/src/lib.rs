@@ -148,6 +148,14 @@ fn resumable(error: &tus::Error) -> bool {
 
 impl From<tus::Error> for Failure {
     fn from(error: tus::Error) -> Self {
+        Failure::of_upload(error, true)
+    }
+}
+
+impl Failure {
+    /// An upload's failure; `rerun_resumes` is false for sources a rerun
+    /// cannot continue (a stream such as stdin), so no rerun hint is given.
+    pub fn of_upload(error: tus::Error, rerun_resumes: bool) -> Failure {
         let code = match error {
             // The caller's mistakes, found before any request.
             tus::Error::InvalidUrl { .. }
@@ -160,7 +168,7 @@ impl From<tus::Error> for Failure {
         if let tus::Error::SourceChanged { .. } = error {
             message
                 .push_str("\n(the file changed: a rerun uploads the new version as a new upload)");
-        } else if code == EXIT_FAILURE && resumable(&error) {
+        } else if code == EXIT_FAILURE && rerun_resumes && resumable(&error) {
             message.push_str(RERUN);
         }
         Failure { code, message }

@@ -83,12 +83,9 @@ pub fn metadata(text: &str) -> Result<(String, String), String> {
     let (key, value) = text
         .split_once('=')
         .ok_or_else(|| "expected key=value".to_owned())?;
-    let valid = !key.is_empty() && key.bytes().all(|b| b.is_ascii_graphic() && b != b',');
-    if !valid {
-        return Err(format!(
-            "{key:?} is not a valid metadata key (ASCII, no spaces or commas)"
-        ));
-    }
+    // The tus crate's own rule, checked now rather than at upload time.
+    tus::encode_metadata(&[(key.to_owned(), Vec::new())])
+        .map_err(|_| format!("{key:?} is not a valid metadata key (ASCII, no spaces or commas)"))?;
     Ok((key.to_owned(), value.to_owned()))
 }
 

@@ -239,14 +239,8 @@ async fn upload_one(
                 .client
                 .upload_stream(&run.endpoint, tokio::io::stdin(), &options)
                 .await;
-            // A stream cannot be resumed by a rerun: say so instead of RERUN.
-            result.map_err(|error| {
-                let mut failure = Failure::from(error);
-                failure.message = failure
-                    .message
-                    .replace("\n(rerun the same command to resume)", "");
-                failure
-            })
+            // A stream cannot be resumed by a rerun: no rerun hint.
+            result.map_err(|error| Failure::of_upload(error, false))
         }
         Some(path) => match tus::Source::from_path(path).await {
             Ok(source) => run
