@@ -237,6 +237,16 @@ pub(crate) struct Answer {
     pub(crate) body: Incoming,
 }
 
+/// The headers of a `HEAD`: no cache between us and the server's offset.
+pub(crate) fn head_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    headers
+}
+
 pub(crate) fn parse_uri(url: &str) -> Result<Uri, Error> {
     let uri: Uri = url.trim().parse().map_err(|_| Error::InvalidUrl {
         reason: "not a valid URL".into(),
@@ -462,26 +472,34 @@ impl Client {
         cancel: Option<&CancelToken>,
         credentials: bool,
     ) -> Result<Answer, Failure> {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        );
         let answer = self
-            .send(
-                Method::HEAD,
-                uri,
-                headers,
-                RequestBody::Empty,
-                None,
-                cancel,
-                credentials,
-            )
+            .send_head(uri, head_headers(), cancel, credentials)
             .await?;
         if !answer.status.is_success() {
             return Err(self.status_failure(&Method::HEAD, uri, answer).await);
         }
         Ok(answer)
+    }
+
+    /// Sends `HEAD uri` with `headers` (see [`head_headers`]); the answer
+    /// whatever its status.
+    pub(crate) async fn send_head(
+        &self,
+        uri: &Uri,
+        headers: HeaderMap,
+        cancel: Option<&CancelToken>,
+        credentials: bool,
+    ) -> Result<Answer, Failure> {
+        self.send(
+            Method::HEAD,
+            uri,
+            headers,
+            RequestBody::Empty,
+            None,
+            cancel,
+            credentials,
+        )
+        .await
     }
 
     /// Terminates (deletes) an upload with `DELETE` (tus termination extension).

@@ -8,11 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderValue, Method, Uri};
+use http::{HeaderMap, Method, Uri};
 
 use crate::CancelToken;
-use crate::body::RequestBody;
-use crate::client::{Answer, Failure};
+use crate::client::{Answer, Failure, head_headers};
 use crate::drive::Driver;
 use crate::error::{BoxError, Error, redact_url};
 use crate::store::BoxFuture;
@@ -125,23 +124,10 @@ impl Driver<'_> {
     pub(crate) async fn head(&self, url: &Uri, credentials: bool) -> Result<Answer, Failure> {
         let mut retried = false;
         loop {
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                http::header::CACHE_CONTROL,
-                HeaderValue::from_static("no-store"),
-            );
-            let (url, headers) = self.before_hook(&Method::HEAD, url, headers).await?;
+            let (url, headers) = self.before_hook(&Method::HEAD, url, head_headers()).await?;
             let answer = self
                 .client
-                .send(
-                    Method::HEAD,
-                    &url,
-                    headers,
-                    RequestBody::Empty,
-                    None,
-                    self.options.cancel.as_ref(),
-                    credentials,
-                )
+                .send_head(&url, headers, self.options.cancel.as_ref(), credentials)
                 .await?;
             if self
                 .after_hook(&Method::HEAD, &url, &answer, &mut retried)

@@ -13,7 +13,6 @@ use crate::body::{Meter, RequestBody, StreamBody, digest_header, lease_at};
 use crate::client::{Answer, CONTENT_LENGTH_HEADER, Failure};
 use crate::core::checksum::ChecksumAlgorithm;
 use crate::drive::{Driver, Payload};
-use crate::error::Error;
 use crate::progress::{Event, Progress};
 
 const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
@@ -44,7 +43,7 @@ impl Driver<'_> {
         let mut retried = false;
         let mut sent = 0;
         loop {
-            let (result, again, n) = self
+            let (result, n) = self
                 .send_once(
                     request.clone(),
                     bytes,
@@ -54,12 +53,14 @@ impl Driver<'_> {
                 )
                 .await;
             sent += n;
-            if !again {
+            // `None`: the after-response hook asked for the request again.
+            if let Some(result) = result {
                 return (result, sent);
             }
         }
     }
 
+    /// One attempt; `None` when the after-response hook wants it sent again.
     async fn send_once(
         &self,
         request: Request<'_>,
@@ -67,7 +68,7 @@ impl Driver<'_> {
         started: Instant,
         sent_before: u64,
         retried: &mut bool,
-    ) -> (Result<Answer, Failure>, bool, u64) {
+    ) -> (Option<Result<Answer, Failure>>, u64) {
         let Request {
             method,
             url,
@@ -79,7 +80,7 @@ impl Driver<'_> {
         } = request;
         let (url, mut headers) = match self.before_hook(&method, url, headers).await {
             Ok(changed) => changed,
-            Err(error) => return (Err(error.into()), false, 0),
+            Err(error) => return (Some(Err(error.into())), 0),
         };
         let url = &url;
         let meter = Arc::new(Meter::default());
@@ -97,7 +98,7 @@ impl Driver<'_> {
                             }
                             reader
                         }
-                        Err(error) => return (Err(error.into()), false, 0),
+                        Err(error) => return (Some(Err(error.into())), 0),
                     };
                     lease = Some(reader.clone());
                     let on_bytes = self.progress(source.len(), offset, started, sent_before);
@@ -133,19 +134,19 @@ impl Driver<'_> {
         let sent = meter.sent.load(Ordering::Relaxed);
         let answer = match result {
             Ok(answer) => answer,
-            Err(failure) => return (Err(failure), false, sent),
+            Err(failure) => return (Some(Err(failure)), sent),
         };
         match self.after_hook(&method, url, &answer, retried).await {
-            Ok(true) => return (Err(Error::Cancelled.into()), true, sent),
+            Ok(true) => return (None, sent),
             Ok(false) => {}
-            Err(error) => return (Err(error.into()), false, sent),
+            Err(error) => return (Some(Err(error.into())), sent),
         }
         let result = if answer.status.is_success() {
             Ok(answer)
         } else {
             Err(self.client.status_failure(&method, url, answer).await)
         };
-        (result, false, sent)
+        (Some(result), sent)
     }
 
     /// Per-block progress events for a PATCH streamed from a source.
