@@ -10,7 +10,6 @@ use http::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, StatusCode, Uri};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tracing::Instrument as _;
 
@@ -18,12 +17,8 @@ use crate::body::{Meter, RequestBody, read_limited};
 use crate::core::capabilities::Capabilities;
 use crate::core::headers::{TUS_VERSION, parse_retry_after, parse_u64};
 use crate::error::{StatusError, body_excerpt, redact_url};
+use crate::net::{Connector, ConnectorBuilder, ProxyAuthRequired};
 use crate::{CancelToken, Error, ProtocolError, RetryPolicy};
-
-#[cfg(feature = "rustls")]
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
-#[cfg(not(feature = "rustls"))]
-type Connector = HttpConnector;
 
 type RequestHook = Arc<dyn Fn(&mut http::request::Parts) + Send + Sync>;
 
@@ -48,6 +43,7 @@ pub struct Client {
 
 pub(crate) struct Inner {
     http: HyperClient<Connector, RequestBody>,
+    connector: Connector,
     headers: HeaderMap,
     pub(crate) retry: RetryPolicy,
     pub(crate) stall_timeout: Duration,
@@ -73,9 +69,9 @@ pub struct ClientBuilder {
     headers: HeaderMap,
     retry: RetryPolicy,
     stall_timeout: Duration,
-    connect_timeout: Duration,
     hook: Option<RequestHook>,
-    extra_roots: Vec<Vec<u8>>,
+    connector: ConnectorBuilder,
+    preset: Option<Connector>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -98,9 +94,9 @@ impl Client {
             headers: HeaderMap::new(),
             retry: RetryPolicy::default(),
             stall_timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
             hook: None,
-            extra_roots: Vec::new(),
+            connector: ConnectorBuilder::default(),
+            preset: None,
         }
     }
 }
@@ -133,9 +129,9 @@ impl ClientBuilder {
         self
     }
 
-    /// TCP connect timeout. Default 10 s.
+    /// TCP connect timeout (to the server or the proxy). Default 10 s.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.connector = self.connector.connect_timeout(timeout);
         self
     }
 
@@ -151,60 +147,62 @@ impl ClientBuilder {
     /// Trusts one more certificate authority (DER), on top of the Mozilla roots.
     /// Verification itself can never be turned off.
     pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
-        self.extra_roots.push(der.into());
+        self.connector = self.connector.add_root_certificate(der);
         self
     }
 
-    /// Builds the client.
+    /// Sends every request through this `http://` proxy instead of the
+    /// environment's (see [`ConnectorBuilder::proxy`] for the rules;
+    /// `http://user:password@host:port` authenticates to the proxy).
+    ///
+    /// ```
+    /// let client = tus::Client::builder()
+    ///     .proxy("http://proxy.internal:3128")
+    ///     .no_proxy("localhost, .internal")
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), tus::Error>(())
+    /// ```
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.connector = self.connector.proxy(url);
+        self
+    }
+
+    /// Hosts reached directly, in `NO_PROXY` syntax, instead of the
+    /// environment's `NO_PROXY` (see [`ConnectorBuilder::no_proxy`]).
+    pub fn no_proxy(mut self, hosts: impl Into<String>) -> Self {
+        self.connector = self.connector.no_proxy(hosts);
+        self
+    }
+
+    /// Whether `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are read
+    /// from the environment (default true; see [`ConnectorBuilder`]).
+    pub fn proxy_env(mut self, read: bool) -> Self {
+        self.connector = self.connector.proxy_env(read);
+        self
+    }
+
+    /// Uses this connector (shared with another client, say) instead of one
+    /// built from this builder's connect timeout, roots and proxy settings.
+    pub fn connector(mut self, connector: Connector) -> Self {
+        self.preset = Some(connector);
+        self
+    }
+
+    /// Builds the client (reading proxy variables from the environment now,
+    /// unless turned off).
     pub fn build(self) -> Result<Client, Error> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(self.connect_timeout));
-        #[cfg(feature = "rustls")]
-        let connector = {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            for der in self.extra_roots {
-                roots
-                    .add(rustls::pki_types::CertificateDer::from(der))
-                    .map_err(|e| Error::Tls {
-                        context: "bad root certificate",
-                        source: Box::new(e),
-                    })?;
-            }
-            let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Tls {
-                context: "TLS setup failed",
-                source: Box::new(e),
-            })?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-            hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config(config)
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(http)
-        };
-        #[cfg(not(feature = "rustls"))]
-        let connector = {
-            if !self.extra_roots.is_empty() {
-                return Err(Error::Tls {
-                    context: "built without the `rustls` feature",
-                    source: "no TLS support".into(),
-                });
-            }
-            http
+        let connector = match self.preset {
+            Some(connector) => connector,
+            None => self.connector.build()?,
         };
         let http = HyperClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
+            .build(connector.clone());
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                connector,
                 headers: self.headers,
                 retry: self.retry,
                 stall_timeout: self.stall_timeout,
@@ -299,6 +297,12 @@ impl Client {
                 hook(&mut parts);
                 request = Request::from_parts(parts, body);
             }
+            // Last, so no hook sees it: for the proxy of a plain-HTTP request only.
+            if let Some(auth) = self.inner.connector.proxy_authorization(uri) {
+                request
+                    .headers_mut()
+                    .insert(http::header::PROXY_AUTHORIZATION, auth);
+            }
             let stalled = || Error::Timeout {
                 method: method.to_string(),
                 url: redact_url(uri),
@@ -345,6 +349,13 @@ impl Client {
                     {
                         return Err(source_failure(source_error).into());
                     }
+                    if let Some(refused) = ProxyAuthRequired::find(&error) {
+                        // Retrying without other credentials cannot help.
+                        return Err(Error::ProxyAuth {
+                            proxy: refused.proxy().to_owned(),
+                        }
+                        .into());
+                    }
                     if let Some(source) = certificate_failure(&error) {
                         // A certificate problem will not go away by retrying.
                         return Err(Error::Tls {
@@ -374,6 +385,12 @@ impl Client {
         uri: &Uri,
         answer: Answer,
     ) -> Failure {
+        if answer.status == StatusCode::PROXY_AUTHENTICATION_REQUIRED
+            && let Some(proxy) = self.inner.connector.proxy_for(uri)
+        {
+            // The proxy of a plain-HTTP request refused it; retrying cannot help.
+            return Error::ProxyAuth { proxy }.into();
+        }
         let retry_after = answer
             .headers
             .get(http::header::RETRY_AFTER)

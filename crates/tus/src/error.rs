@@ -153,6 +153,24 @@ pub enum Error {
         /// The extension's name.
         extension: &'static str,
     },
+    /// A proxy setting cannot be used (not a URL, or a kind of proxy this
+    /// client does not speak). Names the setting, never its value.
+    #[error("{setting}: {reason}")]
+    InvalidProxy {
+        /// Where the value came from: an environment variable's name or
+        /// "the proxy URL" for [`crate::ConnectorBuilder::proxy`].
+        setting: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The proxy refused the request for want of credentials (407 Proxy
+    /// Authentication Required): none were in the proxy URL, or the proxy
+    /// rejected them. Not retried.
+    #[error("the proxy {proxy} requires authentication (407); put the user and password in the proxy URL")]
+    ProxyAuth {
+        /// The proxy, as `host:port`.
+        proxy: String,
+    },
     /// TLS failed: the server's certificate was rejected, or the TLS
     /// configuration could not be built. Not retried.
     #[error("TLS: {context}")]

@@ -85,14 +85,13 @@ pub struct ClientBuilder {
     app: Option<AppCredentials>,
     user_agent: String,
     timeout: Duration,
-    connect_timeout: Duration,
     upload_stall_timeout: Duration,
     rate_limit: RateLimitPolicy,
     retry: tus::RetryPolicy,
     cache: Option<(Arc<dyn Cache>, CachePolicy)>,
     resume: Option<Arc<dyn Cache>>,
     chunk_size: u64,
-    extra_roots: Vec<Vec<u8>>,
+    connector: tus::ConnectorBuilder,
     allow_insecure_http: bool,
     on_unauthorized: Option<RefreshFn>,
 }
@@ -119,14 +118,13 @@ impl VimeoClient {
                 env!("CARGO_PKG_VERSION")
             ),
             timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
             upload_stall_timeout: Duration::from_secs(60),
             rate_limit: RateLimitPolicy::default(),
             retry: tus::RetryPolicy::default(),
             cache: None,
             resume: None,
             chunk_size: 128 << 20,
-            extra_roots: Vec::new(),
+            connector: tus::ConnectorBuilder::default(),
             allow_insecure_http: false,
             on_unauthorized: None,
         }
@@ -166,7 +164,7 @@ impl ClientBuilder {
 
     /// The time a connection may take to open.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.connector = self.connector.connect_timeout(timeout);
         self
     }
 
@@ -260,7 +258,39 @@ impl ClientBuilder {
 
     /// Trusts one more root certificate (DER), for API and upload hosts.
     pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
-        self.extra_roots.push(der.into());
+        self.connector = self.connector.add_root_certificate(der);
+        self
+    }
+
+    /// Sends API calls and uploads through this `http://` proxy instead of the
+    /// environment's `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` (which are read by
+    /// default; the rules are [`tus::ConnectorBuilder`]'s). HTTPS goes through
+    /// a `CONNECT` tunnel, so the proxy never sees the token or the upload
+    /// link; `http://user:password@host:port` authenticates to the proxy.
+    ///
+    /// ```
+    /// let client = vimeo::VimeoClient::builder()
+    ///     .token("your-access-token")
+    ///     .proxy("http://proxy.internal:3128")
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), vimeo::Error>(())
+    /// ```
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.connector = self.connector.proxy(url);
+        self
+    }
+
+    /// Hosts reached directly, in `NO_PROXY` syntax, instead of the
+    /// environment's `NO_PROXY`.
+    pub fn no_proxy(mut self, hosts: impl Into<String>) -> Self {
+        self.connector = self.connector.no_proxy(hosts);
+        self
+    }
+
+    /// Whether proxy variables are read from the environment (default true).
+    pub fn proxy_env(mut self, read: bool) -> Self {
+        self.connector = self.connector.proxy_env(read);
         self
     }
 
@@ -270,16 +300,15 @@ impl ClientBuilder {
         let user_agent = HeaderValue::from_str(&self.user_agent).map_err(|_| {
             Error::InvalidInput("the user agent is not a valid header value".into())
         })?;
-        let http = Http::new(self.connect_timeout, self.timeout, &self.extra_roots)?;
+        // One connector (TLS roots, proxies) for the API and the upload links.
+        let connector = self.connector.build()?;
+        let http = Http::new(connector.clone(), self.timeout);
         // The upload client is separate and carries no credentials: upload links
         // are their own credential, and the bearer token must never reach them.
-        let mut tus = tus::Client::builder()
+        let tus = tus::Client::builder()
             .retry_policy(self.retry.clone())
             .stall_timeout(self.upload_stall_timeout)
-            .connect_timeout(self.connect_timeout);
-        for der in &self.extra_roots {
-            tus = tus.add_root_certificate(der.clone());
-        }
+            .connector(connector);
         let tus = tus.build()?;
         let cache = self
             .cache

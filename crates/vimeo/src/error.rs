@@ -196,6 +196,10 @@ pub enum Error {
     /// Refused unless the client opted in (`ClientBuilder::allow_insecure_http`).
     #[error("refusing plain HTTP: {0}")]
     InsecureHttp(String),
+    /// A proxy setting cannot be used, or the proxy refused us for want of
+    /// credentials (407). Not retried.
+    #[error("proxy: {0}")]
+    Proxy(String),
     /// The server's certificate was refused, or the TLS setup failed.
     #[error("TLS: {0}")]
     Tls(String),
@@ -288,6 +292,9 @@ impl From<tus::Error> for Error {
                 Ok(own) => *own,
                 Err(source) => Error::Upload(tus::Error::Creator { source }),
             },
+            error @ (tus::Error::InvalidProxy { .. } | tus::Error::ProxyAuth { .. }) => {
+                Error::Proxy(error.to_string())
+            }
             error => Error::Upload(error),
         }
     }

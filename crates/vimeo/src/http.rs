@@ -1,20 +1,19 @@
-//! The HTTP layer of API calls: a pooled hyper client over rustls (ring,
-//! Mozilla roots, verification always on), one timeout per exchange, bodies
-//! read whole (API answers are small; uploads go through `tus`).
+//! The HTTP layer of API calls: a pooled hyper client on the tus crate's
+//! connector (rustls with verification always on, HTTP proxies), one timeout
+//! per exchange, bodies read whole (API answers are small; uploads go through
+//! `tus`).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use tus::Connector;
+use tus::net::ProxyAuthRequired;
 
 use crate::Error;
-
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
 /// The largest API answer read (a page of 100 full video objects is ~1 MiB).
 const MAX_BODY: usize = 32 << 20;
@@ -22,6 +21,7 @@ const MAX_BODY: usize = 32 << 20;
 #[derive(Clone)]
 pub(crate) struct Http {
     client: HyperClient<Connector, Full<Bytes>>,
+    connector: Connector,
     timeout: Duration,
 }
 
@@ -34,38 +34,15 @@ pub(crate) struct RawResponse {
 }
 
 impl Http {
-    pub(crate) fn new(
-        connect_timeout: Duration,
-        timeout: Duration,
-        extra_roots: &[Vec<u8>],
-    ) -> Result<Http, Error> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(connect_timeout));
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for der in extra_roots {
-            roots
-                .add(rustls::pki_types::CertificateDer::from(der.clone()))
-                .map_err(|e| Error::Tls(format!("bad root certificate: {e}")))?;
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(config)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+    pub(crate) fn new(connector: Connector, timeout: Duration) -> Http {
         let client = HyperClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
-        Ok(Http { client, timeout })
+            .build(connector.clone());
+        Http {
+            client,
+            connector,
+            timeout,
+        }
     }
 
     /// The timeout of one exchange.
@@ -74,11 +51,24 @@ impl Http {
     }
 
     /// Sends `request` and reads the answer, all within the timeout.
-    pub(crate) async fn send(&self, request: Request<Full<Bytes>>) -> Result<RawResponse, Error> {
+    pub(crate) async fn send(
+        &self,
+        mut request: Request<Full<Bytes>>,
+    ) -> Result<RawResponse, Error> {
         let method = request.method().to_string();
         let url = redact(request.uri());
+        let proxy = self.connector.proxy_for(request.uri());
+        // For the proxy of a plain-HTTP request only; the target never sees it.
+        if let Some(auth) = self.connector.proxy_authorization(request.uri()) {
+            request
+                .headers_mut()
+                .insert(http::header::PROXY_AUTHORIZATION, auth);
+        }
         let exchange = async {
             let response = self.client.request(request).await.map_err(|error| {
+                if let Some(refused) = ProxyAuthRequired::find(&error) {
+                    return Error::Proxy(refused.to_string());
+                }
                 match certificate_failure(&error) {
                     Some(message) => Error::Tls(message),
                     None => Error::Transport {
@@ -88,6 +78,13 @@ impl Http {
                     },
                 }
             })?;
+            if response.status() == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED
+                && let Some(proxy) = &proxy
+            {
+                return Err(Error::Proxy(format!(
+                    "the proxy {proxy} requires authentication (407)"
+                )));
+            }
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, MAX_BODY)
                 .collect()

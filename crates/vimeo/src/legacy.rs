@@ -202,7 +202,7 @@ impl LegacyClient {
         consumer_secret: impl Into<String>,
     ) -> Result<Self, Error> {
         Ok(LegacyClient {
-            http: Http::new(Duration::from_secs(10), Duration::from_secs(30), &[])?,
+            http: Http::new(tus::Connector::builder().build()?, Duration::from_secs(30)),
             consumer_key: consumer_key.into(),
             consumer_secret: Secret::new(consumer_secret),
             endpoints: LegacyEndpoints::vimeo(),
@@ -211,6 +211,22 @@ impl LegacyClient {
             clock: None,
             cache: Mutex::new(None),
         })
+    }
+
+    /// Connects through this connector (a proxy, extra root certificates)
+    /// instead of the default one (Mozilla roots, proxies from the environment).
+    ///
+    /// ```
+    /// let connector = tus::Connector::builder()
+    ///     .proxy("http://proxy.internal:3128")
+    ///     .build()?;
+    /// let client = vimeo::LegacyClient::new("key", "secret")?.connector(connector);
+    /// # let _ = client;
+    /// # Ok::<(), vimeo::Error>(())
+    /// ```
+    pub fn connector(mut self, connector: tus::Connector) -> Self {
+        self.http = Http::new(connector, self.http.timeout());
+        self
     }
 
     /// Uses other endpoints (the sandbox's, say).

@@ -11,6 +11,7 @@ pub(crate) mod machine;
 mod machine_tests;
 pub(crate) mod metadata;
 pub(crate) mod offsets;
+pub(crate) mod proxy;
 pub(crate) mod retry;
 #[cfg(test)]
 mod sim;
