@@ -26,6 +26,7 @@ mod rotating_token;
 mod serve;
 mod static_file;
 mod temp;
+mod tinyproxy;
 mod tus_server;
 mod vimeo;
 
@@ -34,5 +35,6 @@ pub use faults::{Fault, Faults};
 pub use redis_server::RedisServer;
 pub use static_file::serve_file;
 pub use temp::TempDir;
+pub use tinyproxy::Tinyproxy;
 pub use tus_server::{LoggedRequest, TusConfig, TusServer};
 pub use vimeo::{ApiRequest, Sandbox, SandboxConfig, SandboxCredentials};

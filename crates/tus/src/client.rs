@@ -17,7 +17,7 @@ use crate::body::{Meter, RequestBody, read_limited};
 use crate::core::capabilities::Capabilities;
 use crate::core::headers::{TUS_VERSION, parse_retry_after, parse_u64};
 use crate::error::{StatusError, body_excerpt, redact_url};
-use crate::net::{Connector, ConnectorBuilder, ProxyAuthRequired};
+use crate::net::{Connector, ConnectorBuilder, ProxyRefused};
 use crate::{CancelToken, Error, ProtocolError, RetryPolicy};
 
 type RequestHook = Arc<dyn Fn(&mut http::request::Parts) + Send + Sync>;
@@ -349,12 +349,9 @@ impl Client {
                     {
                         return Err(source_failure(source_error).into());
                     }
-                    if let Some(refused) = ProxyAuthRequired::find(&error) {
-                        // Retrying without other credentials cannot help.
-                        return Err(Error::ProxyAuth {
-                            proxy: refused.proxy().to_owned(),
-                        }
-                        .into());
+                    if let Some(refused) = ProxyRefused::find(&error) {
+                        // The proxy said no to the tunnel; asking again will not change that.
+                        return Err(refused.to_error().into());
                     }
                     if let Some(source) = certificate_failure(&error) {
                         // A certificate problem will not go away by retrying.
@@ -442,6 +439,22 @@ impl Client {
             url: redact_url(&uri),
             error,
         })
+    }
+
+    /// Discovery for an upload: advisory, so a server without `OPTIONS` still
+    /// gets a plain `POST`; but a failure that every later request would meet
+    /// too (a refused certificate, a proxy that wants credentials) ends it here.
+    pub(crate) async fn discover(&self, url: &str) -> Result<Capabilities, Error> {
+        match self.options(url).await {
+            Ok(capabilities) => Ok(capabilities),
+            Err(
+                error @ (Error::ProxyAuth { .. }
+                | Error::ProxyRefused { .. }
+                | Error::Tls { .. }
+                | Error::Cancelled),
+            ) => Err(error),
+            Err(_) => Ok(Capabilities::default()),
+        }
     }
 
     /// Reads an upload's offset and length with `HEAD` (no retries).

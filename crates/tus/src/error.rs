@@ -166,10 +166,21 @@ pub enum Error {
     /// The proxy refused the request for want of credentials (407 Proxy
     /// Authentication Required): none were in the proxy URL, or the proxy
     /// rejected them. Not retried.
-    #[error("the proxy {proxy} requires authentication (407); put the user and password in the proxy URL")]
+    #[error(
+        "the proxy {proxy} requires authentication (407); put the user and password in the proxy URL"
+    )]
     ProxyAuth {
         /// The proxy, as `host:port`.
         proxy: String,
+    },
+    /// The proxy refused to open a tunnel to the target with a 4xx status
+    /// other than 401/407 (403: its rules forbid the target). Not retried.
+    #[error("the proxy {proxy} refused the connection with {status}")]
+    ProxyRefused {
+        /// The proxy, as `host:port`.
+        proxy: String,
+        /// The status of its answer to `CONNECT`.
+        status: u16,
     },
     /// TLS failed: the server's certificate was rejected, or the TLS
     /// configuration could not be built. Not retried.

@@ -78,11 +78,7 @@ impl Client {
             let chunk_size = options.checked_chunk_size(MAX_CHUNK_SIZE)?;
             let creation = options.creation_headers()?;
             let trusted = options.origins(&endpoint)?;
-            // Discovery is advisory: servers without OPTIONS still get a plain POST.
-            let capabilities = self
-                .options(&endpoint.to_string())
-                .await
-                .unwrap_or_default();
+            let capabilities = self.discover(&endpoint.to_string()).await?;
             let fingerprint = match &options.store {
                 Some(_) => source
                     .fingerprint(options.fingerprint_content)
@@ -142,7 +138,7 @@ impl Client {
             let trusted = options.origins(&uri)?;
             let capabilities = match options.checksum {
                 // The upload URL answers OPTIONS too (tus "Discovery").
-                Some(_) => self.options(url).await.unwrap_or_default(),
+                Some(_) => self.discover(url).await?,
                 None => Capabilities::default(),
             };
             let config = self.config(

@@ -3,6 +3,7 @@
 mod extensions;
 mod hooks;
 mod parallel;
+mod proxy;
 mod support;
 mod tls;
 mod upload;

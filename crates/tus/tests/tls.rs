@@ -11,7 +11,7 @@ use tus::{Error, Source, UploadOptions};
 use crate::support::Harness;
 
 /// A test CA (DER) and a TLS proxy for `localhost` in front of the sandbox.
-async fn tls_proxy(backend: std::net::SocketAddr) -> (Vec<u8>, u16) {
+pub(crate) async fn tls_proxy(backend: std::net::SocketAddr) -> (Vec<u8>, u16) {
     let mut ca_params = CertificateParams::new(Vec::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca_key = KeyPair::generate().unwrap();

@@ -292,9 +292,9 @@ impl From<tus::Error> for Error {
                 Ok(own) => *own,
                 Err(source) => Error::Upload(tus::Error::Creator { source }),
             },
-            error @ (tus::Error::InvalidProxy { .. } | tus::Error::ProxyAuth { .. }) => {
-                Error::Proxy(error.to_string())
-            }
+            error @ (tus::Error::InvalidProxy { .. }
+            | tus::Error::ProxyAuth { .. }
+            | tus::Error::ProxyRefused { .. }) => Error::Proxy(error.to_string()),
             error => Error::Upload(error),
         }
     }

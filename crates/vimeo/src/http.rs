@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 use tus::Connector;
-use tus::net::ProxyAuthRequired;
+use tus::net::ProxyRefused;
 
 use crate::Error;
 
@@ -66,7 +66,7 @@ impl Http {
         }
         let exchange = async {
             let response = self.client.request(request).await.map_err(|error| {
-                if let Some(refused) = ProxyAuthRequired::find(&error) {
+                if let Some(refused) = ProxyRefused::find(&error) {
                     return Error::Proxy(refused.to_string());
                 }
                 match certificate_failure(&error) {

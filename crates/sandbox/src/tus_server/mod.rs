@@ -148,6 +148,9 @@ pub struct LoggedRequest {
     pub status: Option<u16>,
     /// The `Authorization` header, if sent (tests assert where credentials go).
     pub authorization: Option<String>,
+    /// The `Proxy-Authorization` header, if one reached this server (it is
+    /// for proxies only; tests assert it never arrives).
+    pub proxy_authorization: Option<String>,
     /// The `Upload-Checksum` header, if sent.
     pub checksum: Option<String>,
     /// The fault applied, if any.
@@ -449,6 +452,11 @@ async fn handle_to_the_end(
         authorization: request
             .headers()
             .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        proxy_authorization: request
+            .headers()
+            .get("proxy-authorization")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         checksum: request

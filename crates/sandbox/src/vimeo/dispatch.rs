@@ -99,6 +99,7 @@ pub(super) async fn handle(
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().map(str::to_owned),
         authorization: header_text(&parts.headers, "authorization"),
+        proxy_authorization: header_text(&parts.headers, "proxy-authorization"),
         accept: header_text(&parts.headers, "accept"),
         user_agent: header_text(&parts.headers, "user-agent"),
         status: 0,

@@ -161,6 +161,9 @@ pub struct ApiRequest {
     pub query: Option<String>,
     /// The `Authorization` header, verbatim.
     pub authorization: Option<String>,
+    /// The `Proxy-Authorization` header, if one reached this server (it is
+    /// for proxies only; tests assert it never arrives).
+    pub proxy_authorization: Option<String>,
     /// The `Accept` header.
     pub accept: Option<String>,
     /// The `User-Agent` header.

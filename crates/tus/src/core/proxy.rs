@@ -72,7 +72,11 @@ pub(crate) fn resolve(
         // ("httpoxy"), so the upper-case form is not trusted there.
         let cgi = env("REQUEST_METHOD").is_some();
         let http_vars: &[&'static str] = if cgi { &HTTP_VARS[1..] } else { &HTTP_VARS };
-        for (vars, scheme) in [(http_vars, "http"), (&HTTPS_VARS[..], "https"), (&ALL_VARS[..], "all")] {
+        for (vars, scheme) in [
+            (http_vars, "http"),
+            (&HTTPS_VARS[..], "https"),
+            (&ALL_VARS[..], "all"),
+        ] {
             if let Some((name, value)) = lookup(vars) {
                 check_proxy_url(name, &value)?;
                 builder = match scheme {
@@ -93,6 +97,11 @@ pub(crate) fn resolve(
         None => None,
     };
     if let Some(list) = no_proxy {
+        // curl's `*` bypasses every host; hyper-util's matcher applies it to
+        // names only, not to IP addresses, so it is decided here.
+        if list.split(',').any(|entry| entry.trim() == "*") {
+            return Ok(None);
+        }
         builder = builder.no(list);
     }
     Ok(Some(builder.build()))
@@ -106,19 +115,24 @@ fn check_proxy_url(setting: &str, url: &str) -> Result<(), Error> {
         setting: setting.to_owned(),
         reason: reason.to_owned(),
     };
-    let uri: http::Uri = url
-        .trim()
-        .parse()
-        .map_err(|_| invalid("not a valid URL"))?;
+    let uri: http::Uri = url.trim().parse().map_err(|_| invalid("not a valid URL"))?;
     match uri.scheme_str() {
         None | Some("http") => {}
-        Some("https") => return Err(invalid("https:// proxies are not supported; use an http:// proxy (HTTPS targets still go through an end-to-end TLS tunnel)")),
+        Some("https") => {
+            return Err(invalid(
+                "https:// proxies are not supported; use an http:// proxy (HTTPS targets still go through an end-to-end TLS tunnel)",
+            ));
+        }
         Some(other) if other.starts_with("socks") => {
-            return Err(invalid("SOCKS proxies are not supported; use an http:// proxy"));
+            return Err(invalid(
+                "SOCKS proxies are not supported; use an http:// proxy",
+            ));
         }
         Some(_) => return Err(invalid("the proxy URL must start with http://")),
     }
-    let authority = uri.authority().ok_or_else(|| invalid("the proxy URL has no host"))?;
+    let authority = uri
+        .authority()
+        .ok_or_else(|| invalid("the proxy URL has no host"))?;
     let host = authority.as_str().rsplit('@').next().unwrap_or_default();
     if host.is_empty() || host.starts_with(':') {
         return Err(invalid("the proxy URL has no host"));
@@ -173,10 +187,7 @@ mod tests {
 
     #[test]
     fn each_scheme_has_its_variable_and_all_proxy_fills_in() {
-        let m = from_env(&[
-            ("HTTP_PROXY", "http://h:1"),
-            ("HTTPS_PROXY", "http://s:2"),
-        ]);
+        let m = from_env(&[("HTTP_PROXY", "http://h:1"), ("HTTPS_PROXY", "http://s:2")]);
         assert_eq!(route(&m, "http://example.com/").as_deref(), Some("h:1"));
         assert_eq!(route(&m, "https://example.com/").as_deref(), Some("s:2"));
         let m = from_env(&[("all_proxy", "a:3"), ("https_proxy", "http://s:2")]);
@@ -186,7 +197,10 @@ mod tests {
 
     #[test]
     fn upper_case_wins_over_lower_case() {
-        let m = from_env(&[("HTTPS_PROXY", "http://upper:1"), ("https_proxy", "http://lower:2")]);
+        let m = from_env(&[
+            ("HTTPS_PROXY", "http://upper:1"),
+            ("https_proxy", "http://lower:2"),
+        ]);
         assert_eq!(route(&m, "https://x/").as_deref(), Some("upper:1"));
     }
 
@@ -202,7 +216,10 @@ mod tests {
     fn no_proxy_takes_domains_suffixes_ips_and_cidrs() {
         let m = from_env(&[
             ("ALL_PROXY", "http://p:8"),
-            ("NO_PROXY", "example.com, .internal, 10.1.2.3, 192.168.0.0/16, ::1"),
+            (
+                "NO_PROXY",
+                "example.com, .internal, 10.1.2.3, 192.168.0.0/16, ::1",
+            ),
         ]);
         for direct in [
             "http://example.com/",
@@ -220,10 +237,18 @@ mod tests {
             "http://10.1.2.4/",
             "http://192.169.0.1/",
         ] {
-            assert_eq!(route(&m, proxied).as_deref(), Some("p:8"), "{proxied} should be proxied");
+            assert_eq!(
+                route(&m, proxied).as_deref(),
+                Some("p:8"),
+                "{proxied} should be proxied"
+            );
         }
-        let m = from_env(&[("ALL_PROXY", "http://p:8"), ("no_proxy", "*")]);
-        assert_eq!(route(&m, "http://anything/"), None);
+        for list in ["*", "example.com, *"] {
+            let m = from_env(&[("ALL_PROXY", "http://p:8"), ("no_proxy", list)]);
+            for target in ["http://anything/", "http://10.0.0.1/", "https://[::1]/"] {
+                assert_eq!(route(&m, target), None, "{list}: {target}");
+            }
+        }
     }
 
     #[test]
@@ -275,8 +300,11 @@ mod tests {
             ("http://user:secret@:1", "no host"),
             ("http://user:secret@p:1:2", "not a valid URL"),
         ] {
-            let error = resolve(&ProxySettings::default(), &env_of(&[("HTTPS_PROXY", value)]))
-                .unwrap_err();
+            let error = resolve(
+                &ProxySettings::default(),
+                &env_of(&[("HTTPS_PROXY", value)]),
+            )
+            .unwrap_err();
             let text = error.to_string();
             assert!(text.contains("HTTPS_PROXY"), "{text}");
             assert!(text.contains(expected), "{value}: {text}");
