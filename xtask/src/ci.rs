@@ -67,6 +67,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         eprintln!("\n!!!!!!!! {reason} !!!!!!!!\n");
         Ok(Outcome::Check(false))
     });
+    step("tinyproxy (for the proxy suites)", &mut || {
+        if ensure_tinyproxy() {
+            return Ok(Outcome::Check(true));
+        }
+        let reason =
+            "NO tinyproxy (and it could not be installed): the proxy tests will FAIL".to_owned();
+        eprintln!("\n!!!!!!!! {reason} !!!!!!!!\n");
+        Ok(Outcome::Check(false))
+    });
     step("test (workspace, unit + integration + doc)", &mut || {
         let (ok, counts) = run_counting(cargo().args(["test", "--workspace"]))?;
         Ok(Outcome::Tests(ok, counts))
@@ -227,9 +236,21 @@ fn redis_suite() -> Result<Outcome, String> {
 
 /// Whether `redis-server` runs; if not, installs Debian's package when we can.
 fn ensure_redis_server() -> bool {
+    ensure_debian_tool("redis-server", &["--version"], "redis-server")
+}
+
+/// Whether `tinyproxy` (the real forward proxy of the proxy tests) runs; if
+/// not, installs Debian's package when we can.
+fn ensure_tinyproxy() -> bool {
+    ensure_debian_tool("tinyproxy", &["-v"], "tinyproxy")
+}
+
+/// Whether `binary args` runs; if not, installs `package` with apt-get (the
+/// CI machine and a fresh Debian box; elsewhere it says what is missing).
+fn ensure_debian_tool(binary: &str, args: &[&str], package: &str) -> bool {
     let works = || {
-        Command::new("redis-server")
-            .arg("--version")
+        Command::new(binary)
+            .args(args)
             .output()
             .is_ok_and(|o| o.status.success())
     };
@@ -239,7 +260,7 @@ fn ensure_redis_server() -> bool {
     if Command::new("apt-get").arg("--version").output().is_err() {
         return false;
     }
-    println!("redis-server not found: installing Debian's redis-server");
+    println!("{binary} not found: installing Debian's {package}");
     let quiet = |args: &[&str]| {
         Command::new("apt-get")
             .args(args)
@@ -248,12 +269,6 @@ fn ensure_redis_server() -> bool {
             .is_ok_and(|s| s.success())
     };
     quiet(&["update", "-qq"])
-        && quiet(&[
-            "install",
-            "-y",
-            "-qq",
-            "--no-install-recommends",
-            "redis-server",
-        ])
+        && quiet(&["install", "-y", "-qq", "--no-install-recommends", package])
         && works()
 }
