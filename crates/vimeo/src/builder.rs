@@ -25,8 +25,11 @@ pub(crate) struct Origin {
     pub(crate) authority: String,
     /// Base path without trailing slash (usually empty).
     pub(crate) path: String,
-    /// The host is this machine (`localhost`, 127.0.0.0/8, `::1`).
+    /// The host is this machine (`localhost`, 127.0.0.0/8, `::1`), and so
+    /// is the proxy in between, if any: plain HTTP never leaves the machine.
     pub(crate) loopback: bool,
+    /// The proxy (`host:port`) API calls go through, if any.
+    pub(crate) proxy: Option<String>,
 }
 
 /// Whether `host` names this machine.
@@ -59,6 +62,7 @@ impl Origin {
         Ok(Origin {
             scheme,
             loopback: is_loopback(authority.host()),
+            proxy: None,
             authority: authority.as_str().to_ascii_lowercase(),
             path: uri.path().trim_end_matches('/').to_owned(),
         })
@@ -296,12 +300,22 @@ impl ClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<VimeoClient, Error> {
-        let origin = Origin::parse(&self.api_url)?;
+        let mut origin = Origin::parse(&self.api_url)?;
         let user_agent = HeaderValue::from_str(&self.user_agent).map_err(|_| {
             Error::InvalidInput("the user agent is not a valid header value".into())
         })?;
         // One connector (TLS roots, proxies) for the API and the upload links.
         let connector = self.connector.build()?;
+        if let Ok(uri) = origin.url().parse::<Uri>() {
+            origin.proxy = connector.proxy_for(&uri);
+        }
+        if let Some(proxy) = &origin.proxy {
+            // A loopback API behind a proxy on another machine is not local.
+            let host = proxy
+                .rsplit_once(':')
+                .map_or(proxy.as_str(), |(host, _)| host);
+            origin.loopback &= is_loopback(host);
+        }
         let http = Http::new(connector.clone(), self.timeout);
         // The upload client is separate and carries no credentials: upload links
         // are their own credential, and the bearer token must never reach them.

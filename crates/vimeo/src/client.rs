@@ -122,8 +122,13 @@ impl VimeoClient {
     pub(crate) fn check_plain_http(&self, what: &str) -> Result<(), Error> {
         let origin = &self.inner.origin;
         if origin.scheme == "http" && !origin.loopback && !self.inner.insecure_http {
+            let via = origin
+                .proxy
+                .as_ref()
+                .map(|proxy| format!(" through the proxy {proxy}"))
+                .unwrap_or_default();
             return Err(Error::InsecureHttp(format!(
-                "{what} would go to {} unencrypted; use https, or ClientBuilder::allow_insecure_http(true)",
+                "{what} would go to {}{via} unencrypted; use https, or ClientBuilder::allow_insecure_http(true)",
                 origin.url()
             )));
         }

@@ -6,6 +6,7 @@ mod errors;
 mod examples;
 mod legacy;
 mod media;
+mod proxy;
 mod pull;
 mod resume;
 mod support;
