@@ -13,6 +13,7 @@ pub mod demo;
 pub mod logging;
 pub mod parse;
 pub mod progress;
+pub mod proxy;
 pub mod size;
 
 use std::path::PathBuf;
@@ -143,6 +144,9 @@ fn resumable(error: &tus::Error) -> bool {
             | tus::Error::InvalidHeader { .. }
             | tus::Error::InvalidChunkSize { .. }
             | tus::Error::InvalidMetadataKey { .. }
+            | tus::Error::InvalidProxy { .. }
+            | tus::Error::ProxyAuth { .. }
+            | tus::Error::ProxyRefused { .. }
     )
 }
 
@@ -161,10 +165,14 @@ impl Failure {
             tus::Error::InvalidUrl { .. }
             | tus::Error::InvalidHeader { .. }
             | tus::Error::InvalidChunkSize { .. }
-            | tus::Error::InvalidMetadataKey { .. } => EXIT_USAGE,
+            | tus::Error::InvalidMetadataKey { .. }
+            | tus::Error::InvalidProxy { .. } => EXIT_USAGE,
             _ => EXIT_FAILURE,
         };
         let mut message = error_chain(&error);
+        if let tus::Error::ProxyAuth { .. } | tus::Error::ProxyRefused { .. } = error {
+            message.push_str("\n(fix the proxy settings, then rerun: the upload resumes)");
+        }
         if let tus::Error::SourceChanged { .. } = error {
             message
                 .push_str("\n(the file changed: a rerun uploads the new version as a new upload)");

@@ -3,6 +3,7 @@
 mod fleet;
 mod hostile;
 mod kill;
+mod proxy;
 mod support;
 mod tusc;
 mod usage;

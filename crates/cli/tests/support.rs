@@ -22,6 +22,16 @@ pub(crate) fn command(binary: &str, state: &Path) -> Command {
         .env("VIMEO_STATE_DIR", state.join("vimeo"))
         .env_remove("VIMEO_TOKEN")
         .env_remove("VIMEO_API_URL")
+        // Hermetic: the machine's proxy settings do not reach the tests (the
+        // proxy tests set their own).
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use cli::batch;
 use cli::progress::{Board, Reporter, Style};
+use cli::proxy::ProxyArgs;
 use cli::{Failure, parse};
 use serde_json::{Value, json};
 
@@ -25,6 +26,8 @@ struct Cli {
     /// More logging on stderr: -v info, -vv debug, -vvv trace (RUST_LOG wins).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    #[command(flatten)]
+    proxy: ProxyArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,11 +110,17 @@ struct InspectArgs {
 async fn main() {
     let cli = Cli::parse();
     cli::logging::init(cli.verbose);
+    let proxy = &cli.proxy;
+    if !matches!(cli.command, Command::Completions { .. })
+        && let Err(failure) = proxy.check()
+    {
+        failure.exit();
+    }
     let result = match cli.command {
-        Command::Upload(args) => upload(args).await,
-        Command::Status(args) => status(&args).await,
-        Command::Delete(args) => delete(&args).await,
-        Command::Options(args) => options(&args).await,
+        Command::Upload(args) => upload(args, proxy).await,
+        Command::Status(args) => status(&args, proxy).await,
+        Command::Delete(args) => delete(&args, proxy).await,
+        Command::Options(args) => options(&args, proxy).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "tusc", &mut std::io::stdout());
             Ok(())
@@ -126,8 +135,9 @@ fn client(
     headers: &[(String, String)],
     retries: Option<u32>,
     stall: Option<Duration>,
+    proxy: &ProxyArgs,
 ) -> Result<tus::Client, Failure> {
-    let mut builder = tus::Client::builder();
+    let mut builder = proxy.apply(tus::Client::builder());
     if let Some(retries) = retries {
         builder = builder.retry_policy(tus::RetryPolicy::default().max_attempts(retries));
     }
@@ -149,7 +159,7 @@ struct Run {
     json: bool,
 }
 
-async fn upload(args: UploadArgs) -> Result<(), Failure> {
+async fn upload(args: UploadArgs, proxy: &ProxyArgs) -> Result<(), Failure> {
     let stdin = args.files.iter().any(|f| f.as_os_str() == "-");
     if stdin && args.files.len() > 1 {
         return Err(Failure::usage("`-` (stdin) must be the only FILE"));
@@ -164,7 +174,7 @@ async fn upload(args: UploadArgs) -> Result<(), Failure> {
             cli::size::human(tus::MAX_STREAM_CHUNK_SIZE)
         )));
     }
-    let client = client(&args.headers, args.retries, args.stall_timeout)?;
+    let client = client(&args.headers, args.retries, args.stall_timeout, proxy)?;
     let mut options = tus::UploadOptions::default().parallel(usize::from(args.parallel));
     if let Some(bytes) = args.chunk_size {
         options = options.chunk_size(bytes);
@@ -284,8 +294,10 @@ async fn upload_one(
     Ok(outcome.resumed_from)
 }
 
-async fn status(args: &InspectArgs) -> Result<(), Failure> {
-    let status = client(&args.headers, None, None)?.status(&args.url).await?;
+async fn status(args: &InspectArgs, proxy: &ProxyArgs) -> Result<(), Failure> {
+    let status = client(&args.headers, None, None, proxy)?
+        .status(&args.url)
+        .await?;
     let complete = status.length.is_some_and(|l| l == status.offset);
     if args.json {
         println!(
@@ -312,16 +324,16 @@ async fn status(args: &InspectArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn delete(args: &InspectArgs) -> Result<(), Failure> {
-    client(&args.headers, None, None)?
+async fn delete(args: &InspectArgs, proxy: &ProxyArgs) -> Result<(), Failure> {
+    client(&args.headers, None, None, proxy)?
         .terminate(&args.url)
         .await?;
     eprintln!("deleted");
     Ok(())
 }
 
-async fn options(args: &InspectArgs) -> Result<(), Failure> {
-    let capabilities = client(&args.headers, None, None)?
+async fn options(args: &InspectArgs, proxy: &ProxyArgs) -> Result<(), Failure> {
+    let capabilities = client(&args.headers, None, None, proxy)?
         .options(&args.url)
         .await?;
     if args.json {

@@ -113,7 +113,9 @@ pub(crate) async fn auth(global: &Global, flow: Auth) -> Result<(), Failure> {
                 "delete" => Permission::Delete,
                 _ => Permission::Read,
             };
-            let legacy = LegacyClient::new(consumer_key, consumer_secret)?.endpoints(endpoints);
+            let legacy = LegacyClient::new(consumer_key, consumer_secret)?
+                .connector(global.legacy_connector()?)
+                .endpoints(endpoints);
             let url = legacy.auth(permission, callback.as_deref()).await?;
             eprintln!("Open this URL and approve:\n\n  {url}\n");
             let verifier = read_line("verifier (or the callback address): ")?;

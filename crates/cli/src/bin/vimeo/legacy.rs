@@ -65,12 +65,14 @@ fn kept_token() -> Option<(String, String)> {
     ))
 }
 
-pub(crate) async fn call(args: CallArgs) -> Result<(), Failure> {
+pub(crate) async fn call(global: &crate::Global, args: CallArgs) -> Result<(), Failure> {
     let endpoints = match &args.legacy_url {
         Some(url) => LegacyEndpoints::at(url),
         None => LegacyEndpoints::vimeo(),
     };
-    let client = LegacyClient::new(&args.consumer_key, &args.consumer_secret)?.endpoints(endpoints);
+    let client = LegacyClient::new(&args.consumer_key, &args.consumer_secret)?
+        .connector(global.legacy_connector()?)
+        .endpoints(endpoints);
     let token = match (args.oauth_token, args.oauth_token_secret) {
         (Some(token), Some(secret)) => Some((token, secret)),
         _ => kept_token(),

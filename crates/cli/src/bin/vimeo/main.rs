@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory as _, Parser, Subcommand};
 use cli::progress::Style;
+use cli::proxy::ProxyArgs;
 use cli::{Failure, parse};
 use serde_json::{Value, json};
 use vimeo::{ApiRequest, VimeoClient};
@@ -44,6 +45,8 @@ struct Cli {
     /// More logging on stderr: -v info, -vv debug, -vvv trace (RUST_LOG wins).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    #[command(flatten)]
+    proxy: ProxyArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,23 +113,39 @@ pub(crate) struct Global {
     token: Option<String>,
     api_url: Option<String>,
     insecure_http: bool,
+    proxy: ProxyArgs,
+}
+
+impl Global {
+    /// The connector of a legacy (OAuth 1.0a) client: the proxy flags applied.
+    pub(crate) fn legacy_connector(&self) -> Result<vimeo::tus::Connector, Failure> {
+        Ok(self.proxy.apply(vimeo::tus::Connector::builder()).build()?)
+    }
 }
 
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
     cli::logging::init(cli.verbose);
+    let runs_offline = matches!(
+        cli.command,
+        Command::Completions { .. } | Command::Sandbox { .. } | Command::Demo { .. }
+    );
+    if !runs_offline && let Err(failure) = cli.proxy.check() {
+        failure.exit();
+    }
     let global = Global {
         token: cli.token.filter(|t| !t.is_empty()),
         api_url: cli.api_url,
         insecure_http: cli.insecure_http,
+        proxy: cli.proxy,
     };
     let result = match cli.command {
         Command::Upload(args) => upload::upload(&global, args).await,
         Command::Status { video, json } => status(&global, &video, json).await,
         Command::Get { path, fields, all } => get(&global, &path, fields.as_deref(), all).await,
         Command::Auth(flow) => auth::auth(&global, flow).await,
-        Command::Call(args) => legacy::call(args).await,
+        Command::Call(args) => legacy::call(&global, args).await,
         Command::Texttrack(command) => media::text_track(&global, command).await,
         Command::Picture(command) => media::picture(&global, command).await,
         Command::Sandbox { port, upload_port } => sandbox(port, upload_port).await,
@@ -155,9 +174,11 @@ pub(crate) fn client(
     global: &Global,
     settings: ClientSettings<'_>,
 ) -> Result<VimeoClient, Failure> {
-    let mut builder = VimeoClient::builder()
-        .user_agent(concat!("vimeo-cli/", env!("CARGO_PKG_VERSION")))
-        .allow_insecure_http(global.insecure_http);
+    let mut builder = global.proxy.apply(
+        VimeoClient::builder()
+            .user_agent(concat!("vimeo-cli/", env!("CARGO_PKG_VERSION")))
+            .allow_insecure_http(global.insecure_http),
+    );
     if let Some(url) = &global.api_url {
         builder = builder.api_url(url);
     }
