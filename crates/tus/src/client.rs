@@ -297,12 +297,10 @@ impl Client {
                 hook(&mut parts);
                 request = Request::from_parts(parts, body);
             }
-            // Last, so no hook sees it: for the proxy of a plain-HTTP request only.
-            if let Some(auth) = self.inner.connector.proxy_authorization(uri) {
-                request
-                    .headers_mut()
-                    .insert(http::header::PROXY_AUTHORIZATION, auth);
-            }
+            // Last, so no hook sees them: for the proxy of a plain-HTTP request only.
+            self.inner
+                .connector
+                .add_proxy_headers(uri, request.headers_mut());
             let stalled = || Error::Timeout {
                 method: method.to_string(),
                 url: redact_url(uri),

@@ -8,7 +8,7 @@
 //! direct connection (the proxy sees only the host and port). Credentials in
 //! the proxy URL's userinfo become a `Proxy-Authorization: Basic` header sent
 //! to the proxy only: on the `CONNECT`, or on each absolute-form request (see
-//! [`Connector::proxy_authorization`]). hyper-util's proxy matcher and tunnel
+//! [`Connector::add_proxy_headers`]). hyper-util's proxy matcher and tunnel
 //! connector do the matching and the `CONNECT`.
 
 use std::error::Error as StdError;
@@ -187,8 +187,8 @@ fn tls(dialer: Dialer, extra_roots: Vec<Vec<u8>>) -> Result<Inner, Error> {
 ///
 /// Build one with [`Connector::builder`]; hand it to
 /// [`ClientBuilder::connector`](crate::ClientBuilder::connector), or to your own
-/// `hyper_util` client (then add [`proxy_authorization`](Self::proxy_authorization)
-/// to plain-HTTP requests yourself).
+/// `hyper_util` client (then call [`add_proxy_headers`](Self::add_proxy_headers)
+/// on each request yourself).
 ///
 /// ```
 /// let connector = tus::Connector::builder().proxy_env(false).build()?;
@@ -223,15 +223,39 @@ impl Connector {
             .and_then(|proxy| proxy.uri().authority().map(ToString::to_string))
     }
 
-    /// The `Proxy-Authorization` value a plain-HTTP request to `target` must
-    /// carry: `Some` only when it goes through a proxy whose URL has
-    /// credentials. (An HTTPS request never needs it: the tunnel's `CONNECT`
-    /// carries it, and the target never sees it.) Marked sensitive.
-    pub fn proxy_authorization(&self, target: &Uri) -> Option<HeaderValue> {
+    /// Adds what a request to `target` must carry for its proxy, if it goes
+    /// through one as a plain-HTTP request: `Proxy-Authorization` when the
+    /// proxy URL has credentials (marked sensitive), and `Connection: close`,
+    /// because forward proxies such as tinyproxy close the connection after
+    /// each answer without saying so, and a request sent on such a connection
+    /// fails (a `POST` that cannot safely be repeated). HTTPS requests get
+    /// nothing: the tunnel's `CONNECT` carried the credentials, and the
+    /// target never sees them.
+    ///
+    /// ```
+    /// let connector = tus::Connector::builder()
+    ///     .proxy("http://me:secret@127.0.0.1:3128")
+    ///     .no_proxy("")
+    ///     .build()?;
+    /// let mut headers = http::HeaderMap::new();
+    /// connector.add_proxy_headers(&"http://example.com/".parse().unwrap(), &mut headers);
+    /// assert!(headers.contains_key(http::header::PROXY_AUTHORIZATION));
+    /// let mut tunnelled = http::HeaderMap::new();
+    /// connector.add_proxy_headers(&"https://example.com/".parse().unwrap(), &mut tunnelled);
+    /// assert!(tunnelled.is_empty());
+    /// # Ok::<(), tus::Error>(())
+    /// ```
+    pub fn add_proxy_headers(&self, target: &Uri, headers: &mut http::HeaderMap) {
         if target.scheme() != Some(&http::uri::Scheme::HTTP) {
-            return None;
+            return;
         }
-        self.intercept(target)?.basic_auth().cloned()
+        let Some(proxy) = self.intercept(target) else {
+            return;
+        };
+        if let Some(auth) = proxy.basic_auth() {
+            headers.insert(http::header::PROXY_AUTHORIZATION, auth.clone());
+        }
+        headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
 
     fn intercept(&self, target: &Uri) -> Option<Intercept> {

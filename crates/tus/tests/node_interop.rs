@@ -266,3 +266,30 @@ async fn parallel_uploads_use_concatenation_when_offered_and_one_stream_otherwis
         assert_stored(&outcome.url, &path);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_through_a_forward_proxy_with_credentials() {
+    let proxy = sandbox::Tinyproxy::with_auth("node", "pr0xy-n0de");
+    let (_dir, path) = temp_file(2 * 1024 * 1024 + 5, 29);
+    let client = Client::builder()
+        .proxy(proxy.url_with_credentials())
+        .no_proxy("")
+        .build()
+        .unwrap();
+    let outcome = client
+        .upload(
+            &endpoint(),
+            Source::from_path(&path).await.unwrap(),
+            &UploadOptions::default().chunk_size(1 << 20),
+        )
+        .await
+        .unwrap();
+    assert!(outcome.verification.is_complete());
+    assert_stored(&outcome.url, &path);
+    let patches = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("PATCH ") && r.contains(outcome.url.as_str()))
+        .count();
+    assert_eq!(patches, 3, "{:?}", proxy.requests());
+}

@@ -58,12 +58,10 @@ impl Http {
         let method = request.method().to_string();
         let url = redact(request.uri());
         let proxy = self.connector.proxy_for(request.uri());
-        // For the proxy of a plain-HTTP request only; the target never sees it.
-        if let Some(auth) = self.connector.proxy_authorization(request.uri()) {
-            request
-                .headers_mut()
-                .insert(http::header::PROXY_AUTHORIZATION, auth);
-        }
+        // For the proxy of a plain-HTTP request only; the target never sees them.
+        let uri = request.uri().clone();
+        self.connector
+            .add_proxy_headers(&uri, request.headers_mut());
         let exchange = async {
             let response = self.client.request(request).await.map_err(|error| {
                 if let Some(refused) = ProxyRefused::find(&error) {
