@@ -38,6 +38,9 @@
 //!   unchanged after the last PATCH and a final HEAD with offset = length.
 //! - Memory is flat: bodies stream from the source in 256 KiB blocks whatever
 //!   the chunk size.
+//! - HTTP proxies from the environment (`HTTP_PROXY`, `HTTPS_PROXY`,
+//!   `ALL_PROXY`, `NO_PROXY`, as curl reads them) or [`ClientBuilder::proxy`]:
+//!   HTTPS through a `CONNECT` tunnel with TLS end to end; see [`net`].
 //!
 //! # Example
 //!

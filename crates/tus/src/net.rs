@@ -276,7 +276,7 @@ impl Service<Uri> for Connector {
 
     fn call(&mut self, target: Uri) -> Self::Future {
         let connecting = self.inner.call(target);
-        Box::pin(async move { connecting.await.map_err(Into::into) })
+        Box::pin(connecting)
     }
 }
 
