@@ -10,7 +10,7 @@ pub(crate) fn format<'a>(
 ) -> String {
     let mut out: Vec<u8> = Vec::with_capacity(256);
     out.extend_from_slice(b"OAuth ");
-    let mut first = true;
+    let mut params = params.into_iter();
     if let Some(realm) = realm {
         // A quoted-string (RFC 7235): quotes and backslashes are escaped.
         out.extend_from_slice(b"realm=\"");
@@ -21,20 +21,27 @@ pub(crate) fn format<'a>(
             out.push(byte);
         }
         out.push(b'"');
-        first = false;
+    } else if let Some((name, value)) = params.next() {
+        write_param(&mut out, name, value);
     }
     for (name, value) in params {
-        if !first {
-            out.extend_from_slice(b", ");
-        }
-        first = false;
-        percent_encode_bytes(&mut out, name.as_bytes());
-        out.extend_from_slice(b"=\"");
-        percent_encode_bytes(&mut out, value.as_bytes());
-        out.push(b'"');
+        push_param(&mut out, name, value);
     }
     // The realm is UTF-8 and everything else ASCII.
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends `, name="value"` (both encoded).
+pub(crate) fn push_param(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.extend_from_slice(b", ");
+    write_param(out, name, value);
+}
+
+fn write_param(out: &mut Vec<u8>, name: &str, value: &str) {
+    percent_encode_bytes(out, name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    percent_encode_bytes(out, value.as_bytes());
+    out.push(b'"');
 }
 
 /// An `Authorization: OAuth …` header as received, parsed but not verified:

@@ -72,6 +72,7 @@ mod error;
 mod flow;
 mod header;
 mod nonce;
+mod prepared;
 mod request;
 mod request_url;
 #[cfg(feature = "rsa")]

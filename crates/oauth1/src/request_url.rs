@@ -31,7 +31,6 @@ pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
     if !is_valid_scheme(scheme) {
         return Err(invalid("its scheme is not a valid URI scheme"));
     }
-    let scheme = scheme.to_ascii_lowercase();
 
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, path_and_query) = rest.split_at(authority_end);
@@ -47,16 +46,23 @@ pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
     if host.is_empty() {
         return Err(invalid("it has no host"));
     }
-    let host = host.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
+    let default_port = if scheme.eq_ignore_ascii_case("http") {
+        Some(80)
+    } else if scheme.eq_ignore_ascii_case("https") {
+        Some(443)
+    } else {
+        None
     };
-    let base_uri = match port {
-        Some(port) if Some(port) != default_port => format!("{scheme}://{host}:{port}{path}"),
-        _ => format!("{scheme}://{host}{path}"),
-    };
+    // Written in one buffer, lower-casing scheme and host on the way.
+    let mut base_uri = String::with_capacity(url.len());
+    base_uri.extend(scheme.chars().map(|c| c.to_ascii_lowercase()));
+    base_uri.push_str("://");
+    base_uri.extend(host.chars().map(|c| c.to_ascii_lowercase()));
+    if let Some(port) = port.filter(|port| Some(*port) != default_port) {
+        use std::fmt::Write as _;
+        let _ = write!(base_uri, ":{port}");
+    }
+    base_uri.push_str(path);
     Ok(RequestUrl { base_uri, query })
 }
 

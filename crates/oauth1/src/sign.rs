@@ -1,13 +1,13 @@
 //! Client-side signing: [`Signer`] turns a [`Request`] into a [`SignedRequest`].
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::encoding::{RawPair, percent_encode};
-use crate::signature::{base_string, normalize_parameters_with};
-use crate::{Error, Request, Secret, SignatureMethod, header};
+use crate::encoding::{RawPair, is_unreserved_text, percent_encode};
+use crate::prepared::{NonceGenerator, Own, Prepared, SignerParts};
+use crate::signature::EncodedParams;
+use crate::{Error, Request, Secret, SignatureMethod};
 
 /// The protocol parameters this crate sets itself; extras may not reuse them.
 pub(crate) const PROTOCOL_PARAMS: [&str; 10] = [
@@ -30,43 +30,6 @@ enum NonceSource {
     /// 128 bits from the signer's generator, hex-encoded.
     Random(Arc<NonceGenerator>),
     Fixed(String),
-}
-
-/// The nonces of one signer (and its clones): SHA-256 over a 256-bit seed
-/// read once from the operating system's random source, and a counter. As
-/// unpredictable as the seed, never repeated (the counter only grows), and one
-/// system call per signer instead of one per request. A process that forks
-/// after signing should make new signers in the child.
-#[derive(Default)]
-struct NonceGenerator {
-    seed: OnceLock<Option<[u8; 32]>>,
-    counter: AtomicU64,
-}
-
-impl NonceGenerator {
-    fn next(&self) -> Result<String, Error> {
-        use sha2::Digest as _;
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let seed = self
-            .seed
-            .get_or_init(|| {
-                let mut seed = [0u8; 32];
-                getrandom::fill(&mut seed).ok().map(|()| seed)
-            })
-            .as_ref()
-            .ok_or(Error::NoRandomSource)?;
-        let count = self.counter.fetch_add(1, Ordering::Relaxed);
-        let digest = sha2::Sha256::new()
-            .chain_update(seed)
-            .chain_update(count.to_le_bytes())
-            .finalize();
-        let mut nonce = String::with_capacity(32);
-        for byte in &digest[..16] {
-            nonce.push(char::from(HEX[usize::from(byte >> 4)]));
-            nonce.push(char::from(HEX[usize::from(byte & 0x0F)]));
-        }
-        Ok(nonce)
-    }
 }
 
 /// Where the timestamp comes from.
@@ -117,6 +80,8 @@ pub struct Signer {
     /// The consumer's private key, for the RSA methods.
     #[cfg(feature = "rsa")]
     rsa_key: Option<crate::RsaPrivateKey>,
+    /// Worked out on the first signature; every builder method clears it.
+    prepared: OnceLock<Arc<Prepared>>,
 }
 
 impl Signer {
@@ -140,6 +105,7 @@ impl Signer {
         let mut signer = Signer::new(consumer_key, "");
         signer.method = SignatureMethod::RsaSha1;
         signer.rsa_key = Some(key);
+        signer.prepared = OnceLock::new();
         signer
     }
 
@@ -159,42 +125,49 @@ impl Signer {
             clock: Clock::System,
             #[cfg(feature = "rsa")]
             rsa_key: None,
+            prepared: OnceLock::new(),
         }
     }
 
     /// Signs on behalf of a token (temporary or access credentials).
     pub fn token(mut self, token: impl Into<String>, token_secret: impl Into<Secret>) -> Self {
         self.token = Some((token.into(), token_secret.into()));
+        self.prepared = OnceLock::new();
         self
     }
 
     /// Chooses the signature method (default HMAC-SHA1).
     pub fn signature_method(mut self, method: SignatureMethod) -> Self {
         self.method = method;
+        self.prepared = OnceLock::new();
         self
     }
 
     /// Sets the `realm` of the Authorization header (never signed).
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = Some(realm.into());
+        self.prepared = OnceLock::new();
         self
     }
 
     /// Sets `oauth_callback` (for a temporary-credentials request).
     pub fn callback(mut self, callback: impl Into<String>) -> Self {
         self.callback = Some(callback.into());
+        self.prepared = OnceLock::new();
         self
     }
 
     /// Sets `oauth_verifier` (for a token-credentials request).
     pub fn verifier(mut self, verifier: impl Into<String>) -> Self {
         self.verifier = Some(verifier.into());
+        self.prepared = OnceLock::new();
         self
     }
 
     /// Leaves out `oauth_version` (which is optional; default: sent as `1.0`).
     pub fn omit_version(mut self) -> Self {
         self.send_version = false;
+        self.prepared = OnceLock::new();
         self
     }
 
@@ -202,6 +175,7 @@ impl Signer {
     /// with `oauth_` and must not be one of the parameters this signer sets.
     pub fn extra_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.extra.push((name.into(), value.into()));
+        self.prepared = OnceLock::new();
         self
     }
 
@@ -245,35 +219,48 @@ impl Signer {
                 name: String::from_utf8_lossy(name).into_owned(),
             });
         }
-        // Quotes and backslashes are escaped in the header; control characters cannot be.
-        let bad_realm_char = |c: char| c.is_control();
-        if self
-            .realm
-            .as_deref()
-            .is_some_and(|realm| realm.chars().any(bad_realm_char))
-        {
-            return Err(Error::InvalidRealm);
-        }
-
-        let mut oauth_params = self.protocol_params()?;
+        let prepared = self.prepared()?;
+        let timestamp = self.timestamp_now().to_string();
+        let nonce = self.nonce_now()?;
         // OAuth Request Body Hash: a body that is not a form is not signed by
         // the base string, so its digest is (never for a form body).
-        if request.content_type.is_some() && !request.has_form_body() {
-            oauth_params.push((
-                "oauth_body_hash".to_owned(),
-                crate::signature::body_hash(self.method, request.body),
-            ));
+        let body_hash = (request.content_type.is_some() && !request.has_form_body())
+            .then(|| crate::signature::body_hash(self.method, request.body));
+
+        let raw_bytes: usize = params.iter().map(|(n, v)| n.len() + v.len()).sum();
+        let mut signed =
+            EncodedParams::with_capacity(params.len() + prepared.sorted.len(), raw_bytes + 200);
+        for (name, value) in &params {
+            signed.push(name, value);
         }
-        let base_string = base_string(
-            method,
-            &base_uri,
-            &normalize_parameters_with(&params, &oauth_params),
-        );
-        let signature = self.signature_of(&base_string)?;
+        // The signer's own parameters go in already in order.
+        let own_from = signed.len();
+        for own in &prepared.sorted {
+            match own {
+                Own::Fixed(name, value) => signed.push_encoded(name, value),
+                Own::Timestamp => signed.push_encoded(b"oauth_timestamp", timestamp.as_bytes()),
+                Own::Nonce if is_unreserved_text(nonce.as_bytes()) => {
+                    signed.push_encoded(b"oauth_nonce", nonce.as_bytes());
+                }
+                Own::Nonce => signed.push(b"oauth_nonce", nonce.as_bytes()),
+                Own::BodyHash => {
+                    if let Some(hash) = &body_hash {
+                        signed.push(b"oauth_body_hash", hash.as_bytes());
+                    }
+                }
+            }
+        }
+        let base_string = signed.base_string_presorted(method, &base_uri, own_from);
+        let signature = match prepared.sign(&base_string) {
+            Some(signature) => signature,
+            None => self.rsa_signature(&base_string)?,
+        };
         Ok(SignedRequest {
-            oauth_params,
+            prepared,
+            timestamp,
+            nonce,
+            body_hash,
             signature,
-            realm: self.realm.clone(),
             base_string,
             url: request.url.to_owned(),
             form_body: request
@@ -282,61 +269,43 @@ impl Signer {
         })
     }
 
-    /// The signature of `base_string` by this signer's method and credentials.
-    fn signature_of(&self, base_string: &str) -> Result<Secret, Error> {
+    /// An RSA method's signature of `base_string` with this signer's key.
+    fn rsa_signature(&self, base_string: &str) -> Result<Secret, Error> {
         #[cfg(feature = "rsa")]
-        if self.method.is_rsa() {
+        {
             let key = self.rsa_key.as_ref().ok_or(Error::MissingKey)?;
-            return key.sign(self.method, base_string).map(Secret::new);
+            key.sign(self.method, base_string).map(Secret::new)
         }
-        Ok(self.method.sign(
-            base_string,
-            self.consumer_secret.expose(),
-            self.token.as_ref().map(|(_, secret)| secret.expose()),
-        ))
+        #[cfg(not(feature = "rsa"))]
+        {
+            let _ = base_string;
+            Err(Error::MissingKey)
+        }
     }
 
-    /// The `oauth_*` parameters other than the signature, in a conventional order.
-    fn protocol_params(&self) -> Result<Vec<(String, String)>, Error> {
-        let mut params = vec![("oauth_consumer_key".to_owned(), self.consumer_key.clone())];
-        if let Some((token, _)) = &self.token {
-            params.push(("oauth_token".to_owned(), token.clone()));
+    /// This signer's prepared parameters and key, worked out once.
+    fn prepared(&self) -> Result<Arc<Prepared>, Error> {
+        if let Some(prepared) = self.prepared.get() {
+            return Ok(Arc::clone(prepared));
         }
-        params.push((
-            "oauth_signature_method".to_owned(),
-            self.method.as_str().to_owned(),
-        ));
-        params.push((
-            "oauth_timestamp".to_owned(),
-            self.timestamp_now().to_string(),
-        ));
-        params.push(("oauth_nonce".to_owned(), self.nonce_now()?));
-        if self.send_version {
-            params.push(("oauth_version".to_owned(), "1.0".to_owned()));
-        }
-        if let Some(callback) = &self.callback {
-            params.push(("oauth_callback".to_owned(), callback.clone()));
-        }
-        if let Some(verifier) = &self.verifier {
-            params.push(("oauth_verifier".to_owned(), verifier.clone()));
-        }
-        for (name, value) in &self.extra {
-            let invalid = |reason| Error::InvalidExtraParameter {
-                name: name.clone(),
-                reason,
-            };
-            if !name.starts_with("oauth_") {
-                return Err(invalid("extension parameters must start with `oauth_`"));
-            }
-            if PROTOCOL_PARAMS.contains(&name.as_str()) {
-                return Err(invalid("the signer sets this parameter itself"));
-            }
-            if params.iter().any(|(existing, _)| existing == name) {
-                return Err(Error::DuplicateParameter { name: name.clone() });
-            }
-            params.push((name.clone(), value.clone()));
-        }
-        Ok(params)
+        let prepared = Arc::new(Prepared::new(&SignerParts {
+            consumer_key: &self.consumer_key,
+            consumer_secret: self.consumer_secret.expose(),
+            token: self
+                .token
+                .as_ref()
+                .map(|(token, secret)| (token.as_str(), secret.expose())),
+            method: self.method,
+            realm: self.realm.as_deref(),
+            callback: self.callback.as_deref(),
+            verifier: self.verifier.as_deref(),
+            send_version: self.send_version,
+            extra: &self.extra,
+        })?);
+        // A race with another thread preparing the same signer is harmless:
+        // both computed the same thing.
+        let _ = self.prepared.set(Arc::clone(&prepared));
+        Ok(prepared)
     }
 
     fn timestamp_now(&self) -> u64 {
@@ -376,9 +345,11 @@ impl fmt::Debug for Signer {
 ///
 /// The `Debug` output hides the signature and the token.
 pub struct SignedRequest {
-    oauth_params: Vec<(String, String)>,
+    prepared: Arc<Prepared>,
+    timestamp: String,
+    nonce: String,
+    body_hash: Option<String>,
     signature: Secret,
-    realm: Option<String>,
     base_string: String,
     /// The URL that was signed.
     url: String,
@@ -389,13 +360,33 @@ pub struct SignedRequest {
 impl SignedRequest {
     /// The `Authorization` header value: `OAuth realm="...", oauth_consumer_key="...", ...`.
     pub fn authorization_header(&self) -> String {
-        header::format(
-            self.realm.as_deref(),
-            self.oauth_params
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .chain([("oauth_signature", self.signature.expose())]),
+        self.prepared.header(
+            &self.timestamp,
+            &self.nonce,
+            self.body_hash.as_deref(),
+            self.signature.expose(),
         )
+    }
+
+    /// The protocol parameters other than the signature, in the order they are sent.
+    fn unsigned_params(&self) -> impl Iterator<Item = (&str, &str)> {
+        fn pair((n, v): &(String, String)) -> (&str, &str) {
+            (n.as_str(), v.as_str())
+        }
+        self.prepared
+            .before
+            .iter()
+            .map(pair)
+            .chain([
+                ("oauth_timestamp", self.timestamp.as_str()),
+                ("oauth_nonce", self.nonce.as_str()),
+            ])
+            .chain(self.prepared.after.iter().map(pair))
+            .chain(
+                self.body_hash
+                    .as_deref()
+                    .map(|hash| ("oauth_body_hash", hash)),
+            )
     }
 
     /// The protocol parameters including `oauth_signature`, unencoded, in the
@@ -498,29 +489,25 @@ impl SignedRequest {
     }
 
     fn all_params(&self) -> Vec<(String, String)> {
-        let mut params = self.oauth_params.clone();
-        params.push((
-            "oauth_signature".to_owned(),
-            self.signature.expose().to_owned(),
-        ));
-        params
+        self.unsigned_params()
+            .chain([("oauth_signature", self.signature.expose())])
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect()
     }
 }
 
 impl fmt::Debug for SignedRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let visible: Vec<(&str, &str)> = self
-            .oauth_params
-            .iter()
-            .map(|(name, value)| match name.as_str() {
-                "oauth_token" | "oauth_verifier" => (name.as_str(), "<redacted>"),
-                _ => (name.as_str(), value.as_str()),
+            .unsigned_params()
+            .map(|(name, value)| match name {
+                "oauth_token" | "oauth_verifier" => (name, "<redacted>"),
+                _ => (name, value),
             })
             .collect();
         f.debug_struct("SignedRequest")
             .field("oauth_params", &visible)
             .field("signature", &self.signature)
-            .field("realm", &self.realm)
             .finish_non_exhaustive()
     }
 }

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 
-use crate::encoding::{ascii_string, percent_encode, percent_encode_bytes};
+use crate::encoding::{ascii_string, encode_encoded, percent_encode, percent_encode_bytes};
 use crate::{Error, Secret};
 
 /// How a request is signed.
@@ -155,64 +155,169 @@ pub(crate) fn body_hash(method: SignatureMethod, body: &[u8]) -> String {
     }
 }
 
+/// Parameters percent-encoded into one buffer, as (name, value) spans, ready
+/// to be normalized (RFC 5849 §3.4.1.3.2): sorted by encoded name, then
+/// encoded value, in byte order. Sorting moves index triples, never strings.
+pub(crate) struct EncodedParams {
+    buf: Vec<u8>,
+    spans: Vec<(usize, usize, usize)>,
+}
+
+impl EncodedParams {
+    /// Room for `count` parameters of about `bytes` raw bytes in all.
+    pub(crate) fn with_capacity(count: usize, bytes: usize) -> Self {
+        EncodedParams {
+            buf: Vec::with_capacity(bytes * 3 / 2 + 64),
+            spans: Vec::with_capacity(count),
+        }
+    }
+
+    /// Adds a raw (decoded) parameter, encoding it.
+    pub(crate) fn push(&mut self, name: &[u8], value: &[u8]) {
+        let start = self.buf.len();
+        percent_encode_bytes(&mut self.buf, name);
+        let name_end = self.buf.len();
+        percent_encode_bytes(&mut self.buf, value);
+        self.spans.push((start, name_end, self.buf.len()));
+    }
+
+    /// Adds a parameter whose name and value are already percent-encoded
+    /// (the signer's own, encoded once per signer).
+    pub(crate) fn push_encoded(&mut self, name: &[u8], value: &[u8]) {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(name);
+        let name_end = self.buf.len();
+        self.buf.extend_from_slice(value);
+        self.spans.push((start, name_end, self.buf.len()));
+    }
+
+    /// How many parameters were pushed so far (where a presorted run starts).
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    #[cfg(test)]
+    fn sort(&mut self) {
+        self.sort_merging(self.spans.len());
+    }
+
+    /// Sorts the parameters pushed before `sorted_from` and merges them with
+    /// those from `sorted_from` on, which are already in order (a signer's own
+    /// parameters, ordered once): fewer comparisons than sorting all.
+    fn sort_merging(&mut self, sorted_from: usize) {
+        let text = self.buf.as_slice();
+        let order = |a: &(usize, usize, usize), b: &(usize, usize, usize)| {
+            text[a.0..a.1]
+                .cmp(&text[b.0..b.1])
+                .then_with(|| text[a.1..a.2].cmp(&text[b.1..b.2]))
+        };
+        let total = self.spans.len();
+        let sorted_from = sorted_from.min(total);
+        let (head, tail) = self.spans.split_at_mut(sorted_from);
+        head.sort_unstable_by(order);
+        if tail.is_empty() || head.is_empty() {
+            return;
+        }
+        debug_assert!(tail.is_sorted_by(|a, b| order(a, b).is_le()));
+        let mut merged = Vec::with_capacity(total);
+        let (mut i, mut j) = (0, 0);
+        while i < head.len() && j < tail.len() {
+            if order(&tail[j], &head[i]).is_lt() {
+                merged.push(tail[j]);
+                j += 1;
+            } else {
+                merged.push(head[i]);
+                i += 1;
+            }
+        }
+        merged.extend_from_slice(&head[i..]);
+        merged.extend_from_slice(&tail[j..]);
+        self.spans = merged;
+    }
+
+    /// The normalized parameter string: `name=value` joined with `&`.
+    #[cfg(test)]
+    pub(crate) fn normalized(mut self) -> String {
+        self.sort();
+        let text = self.buf.as_slice();
+        let mut out = Vec::with_capacity(text.len() + 2 * self.spans.len());
+        for (i, &(start, name_end, end)) in self.spans.iter().enumerate() {
+            if i > 0 {
+                out.push(b'&');
+            }
+            out.extend_from_slice(&text[start..name_end]);
+            out.push(b'=');
+            out.extend_from_slice(&text[name_end..end]);
+        }
+        ascii_string(out)
+    }
+
+    /// The signature base string (§3.4.1.1): the method in upper case, the
+    /// encoded base string URI and the encoded normalized parameters, joined
+    /// by `&` — the parameters written encoded a second time directly, without
+    /// building the normalized string first.
+    pub(crate) fn base_string(self, method: &str, base_uri: &str) -> String {
+        let all = self.spans.len();
+        self.base_string_presorted(method, base_uri, all)
+    }
+
+    /// [`base_string`](Self::base_string) when the parameters pushed from
+    /// `sorted_from` on are already in order.
+    pub(crate) fn base_string_presorted(
+        mut self,
+        method: &str,
+        base_uri: &str,
+        sorted_from: usize,
+    ) -> String {
+        self.sort_merging(sorted_from);
+        let text = self.buf.as_slice();
+        let mut out = Vec::with_capacity(
+            method.len() + 3 * base_uri.len() + text.len() * 5 / 4 + 6 * self.spans.len() + 2,
+        );
+        out.extend(method.bytes().map(|b| b.to_ascii_uppercase()));
+        out.push(b'&');
+        percent_encode_bytes(&mut out, base_uri.as_bytes());
+        out.push(b'&');
+        for (i, &(start, name_end, end)) in self.spans.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b"%26");
+            }
+            encode_encoded(&mut out, &text[start..name_end]);
+            out.extend_from_slice(b"%3D");
+            encode_encoded(&mut out, &text[name_end..end]);
+        }
+        // The method is an RFC 9110 token (ASCII, checked by the caller).
+        ascii_string(out)
+    }
+}
+
 /// Normalizes parameters per RFC 5849 §3.4.1.3.2: encode every name and value,
 /// sort by encoded name then encoded value (byte order), join `name=value` with `&`.
-///
-/// Over request parameters and the signer's own (`name`, `value`) strings,
-/// without copying either into a common list.
+#[cfg(test)]
 pub(crate) fn normalize_parameters_with<N: AsRef<[u8]>, V: AsRef<[u8]>>(
     pairs: &[(N, V)],
     own: &[(String, String)],
 ) -> String {
-    // Every name and value encoded into one buffer; sort index ranges, not
-    // strings, then join: two allocations whatever the parameter count.
-    let capacity = pairs
-        .iter()
-        .map(|(n, v)| n.as_ref().len() + v.as_ref().len())
-        .sum::<usize>()
-        + own.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>();
-    let mut encoded: Vec<u8> = Vec::with_capacity(capacity * 3 / 2);
-    let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(pairs.len() + own.len());
-    let all = pairs
-        .iter()
-        .map(|(n, v)| (n.as_ref(), v.as_ref()))
-        .chain(own.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
-    for (name, value) in all {
-        let start = encoded.len();
-        percent_encode_bytes(&mut encoded, name);
-        let name_end = encoded.len();
-        percent_encode_bytes(&mut encoded, value);
-        spans.push((start, name_end, encoded.len()));
+    let mut params = EncodedParams::with_capacity(pairs.len() + own.len(), 0);
+    for (name, value) in pairs {
+        params.push(name.as_ref(), value.as_ref());
     }
-    let text = encoded.as_slice();
-    spans.sort_unstable_by(|a, b| {
-        text[a.0..a.1]
-            .cmp(&text[b.0..b.1])
-            .then_with(|| text[a.1..a.2].cmp(&text[b.1..b.2]))
-    });
-    let mut out = Vec::with_capacity(encoded.len() + 2 * spans.len());
-    for (i, (start, name_end, end)) in spans.iter().enumerate() {
-        if i > 0 {
-            out.push(b'&');
-        }
-        out.extend_from_slice(&text[*start..*name_end]);
-        out.push(b'=');
-        out.extend_from_slice(&text[*name_end..*end]);
+    for (name, value) in own {
+        params.push(name.as_bytes(), value.as_bytes());
     }
-    ascii_string(out)
+    params.normalized()
 }
 
-/// The signature base string (§3.4.1.1): method, encoded base string URI and
-/// encoded normalized parameters, joined by `&`.
+/// The signature base string (§3.4.1.1) from an already normalized parameter
+/// string (the reference form the tests compare [`EncodedParams::base_string`] with).
+#[cfg(test)]
 pub(crate) fn base_string(method: &str, base_uri: &str, normalized_params: &str) -> String {
-    let mut out =
-        Vec::with_capacity(method.len() + 2 + (base_uri.len() + normalized_params.len()) * 3 / 2);
+    let mut out = Vec::new();
     out.extend(method.bytes().map(|b| b.to_ascii_uppercase()));
     out.push(b'&');
     percent_encode_bytes(&mut out, base_uri.as_bytes());
     out.push(b'&');
     percent_encode_bytes(&mut out, normalized_params.as_bytes());
-    // The method is an RFC 9110 token (ASCII, checked by the caller).
     ascii_string(out)
 }
 
@@ -258,6 +363,30 @@ mod tests {
         let normalized =
             normalize_parameters_with(&pairs(&[("k", "+"), ("k", " "), ("k", "~")]), &[]);
         assert_eq!(normalized, "k=%20&k=%2B&k=~");
+    }
+
+    #[test]
+    fn the_direct_base_string_equals_encoding_the_normalized_string() {
+        let raw = pairs(&[
+            ("b", "2 %"),
+            ("a", "z&y=x"),
+            ("a", "1"),
+            ("é", "~*+"),
+            ("oauth_token", "t%k"),
+        ]);
+        let mut params = EncodedParams::with_capacity(raw.len(), 64);
+        for (name, value) in &raw {
+            params.push(name, value);
+        }
+        params.push_encoded(b"oauth_nonce", b"a%20b");
+        let direct = params.base_string("post", "https://h.example/p q");
+        let own = [("oauth_nonce".to_owned(), "a b".to_owned())];
+        let reference = base_string(
+            "post",
+            "https://h.example/p q",
+            &normalize_parameters_with(&raw, &own),
+        );
+        assert_eq!(direct, reference);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use crate::encoding::BorrowedPair;
 use crate::nonce::{MemoryNonceStore, NonceKey, NonceStore};
 use crate::sign::PROTOCOL_PARAMS;
-use crate::signature::{base_string, constant_time_eq, normalize_parameters_with};
+use crate::signature::{EncodedParams, constant_time_eq};
 use crate::{Error, Request, SignatureMethod, VerifyError, header};
 
 /// A received request whose OAuth parameters have been parsed but not yet verified.
@@ -213,12 +213,17 @@ impl ReceivedRequest {
             .collect();
 
         // §3.4.1.3.1: every parameter except oauth_signature (the realm is already out).
-        all.retain(|(name, _)| name.as_ref() != b"oauth_signature");
-        let base_string = base_string(
-            http_method,
-            &base_uri,
-            &normalize_parameters_with(&all, &[]),
+        let mut signed = EncodedParams::with_capacity(
+            all.len(),
+            all.iter().map(|(n, v)| n.len() + v.len()).sum(),
         );
+        for (name, value) in all
+            .iter()
+            .filter(|(name, _)| name.as_ref() != b"oauth_signature")
+        {
+            signed.push(name, value);
+        }
+        let base_string = signed.base_string(http_method, &base_uri);
         Ok(ReceivedRequest {
             consumer_key,
             token: take("oauth_token"),

@@ -1,8 +1,8 @@
 //! The three-legged flow helpers, checked against a verifier playing the provider.
 
 use oauth1::{
-    Error, MemoryNonceStore, ReceivedRequest, Request, Signer, VerifyOptions, access_token_request,
-    authorize_url, parse_token_response, request_token_request,
+    Error, MemoryNonceStore, ReceivedRequest, Request, SignatureMethod, Signer, VerifyOptions,
+    access_token_request, authorize_url, parse_token_response, request_token_request,
 };
 
 fn received(prepared: &oauth1::PreparedRequest) -> ReceivedRequest {
@@ -160,4 +160,41 @@ fn token_responses_are_parsed_strictly() {
         !printed.contains("TOK") && !printed.contains("SEC"),
         "{printed}"
     );
+}
+
+/// A signer prepares its parameters and key on the first signature; a clone
+/// changed afterwards must sign as a signer built that way from scratch.
+#[test]
+fn a_signer_changed_after_signing_signs_with_its_new_settings() {
+    let request = Request::new("GET", "https://h.example/p?a=1");
+    let base = || Signer::new("ck", "cs").nonce("n").timestamp(7);
+    let first = base();
+    let _ = first.sign(&request).unwrap();
+    type Change = Box<dyn Fn(Signer) -> Signer>;
+    let changes: Vec<(&str, Change)> = vec![
+        ("token", Box::new(|s| s.token("tk", "ts"))),
+        (
+            "method",
+            Box::new(|s| s.signature_method(SignatureMethod::HmacSha256)),
+        ),
+        ("realm", Box::new(|s| s.realm("R"))),
+        ("callback", Box::new(|s| s.callback("oob"))),
+        ("verifier", Box::new(|s| s.verifier("v"))),
+        ("version", Box::new(|s| s.omit_version())),
+        ("extra", Box::new(|s| s.extra_param("oauth_x", "1"))),
+    ];
+    for (what, change) in changes {
+        let changed = change(first.clone()).sign(&request).unwrap();
+        let fresh = change(base()).sign(&request).unwrap();
+        assert_eq!(
+            changed.authorization_header(),
+            fresh.authorization_header(),
+            "{what}"
+        );
+        assert_ne!(
+            changed.authorization_header(),
+            first.sign(&request).unwrap().authorization_header(),
+            "{what} changed nothing"
+        );
+    }
 }
