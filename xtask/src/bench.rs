@@ -4,13 +4,13 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use crate::run::{cargo, run_status, target_dir};
 
+mod measure;
 mod netem;
+mod peers;
+use measure::{Measured, machine_line, measure};
 use netem::netem_bench;
 
 const GIB: u64 = 1 << 30;
@@ -20,11 +20,12 @@ const RUNS: usize = 3;
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let only = args.first().map(String::as_str);
-    if !matches!(only, None | Some("oauth1" | "upload" | "cache")) {
+    if !matches!(only, None | Some("oauth1" | "upload" | "cache" | "peers")) {
         return Err(format!(
-            "`bench` takes an optional `oauth1`, `cache` or `upload` (got {only:?})"
+            "`bench` takes an optional `oauth1`, `cache`, `upload` or `peers` (got {only:?})"
         ));
     }
+    println!("{}", machine_line());
     if matches!(only, None | Some("cache")) {
         let args = [
             "bench",
@@ -49,6 +50,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if matches!(only, None | Some("upload")) {
         upload_bench()?;
     }
+    if matches!(only, None | Some("peers")) {
+        peers::peers_bench()?;
+    }
+    println!("{}", machine_line());
     Ok(())
 }
 
@@ -140,44 +145,6 @@ fn cache_summary(criterion: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Polls a child's peak RSS (VmHWM) until it exits; returns (wall time, peak KiB).
-fn measure(mut child: Child) -> Result<(Duration, u64, Child), String> {
-    let started = Instant::now();
-    let pid = child.id();
-    let peak = Arc::new(AtomicU64::new(0));
-    let done = Arc::new(AtomicBool::new(false));
-    let poller = {
-        let (peak, done) = (peak.clone(), done.clone());
-        std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                if let Some(kib) = vm_hwm(pid) {
-                    peak.fetch_max(kib, Ordering::Relaxed);
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        })
-    };
-    let status = child.wait().map_err(|e| e.to_string())?;
-    let elapsed = started.elapsed();
-    done.store(true, Ordering::Relaxed);
-    let _ = poller.join();
-    if !status.success() {
-        return Err(format!("benchmark process failed: {status}"));
-    }
-    Ok((elapsed, peak.load(Ordering::Relaxed), child))
-}
-
-fn vm_hwm(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 /// A 1 GiB source file of incompressible bytes, made once.
 fn source_file() -> Result<PathBuf, String> {
     let path = target_dir().join("bench/source-1GiB.bin");
@@ -260,7 +227,7 @@ fn start_sandbox(release_dir: &Path) -> Result<Server, String> {
 }
 
 /// Creates an upload with curl and PATCHes the whole file in one streamed request.
-fn curl_baseline(endpoint: &str, file: &Path) -> Result<(Duration, u64), String> {
+fn curl_baseline(endpoint: &str, file: &Path) -> Result<Measured, String> {
     let created = Command::new("curl")
         .args([
             "-sS",
@@ -311,11 +278,35 @@ fn curl_baseline(endpoint: &str, file: &Path) -> Result<(Duration, u64), String>
         .arg(&url)
         .spawn()
         .map_err(|e| format!("curl: {e}"))?;
-    let (elapsed, peak, _) = measure(child)?;
-    Ok((elapsed, peak))
+    measure(child)
 }
 
-fn upload_bench() -> Result<(), String> {
+/// Runs our upload client (the `upload` example: the tus crate in a
+/// minimal binary) once.
+fn run_ours(
+    release: &Path,
+    file: &Path,
+    endpoint: &str,
+    chunk: u64,
+    parallel: usize,
+    concurrent: Option<u64>,
+) -> Result<Measured, String> {
+    let mut command = Command::new(release.join("examples/upload"));
+    command
+        .arg(file)
+        .arg(endpoint)
+        .arg(chunk.to_string())
+        .arg(parallel.to_string())
+        .env("UPLOAD_QUIET", "1")
+        .stdout(Stdio::null());
+    if let Some(count) = concurrent {
+        command.env("UPLOAD_CONCURRENT", count.to_string());
+    }
+    measure(command.spawn().map_err(|e| e.to_string())?)
+}
+
+/// Builds the release binaries the upload benchmarks run.
+pub(crate) fn build_upload_binaries() -> Result<PathBuf, String> {
     if Command::new("curl").arg("--version").output().is_err() {
         return Err("curl is needed for the upload baseline".into());
     }
@@ -333,9 +324,34 @@ fn upload_bench() -> Result<(), String> {
     ]))? {
         return Err("building the upload benchmark failed".into());
     }
-    let release = target_dir().join("release");
+    Ok(target_dir().join("release"))
+}
+
+/// One row of the upload table.
+fn row(server: &str, client: &str, m: &Measured, bytes: u64, base: Option<&Measured>) -> String {
+    let gib = bytes as f64 / GIB as f64;
+    let (ratio, cpu_ratio) = match base {
+        Some(base) => (
+            format!("{:.2}x", m.rate(bytes) / base.rate(bytes)),
+            format!("{:.2}x", m.cpu / base.cpu.max(0.01)),
+        ),
+        None => ("1.00x".into(), "1.00x".into()),
+    };
+    format!(
+        "{server:<12} {client:<24} {:>7.0} {:>7} {:>8.2} {:>7} {:>9.1} MiB",
+        m.rate(bytes),
+        ratio,
+        m.cpu / gib,
+        cpu_ratio,
+        m.peak_kib as f64 / 1024.0
+    )
+}
+
+fn upload_bench() -> Result<(), String> {
+    let release = build_upload_binaries()?;
     let file = source_file()?;
     let mut report = Vec::new();
+    let mut verdicts = Vec::new();
     let mut servers: Vec<(&str, ServerStarter<'_>)> =
         vec![("sandbox", Box::new(|| start_sandbox(&release)))];
     if crate::node::available() {
@@ -354,6 +370,7 @@ fn upload_bench() -> Result<(), String> {
     } else {
         eprintln!("!!!!!!!! NODE NOT FOUND: benchmarking against the sandbox only !!!!!!!!");
     }
+    let mut worst_rss = 0;
     for (name, start) in &servers {
         let server = start()?;
         let clear = || {
@@ -361,19 +378,13 @@ fn upload_bench() -> Result<(), String> {
             let _ = std::fs::create_dir_all(&server.dir);
         };
         // Best of RUNS for every row: loopback throughput is noisy on a shared machine.
-        let mut curl_time = Duration::MAX;
-        let mut curl_rss = 0;
+        let mut runs = Vec::new();
         for _ in 0..RUNS {
-            let (time, rss) = curl_baseline(&server.endpoint, &file)?;
+            runs.push(curl_baseline(&server.endpoint, &file)?);
             clear();
-            curl_time = curl_time.min(time);
-            curl_rss = curl_rss.max(rss);
         }
-        let curl_rate = GIB as f64 / MIB as f64 / curl_time.as_secs_f64();
-        report.push(format!(
-            "{name:<12} {:<18} {:>9.0} {:>8} {:>10} KiB",
-            "curl (baseline)", curl_rate, "1.00x", curl_rss
-        ));
+        let curl = Measured::best(&runs);
+        report.push(row(name, "curl (baseline)", &curl, GIB, None));
         // (chunk, parallel parts): single streams, then 4 parts over 4
         // connections where the server offers concatenation (the sandbox).
         let mut rows = vec![(8 * MIB, 1), (128 * MIB, 1), (GIB, 1)];
@@ -381,54 +392,71 @@ fn upload_bench() -> Result<(), String> {
             rows.push((128 * MIB, 4));
         }
         for (chunk, parallel) in rows {
-            let mut time = Duration::MAX;
-            let mut rss = 0;
+            let mut runs = Vec::new();
             for _ in 0..RUNS {
-                let child = Command::new(release.join("examples/upload"))
-                    .arg(&file)
-                    .arg(&server.endpoint)
-                    .arg(chunk.to_string())
-                    .arg(parallel.to_string())
-                    .env("UPLOAD_QUIET", "1")
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .map_err(|e| e.to_string())?;
-                let (elapsed, peak, _) = measure(child)?;
+                runs.push(run_ours(
+                    &release,
+                    &file,
+                    &server.endpoint,
+                    chunk,
+                    parallel,
+                    None,
+                )?);
                 clear();
-                time = time.min(elapsed);
-                rss = rss.max(peak);
             }
-            let rate = GIB as f64 / MIB as f64 / time.as_secs_f64();
-            report.push(format!(
-                "{name:<12} {:<18} {:>9.0} {:>7.2}x {:>10} KiB",
-                if parallel > 1 {
-                    format!("tus, {parallel}×{} MiB parallel", chunk / MIB)
-                } else {
-                    format!("tus, {} MiB chunks", chunk / MIB)
-                },
-                rate,
-                rate / curl_rate,
-                rss
-            ));
+            let ours = Measured::best(&runs);
+            worst_rss = worst_rss.max(ours.peak_kib);
+            let label = if parallel > 1 {
+                format!("tus, {parallel}×{} MiB parallel", chunk / MIB)
+            } else {
+                format!("tus, {} MiB chunks", chunk / MIB)
+            };
+            report.push(row(name, &label, &ours, GIB, Some(&curl)));
+            if parallel == 1 && chunk != GIB {
+                let speed = ours.rate(GIB) / curl.rate(GIB);
+                let cpu = ours.cpu / curl.cpu.max(0.01);
+                verdicts.push(format!(
+                    "{name}, {} MiB chunks: speed {speed:.2}x curl (target >= 1.00: {}), CPU {cpu:.2}x curl's (target <= 1.20: {})",
+                    chunk / MIB,
+                    met(speed >= 1.0),
+                    met(cpu <= 1.2)
+                ));
+            }
         }
     }
-    if let Ok(line) = concurrent_row(&release, &file) {
-        report.push(line);
+    let concurrent = concurrent_row(&release, &file);
+    if let Ok((line, rss)) = &concurrent {
+        report.push(line.clone());
+        verdicts.push(format!(
+            "16 concurrent uploads through one client: peak RSS {:.1} MiB (target <= 32: {})",
+            *rss as f64 / 1024.0,
+            met(*rss <= 32 * 1024)
+        ));
     }
+    verdicts.push(format!(
+        "single uploads: worst peak RSS {:.1} MiB (target <= 16 at every chunk size: {})",
+        worst_rss as f64 / 1024.0,
+        met(worst_rss <= 16 * 1024)
+    ));
     println!(
-        "\nupload of 1 GiB over loopback, best of 3 runs (ratio: throughput vs a single curl PATCH in the same run; RSS: highest peak)"
+        "\nupload of 1 GiB over loopback, best of {RUNS} runs (ratios against a single curl PATCH to the same server in the same run)"
     );
     println!(
-        "{:<12} {:<18} {:>9} {:>8} {:>14}",
-        "server", "client", "MiB/s", "ratio", "peak RSS"
+        "{:<12} {:<24} {:>7} {:>7} {:>8} {:>7} {:>13}",
+        "server", "client", "MiB/s", "speed", "CPU s/GiB", "CPU", "peak RSS"
     );
     for line in report {
         println!("{line}");
     }
-    println!("targets: ratio >= 0.90, peak RSS < 32 MiB at every chunk size");
     println!(
         "(the parallel row includes the sandbox joining the parts: one more 1 GiB copy on the server)"
     );
+    if let Err(reason) = concurrent {
+        println!("!!!!!!!! 16-UPLOAD ROW FAILED: {reason} !!!!!!!!");
+    }
+    for verdict in verdicts {
+        println!("target: {verdict}");
+    }
     match netem_bench(&release) {
         Ok(lines) => {
             println!(
@@ -443,9 +471,15 @@ fn upload_bench() -> Result<(), String> {
     Ok(())
 }
 
+/// "met" or "NOT MET", for the target lines.
+pub(crate) fn met(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT MET" }
+}
+
 /// 16 uploads of 64 MiB at once through one client (1 GiB in all) against the
-/// sandbox: memory must stay flat with many uploads in flight.
-fn concurrent_row(release: &Path, big: &Path) -> Result<String, String> {
+/// sandbox: memory must stay flat with many uploads in flight. The row and
+/// the peak RSS in KiB.
+fn concurrent_row(release: &Path, big: &Path) -> Result<(String, u64), String> {
     const COUNT: u64 = 16;
     let small = data_root().join("source-64m.bin");
     if std::fs::metadata(&small).map(|m| m.len()).ok() != Some(GIB / COUNT) {
@@ -458,35 +492,33 @@ fn concurrent_row(release: &Path, big: &Path) -> Result<String, String> {
         .map_err(|e| e.to_string())?;
     }
     let server = start_sandbox(release)?;
-    let (curl_time, _) = curl_baseline(&server.endpoint, big)?;
-    let _ = std::fs::remove_dir_all(&server.dir);
-    let _ = std::fs::create_dir_all(&server.dir);
-    let mut time = Duration::MAX;
-    let mut rss = 0;
-    for _ in 0..RUNS {
-        let child = Command::new(release.join("examples/upload"))
-            .arg(&small)
-            .arg(&server.endpoint)
-            .arg((8 * MIB).to_string())
-            .env("UPLOAD_CONCURRENT", COUNT.to_string())
-            .env("UPLOAD_QUIET", "1")
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let (elapsed, peak, _) = measure(child)?;
+    let clear = || {
         let _ = std::fs::remove_dir_all(&server.dir);
         let _ = std::fs::create_dir_all(&server.dir);
-        time = time.min(elapsed);
-        rss = rss.max(peak);
+    };
+    let curl = curl_baseline(&server.endpoint, big)?;
+    clear();
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        runs.push(run_ours(
+            release,
+            &small,
+            &server.endpoint,
+            8 * MIB,
+            1,
+            Some(COUNT),
+        )?);
+        clear();
     }
-    let rate = GIB as f64 / MIB as f64 / time.as_secs_f64();
-    let curl_rate = GIB as f64 / MIB as f64 / curl_time.as_secs_f64();
-    Ok(format!(
-        "{:<12} {:<18} {:>9.0} {:>7.2}x {:>10} KiB",
-        "sandbox",
-        format!("tus, {COUNT}×64 MiB at once"),
-        rate,
-        rate / curl_rate,
-        rss
+    let ours = Measured::best(&runs);
+    Ok((
+        row(
+            "sandbox",
+            &format!("tus, {COUNT}×64 MiB at once"),
+            &ours,
+            GIB,
+            Some(&curl),
+        ),
+        ours.peak_kib,
     ))
 }

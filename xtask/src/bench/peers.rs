@@ -1,0 +1,170 @@
+//! `cargo xtask bench peers`: the same 1 GiB to the same @tus/server by curl,
+//! our client, tus-js-client (Node) and tuspy (Python), at 8 MiB and 128 MiB
+//! chunks, with MiB/s, CPU seconds and peak RSS per client and our ratio to
+//! the best peer. The peers are installed under `target/bench-peers` from
+//! the lockfiles in `tests/peers/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::measure::{Measured, measure};
+use super::{GIB, MIB, RUNS, Server, build_upload_binaries, curl_baseline, data_root, met, row};
+use super::{run_ours, source_file};
+use crate::run::{root, run_status, target_dir};
+
+/// Installs tus-js-client (npm ci) and tuspy (pip, in a venv); returns the
+/// directory and the venv's python.
+fn install_peers() -> Result<(PathBuf, PathBuf), String> {
+    let source = root().join("tests/peers");
+    let dest = target_dir().join("bench-peers");
+    std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    for file in [
+        "package.json",
+        "package-lock.json",
+        "upload.mjs",
+        "upload.py",
+        "requirements.txt",
+    ] {
+        std::fs::copy(source.join(file), dest.join(file))
+            .map_err(|e| format!("copying {file}: {e}"))?;
+    }
+    if !dest.join("node_modules/tus-js-client").exists()
+        && !run_status(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&dest),
+        )?
+    {
+        return Err("npm could not install tus-js-client".into());
+    }
+    let venv = dest.join("venv");
+    let python = venv.join("bin/python");
+    if !python.exists() && !run_status(Command::new("python3").args(["-m", "venv"]).arg(&venv))? {
+        return Err("python3 could not create a venv for tuspy".into());
+    }
+    let has_tuspy = Command::new(&python)
+        .args(["-c", "import tusclient"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_tuspy
+        && !run_status(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "-q", "-r"])
+                .arg(dest.join("requirements.txt")),
+        )?
+    {
+        return Err("pip could not install tuspy".into());
+    }
+    Ok((dest, python))
+}
+
+fn run_peer(mut command: Command) -> Result<Measured, String> {
+    command.stdout(Stdio::null());
+    measure(command.spawn().map_err(|e| e.to_string())?)
+}
+
+pub(super) fn peers_bench() -> Result<(), String> {
+    if !crate::node::available() {
+        println!(
+            "\n!!!!!!!! NODE NOT FOUND: the peer benchmark (@tus/server, tus-js-client) did NOT run !!!!!!!!"
+        );
+        return Ok(());
+    }
+    let release = build_upload_binaries()?;
+    let file = source_file()?;
+    let (peers, python) = install_peers()?;
+    let install = crate::node::install()?;
+    let node = crate::node::start(&install, &data_root().join("peers-node-data"))?;
+    let server = Server {
+        endpoint: node.endpoint.clone(),
+        dir: node.dir.clone(),
+        _process: Box::new(node),
+    };
+    let clear = || {
+        let _ = std::fs::remove_dir_all(&server.dir);
+        let _ = std::fs::create_dir_all(&server.dir);
+    };
+    let best_of = |run: &dyn Fn() -> Result<Measured, String>| -> Result<Measured, String> {
+        let mut runs = Vec::new();
+        for _ in 0..RUNS {
+            runs.push(run()?);
+            clear();
+        }
+        Ok(Measured::best(&runs))
+    };
+    let curl = best_of(&|| curl_baseline(&server.endpoint, &file))?;
+    let mut lines = vec![row("@tus/server", "curl (baseline)", &curl, GIB, None)];
+    let mut verdicts = Vec::new();
+    for chunk in [8 * MIB, 128 * MIB] {
+        let ours = best_of(&|| run_ours(&release, &file, &server.endpoint, chunk, 1, None))?;
+        let js = best_of(&|| run_peer(node_peer(&peers, &file, &server.endpoint, chunk)))?;
+        let py =
+            best_of(&|| run_peer(python_peer(&python, &peers, &file, &server.endpoint, chunk)))?;
+        let size = chunk / MIB;
+        lines.push(row(
+            "@tus/server",
+            &format!("ours, {size} MiB"),
+            &ours,
+            GIB,
+            Some(&curl),
+        ));
+        lines.push(row(
+            "@tus/server",
+            &format!("tus-js-client, {size} MiB"),
+            &js,
+            GIB,
+            Some(&curl),
+        ));
+        lines.push(row(
+            "@tus/server",
+            &format!("tuspy, {size} MiB"),
+            &py,
+            GIB,
+            Some(&curl),
+        ));
+        let best_peer = js.rate(GIB).max(py.rate(GIB));
+        let ratio = ours.rate(GIB) / best_peer;
+        verdicts.push(format!(
+            "{size} MiB chunks: ours {ratio:.2}x the best peer (target >= 1.50: {}); peak RSS ours {:.1} MiB, tus-js-client {:.1}, tuspy {:.1}",
+            met(ratio >= 1.5),
+            ours.peak_kib as f64 / 1024.0,
+            js.peak_kib as f64 / 1024.0,
+            py.peak_kib as f64 / 1024.0
+        ));
+    }
+    println!(
+        "\nthe same 1 GiB to the same @tus/server, best of {RUNS} runs (speed and CPU as ratios to a single curl PATCH)"
+    );
+    println!(
+        "{:<12} {:<24} {:>7} {:>7} {:>8} {:>7} {:>13}",
+        "server", "client", "MiB/s", "speed", "CPU s/GiB", "CPU", "peak RSS"
+    );
+    for line in lines {
+        println!("{line}");
+    }
+    for verdict in verdicts {
+        println!("target: {verdict}");
+    }
+    Ok(())
+}
+
+fn node_peer(peers: &Path, file: &Path, endpoint: &str, chunk: u64) -> Command {
+    let mut command = Command::new("node");
+    command
+        .arg(peers.join("upload.mjs"))
+        .arg(file)
+        .arg(endpoint)
+        .arg(chunk.to_string())
+        .current_dir(peers);
+    command
+}
+
+fn python_peer(python: &Path, peers: &Path, file: &Path, endpoint: &str, chunk: u64) -> Command {
+    let mut command = Command::new(python);
+    command
+        .arg(peers.join("upload.py"))
+        .arg(file)
+        .arg(endpoint)
+        .arg(chunk.to_string());
+    command
+}
