@@ -338,6 +338,17 @@ pub(crate) fn build_upload_binaries() -> Result<PathBuf, String> {
     Ok(target_dir().join("release"))
 }
 
+/// The upload table: a header, then the rows made by [`row`].
+fn print_table(rows: &[String]) {
+    println!(
+        "{:<12} {:<24} {:>7} {:>7} {:>8} {:>7} {:>13}",
+        "server", "client", "MiB/s", "speed", "CPU s/GiB", "CPU", "peak RSS"
+    );
+    for line in rows {
+        println!("{line}");
+    }
+}
+
 /// One row of the upload table.
 fn row(server: &str, client: &str, m: &Measured, bytes: u64, base: Option<&Measured>) -> String {
     let gib = bytes as f64 / GIB as f64;
@@ -452,13 +463,7 @@ fn upload_bench() -> Result<(), String> {
     println!(
         "\nupload of 1 GiB over loopback, best of {RUNS} runs (ratios against a single curl PATCH to the same server in the same run)"
     );
-    println!(
-        "{:<12} {:<24} {:>7} {:>7} {:>8} {:>7} {:>13}",
-        "server", "client", "MiB/s", "speed", "CPU s/GiB", "CPU", "peak RSS"
-    );
-    for line in report {
-        println!("{line}");
-    }
+    print_table(&report);
     println!(
         "(the parallel row includes the sandbox joining the parts: one more 1 GiB copy on the server)"
     );

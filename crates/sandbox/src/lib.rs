@@ -24,6 +24,7 @@ mod faults;
 mod redis_server;
 mod rotating_token;
 mod serve;
+mod spawned;
 mod static_file;
 mod temp;
 mod tinyproxy;

@@ -3,7 +3,6 @@
 //! redis-server when it is missing; `REDIS_SERVER` may name the binary.
 
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 /// A redis-server without persistence, killed on drop.
 ///
@@ -60,18 +59,8 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        // Wait (bounded) until it accepts connections.
-        for _ in 0..500 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(RedisServer { child, port });
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        Err(std::io::Error::other(format!(
-            "{binary} did not start on port {port}"
-        )))
+        crate::spawned::wait_until_listening(&mut child, port, &binary)?;
+        Ok(RedisServer { child, port })
     }
 
     /// The port.

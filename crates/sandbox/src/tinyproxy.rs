@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use crate::TempDir;
 
@@ -76,28 +75,14 @@ impl Tinyproxy {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        for _ in 0..500 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(Tinyproxy {
-                    child,
-                    port,
-                    auth,
-                    log,
-                    _dir: dir,
-                });
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                return Err(std::io::Error::other(format!(
-                    "{binary} exited with {status}"
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        Err(std::io::Error::other(format!(
-            "{binary} did not start on port {port}"
-        )))
+        crate::spawned::wait_until_listening(&mut child, port, &binary)?;
+        Ok(Tinyproxy {
+            child,
+            port,
+            auth,
+            log,
+            _dir: dir,
+        })
     }
 
     /// The port.

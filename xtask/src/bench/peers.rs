@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::measure::{Measured, measure};
-use super::{GIB, MIB, RUNS, Server, build_upload_binaries, curl_baseline, data_root, met, row};
+use super::{GIB, MIB, RUNS, Server, build_upload_binaries, curl_baseline, data_root, met};
+use super::{print_table, row};
 use super::{run_ours, source_file};
 use crate::run::{root, run_status, target_dir};
 
@@ -135,13 +136,7 @@ pub(super) fn peers_bench() -> Result<(), String> {
     println!(
         "\nthe same 1 GiB to the same @tus/server, best of {RUNS} runs (speed and CPU as ratios to a single curl PATCH)"
     );
-    println!(
-        "{:<12} {:<24} {:>7} {:>7} {:>8} {:>7} {:>13}",
-        "server", "client", "MiB/s", "speed", "CPU s/GiB", "CPU", "peak RSS"
-    );
-    for line in lines {
-        println!("{line}");
-    }
+    print_table(&lines);
     for verdict in verdicts {
         println!("target: {verdict}");
     }
