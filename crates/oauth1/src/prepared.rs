@@ -233,15 +233,24 @@ impl Prepared {
         body_hash: Option<&str>,
         signature: &str,
     ) -> String {
-        let mut out = Vec::with_capacity(self.header_head.len() + self.header_tail.len() + 160);
+        // Room for the worst case of the encoded values: no regrowth.
+        let mut out = Vec::with_capacity(
+            self.header_head.len()
+                + self.header_tail.len()
+                + 80
+                + 3 * (timestamp.len()
+                    + nonce.len()
+                    + signature.len()
+                    + body_hash.map_or(0, str::len)),
+        );
         out.extend_from_slice(&self.header_head);
-        header::push_param(&mut out, "oauth_timestamp", timestamp);
-        header::push_param(&mut out, "oauth_nonce", nonce);
+        header::push_protocol_param(&mut out, "oauth_timestamp", timestamp);
+        header::push_protocol_param(&mut out, "oauth_nonce", nonce);
         out.extend_from_slice(&self.header_tail);
         if let Some(hash) = body_hash {
-            header::push_param(&mut out, "oauth_body_hash", hash);
+            header::push_protocol_param(&mut out, "oauth_body_hash", hash);
         }
-        header::push_param(&mut out, "oauth_signature", signature);
+        header::push_protocol_param(&mut out, "oauth_signature", signature);
         // The realm is UTF-8 and everything else ASCII.
         String::from_utf8(out).unwrap_or_default()
     }

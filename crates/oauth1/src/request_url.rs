@@ -17,26 +17,52 @@ pub(crate) struct RequestUrl<'a> {
 /// because the server signs what it sees on the wire.
 pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
     let invalid = |reason: &'static str| Error::InvalidUrl { reason };
-    if url.bytes().any(|b| !b.is_ascii_graphic()) {
-        return Err(invalid(
-            "it contains a space, control or non-ASCII character; percent-encode it first",
-        ));
+    // One pass over the bytes: every one printable ASCII, and where the
+    // fragment, the authority's end and the query start (byte positions of
+    // ASCII delimiters, so the slices below are on char boundaries).
+    let bytes = url.as_bytes();
+    let scheme_end = bytes
+        .windows(3)
+        .position(|w| w == b"://")
+        .ok_or(invalid("it has no scheme (expected scheme://host/...)"));
+    let mut fragment = bytes.len();
+    let mut query_at = None;
+    let mut authority_end = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !b.is_ascii_graphic() {
+            return Err(invalid(
+                "it contains a space, control or non-ASCII character; percent-encode it first",
+            ));
+        }
+        if b == b'#' && fragment == bytes.len() {
+            fragment = i;
+        }
     }
-    let url = url
-        .split_once('#')
-        .map_or(url, |(before, _fragment)| before);
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or(invalid("it has no scheme (expected scheme://host/...)"))?;
+    let scheme_end = scheme_end?;
+    if scheme_end >= fragment {
+        return Err(invalid("it has no scheme (expected scheme://host/...)"));
+    }
+    let url = &url[..fragment];
+    let scheme = &url[..scheme_end];
     if !is_valid_scheme(scheme) {
         return Err(invalid("its scheme is not a valid URI scheme"));
     }
-
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path_and_query) = rest.split_at(authority_end);
-    let (path, query) = match path_and_query.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (path_and_query, None),
+    let rest_at = scheme_end + 3;
+    for (i, &b) in url.as_bytes()[rest_at..].iter().enumerate() {
+        if b == b'?' {
+            query_at = Some(rest_at + i);
+            authority_end.get_or_insert(rest_at + i);
+            break;
+        }
+        if b == b'/' && authority_end.is_none() {
+            authority_end = Some(rest_at + i);
+        }
+    }
+    let authority_end = authority_end.unwrap_or(url.len());
+    let authority = &url[rest_at..authority_end];
+    let (path, query) = match query_at {
+        Some(at) => (&url[authority_end..at], Some(&url[at + 1..])),
+        None => (&url[authority_end..], None),
     };
     let path = if path.is_empty() { "/" } else { path };
 
@@ -55,9 +81,10 @@ pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
     };
     // Written in one buffer, lower-casing scheme and host on the way.
     let mut base_uri = String::with_capacity(url.len());
-    base_uri.extend(scheme.chars().map(|c| c.to_ascii_lowercase()));
+    base_uri.push_str(scheme);
     base_uri.push_str("://");
-    base_uri.extend(host.chars().map(|c| c.to_ascii_lowercase()));
+    base_uri.push_str(host);
+    base_uri.make_ascii_lowercase();
     if let Some(port) = port.filter(|port| Some(*port) != default_port) {
         use std::fmt::Write as _;
         let _ = write!(base_uri, ":{port}");

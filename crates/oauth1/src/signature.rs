@@ -7,7 +7,7 @@ use std::str::FromStr;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 
-use crate::encoding::{ascii_string, encode_encoded, percent_encode, percent_encode_bytes};
+use crate::encoding::{ascii_string, escape_percents, percent_encode, percent_encode_bytes};
 use crate::{Error, Secret};
 
 /// How a request is signed.
@@ -157,17 +157,31 @@ pub(crate) fn body_hash(method: SignatureMethod, body: &[u8]) -> String {
 
 /// Parameters percent-encoded into one buffer, as (name, value) spans, ready
 /// to be normalized (RFC 5849 §3.4.1.3.2): sorted by encoded name, then
-/// encoded value, in byte order. Sorting moves index triples, never strings.
+/// encoded value, in byte order. Sorting moves small index records, never
+/// strings; each records whether its text holds a `%` (an escape), so the
+/// base string's second encoding copies every other parameter as it is.
 pub(crate) struct EncodedParams {
     buf: Vec<u8>,
-    spans: Vec<(usize, usize, usize)>,
+    spans: Vec<Span>,
+}
+
+/// One parameter in [`EncodedParams`]: `buf[start..name_end]` is the encoded
+/// name, `buf[name_end..end]` the encoded value.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    name_end: usize,
+    end: usize,
+    /// Whether the name / the value holds a `%`.
+    escaped: (bool, bool),
 }
 
 impl EncodedParams {
     /// Room for `count` parameters of about `bytes` raw bytes in all.
     pub(crate) fn with_capacity(count: usize, bytes: usize) -> Self {
         EncodedParams {
-            buf: Vec::with_capacity(bytes * 3 / 2 + 64),
+            // Room for the worst case (every byte escaped): no regrowth.
+            buf: Vec::with_capacity(bytes * 3 + 64),
             spans: Vec::with_capacity(count),
         }
     }
@@ -178,7 +192,18 @@ impl EncodedParams {
         percent_encode_bytes(&mut self.buf, name);
         let name_end = self.buf.len();
         percent_encode_bytes(&mut self.buf, value);
-        self.spans.push((start, name_end, self.buf.len()));
+        let end = self.buf.len();
+        // Encoding only ever lengthens what it escapes.
+        let escaped = (
+            name_end - start != name.len(),
+            end - name_end != value.len(),
+        );
+        self.spans.push(Span {
+            start,
+            name_end,
+            end,
+            escaped,
+        });
     }
 
     /// Adds a parameter whose name and value are already percent-encoded
@@ -188,7 +213,12 @@ impl EncodedParams {
         self.buf.extend_from_slice(name);
         let name_end = self.buf.len();
         self.buf.extend_from_slice(value);
-        self.spans.push((start, name_end, self.buf.len()));
+        self.spans.push(Span {
+            start,
+            name_end,
+            end: self.buf.len(),
+            escaped: (name.contains(&b'%'), value.contains(&b'%')),
+        });
     }
 
     /// How many parameters were pushed so far (where a presorted run starts).
@@ -196,59 +226,49 @@ impl EncodedParams {
         self.spans.len()
     }
 
-    #[cfg(test)]
-    fn sort(&mut self) {
-        self.sort_merging(self.spans.len());
-    }
-
-    /// Sorts the parameters pushed before `sorted_from` and merges them with
-    /// those from `sorted_from` on, which are already in order (a signer's own
-    /// parameters, ordered once): fewer comparisons than sorting all.
-    fn sort_merging(&mut self, sorted_from: usize) {
+    /// Visits the parameters in normalized order: those pushed before
+    /// `sorted_from` are sorted and merged with those from `sorted_from` on,
+    /// which are already in order (a signer's own parameters, ordered once):
+    /// fewer comparisons than sorting all.
+    fn for_each_sorted(&mut self, sorted_from: usize, mut visit: impl FnMut(&[u8], &Span)) {
         let text = self.buf.as_slice();
-        let order = |a: &(usize, usize, usize), b: &(usize, usize, usize)| {
-            text[a.0..a.1]
-                .cmp(&text[b.0..b.1])
-                .then_with(|| text[a.1..a.2].cmp(&text[b.1..b.2]))
+        let order = |a: &Span, b: &Span| {
+            text[a.start..a.name_end]
+                .cmp(&text[b.start..b.name_end])
+                .then_with(|| text[a.name_end..a.end].cmp(&text[b.name_end..b.end]))
         };
-        let total = self.spans.len();
-        let sorted_from = sorted_from.min(total);
+        let sorted_from = sorted_from.min(self.spans.len());
         let (head, tail) = self.spans.split_at_mut(sorted_from);
         head.sort_unstable_by(order);
-        if tail.is_empty() || head.is_empty() {
-            return;
-        }
         debug_assert!(tail.is_sorted_by(|a, b| order(a, b).is_le()));
-        let mut merged = Vec::with_capacity(total);
         let (mut i, mut j) = (0, 0);
         while i < head.len() && j < tail.len() {
             if order(&tail[j], &head[i]).is_lt() {
-                merged.push(tail[j]);
+                visit(text, &tail[j]);
                 j += 1;
             } else {
-                merged.push(head[i]);
+                visit(text, &head[i]);
                 i += 1;
             }
         }
-        merged.extend_from_slice(&head[i..]);
-        merged.extend_from_slice(&tail[j..]);
-        self.spans = merged;
+        for span in head[i..].iter().chain(&tail[j..]) {
+            visit(text, span);
+        }
     }
 
     /// The normalized parameter string: `name=value` joined with `&`.
     #[cfg(test)]
     pub(crate) fn normalized(mut self) -> String {
-        self.sort();
-        let text = self.buf.as_slice();
-        let mut out = Vec::with_capacity(text.len() + 2 * self.spans.len());
-        for (i, &(start, name_end, end)) in self.spans.iter().enumerate() {
-            if i > 0 {
+        let mut out = Vec::new();
+        let all = self.spans.len();
+        self.for_each_sorted(all, |text, span| {
+            if !out.is_empty() {
                 out.push(b'&');
             }
-            out.extend_from_slice(&text[start..name_end]);
+            out.extend_from_slice(&text[span.start..span.name_end]);
             out.push(b'=');
-            out.extend_from_slice(&text[name_end..end]);
-        }
+            out.extend_from_slice(&text[span.name_end..span.end]);
+        });
         ascii_string(out)
     }
 
@@ -269,23 +289,32 @@ impl EncodedParams {
         base_uri: &str,
         sorted_from: usize,
     ) -> String {
-        self.sort_merging(sorted_from);
-        let text = self.buf.as_slice();
+        // Room for the worst case, so the encoders never grow it.
         let mut out = Vec::with_capacity(
-            method.len() + 3 * base_uri.len() + text.len() * 5 / 4 + 6 * self.spans.len() + 2,
+            method.len() + 3 * base_uri.len() + 2 * self.buf.len() + 6 * self.spans.len() + 2,
         );
         out.extend(method.bytes().map(|b| b.to_ascii_uppercase()));
         out.push(b'&');
         percent_encode_bytes(&mut out, base_uri.as_bytes());
         out.push(b'&');
-        for (i, &(start, name_end, end)) in self.spans.iter().enumerate() {
-            if i > 0 {
+        let first = out.len();
+        // Encoding the normalized string again: the joiners become `%3D` and
+        // `%26`, each `%` of an escape `%25`, everything else stays.
+        let again = |out: &mut Vec<u8>, part: &[u8], escaped: bool| {
+            if escaped {
+                escape_percents(out, part);
+            } else {
+                out.extend_from_slice(part);
+            }
+        };
+        self.for_each_sorted(sorted_from, |text, span| {
+            if out.len() > first {
                 out.extend_from_slice(b"%26");
             }
-            encode_encoded(&mut out, &text[start..name_end]);
+            again(&mut out, &text[span.start..span.name_end], span.escaped.0);
             out.extend_from_slice(b"%3D");
-            encode_encoded(&mut out, &text[name_end..end]);
-        }
+            again(&mut out, &text[span.name_end..span.end], span.escaped.1);
+        });
         // The method is an RFC 9110 token (ASCII, checked by the caller).
         ascii_string(out)
     }
