@@ -40,12 +40,12 @@ impl NonceGenerator {
             .chain_update(seed)
             .chain_update(count.to_le_bytes())
             .finalize();
-        let mut nonce = String::with_capacity(32);
+        let mut nonce = Vec::with_capacity(32);
         for byte in &digest[..16] {
-            nonce.push(char::from(HEX[usize::from(byte >> 4)]));
-            nonce.push(char::from(HEX[usize::from(byte & 0x0F)]));
+            nonce.extend_from_slice(&[HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0x0F)]]);
         }
-        Ok(nonce)
+        // Hex digits: always UTF-8.
+        Ok(String::from_utf8(nonce).unwrap_or_default())
     }
 }
 
@@ -79,8 +79,8 @@ pub(crate) struct Prepared {
 
 /// One of a signer's own parameters, in normalized order.
 pub(crate) enum Own {
-    /// Encoded once: name and value.
-    Fixed(Vec<u8>, Vec<u8>),
+    /// Encoded once: name, value, and whether each holds a `%`.
+    Fixed(Vec<u8>, Vec<u8>, (bool, bool)),
     /// `oauth_timestamp`, `oauth_nonce`, `oauth_body_hash`: per request.
     Timestamp,
     Nonce,
@@ -90,7 +90,7 @@ pub(crate) enum Own {
 impl Own {
     fn name(&self) -> &[u8] {
         match self {
-            Own::Fixed(name, _) => name,
+            Own::Fixed(name, ..) => name,
             Own::Timestamp => b"oauth_timestamp",
             Own::Nonce => b"oauth_nonce",
             Own::BodyHash => b"oauth_body_hash",
@@ -161,7 +161,11 @@ impl Prepared {
         let mut sorted: Vec<Own> = before
             .iter()
             .chain(&after)
-            .map(|(name, value)| Own::Fixed(encode(name), encode(value)))
+            .map(|(name, value)| {
+                let (name, value) = (encode(name), encode(value));
+                let escaped = (name.contains(&b'%'), value.contains(&b'%'));
+                Own::Fixed(name, value, escaped)
+            })
             .chain([Own::Timestamp, Own::Nonce, Own::BodyHash])
             .collect();
         sorted.sort_by(|a, b| a.name().cmp(b.name()));

@@ -220,7 +220,7 @@ impl Signer {
             });
         }
         let prepared = self.prepared()?;
-        let timestamp = self.timestamp_now().to_string();
+        let timestamp = decimal(self.timestamp_now());
         let nonce = self.nonce_now()?;
         // OAuth Request Body Hash: a body that is not a form is not signed by
         // the base string, so its digest is (never for a form body).
@@ -237,10 +237,18 @@ impl Signer {
         let own_from = signed.len();
         for own in &prepared.sorted {
             match own {
-                Own::Fixed(name, value) => signed.push_encoded(name, value),
-                Own::Timestamp => signed.push_encoded(b"oauth_timestamp", timestamp.as_bytes()),
+                Own::Fixed(name, value, escaped) => {
+                    signed.push_encoded_known(name, value, *escaped)
+                }
+                Own::Timestamp => {
+                    signed.push_encoded_known(
+                        b"oauth_timestamp",
+                        timestamp.as_bytes(),
+                        (false, false),
+                    );
+                }
                 Own::Nonce if is_unreserved_text(nonce.as_bytes()) => {
-                    signed.push_encoded(b"oauth_nonce", nonce.as_bytes());
+                    signed.push_encoded_known(b"oauth_nonce", nonce.as_bytes(), (false, false));
                 }
                 Own::Nonce => signed.push(b"oauth_nonce", nonce.as_bytes()),
                 Own::BodyHash => {
@@ -512,10 +520,35 @@ impl fmt::Debug for SignedRequest {
     }
 }
 
+/// `n` in decimal (without the formatting machinery: this is per signature).
+fn decimal(mut n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    String::from_utf8(digits[at..].to_vec()).unwrap_or_default()
+}
+
 /// Turns raw decoded pairs back into text for callers (lossy only for non-UTF-8).
 pub(crate) fn pair_to_text((name, value): &RawPair) -> (String, String) {
     (
         String::from_utf8_lossy(name).into_owned(),
         String::from_utf8_lossy(value).into_owned(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimal_matches_to_string() {
+        for n in [0, 7, 10, 99, 1_000, 137_131_202, u64::MAX] {
+            assert_eq!(super::decimal(n), n.to_string());
+        }
+    }
 }

@@ -208,7 +208,14 @@ impl EncodedParams {
 
     /// Adds a parameter whose name and value are already percent-encoded
     /// (the signer's own, encoded once per signer).
+    #[cfg(test)]
     pub(crate) fn push_encoded(&mut self, name: &[u8], value: &[u8]) {
+        self.push_encoded_known(name, value, (name.contains(&b'%'), value.contains(&b'%')));
+    }
+
+    /// [`push_encoded`](Self::push_encoded) when whether the name and the
+    /// value hold a `%` is known already.
+    pub(crate) fn push_encoded_known(&mut self, name: &[u8], value: &[u8], escaped: (bool, bool)) {
         let start = self.buf.len();
         self.buf.extend_from_slice(name);
         let name_end = self.buf.len();
@@ -217,7 +224,7 @@ impl EncodedParams {
             start,
             name_end,
             end: self.buf.len(),
-            escaped: (name.contains(&b'%'), value.contains(&b'%')),
+            escaped,
         });
     }
 
