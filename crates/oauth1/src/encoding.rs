@@ -44,45 +44,43 @@ const UNRESERVED: [bool; 256] = {
 /// checked at once (SWAR) and copied whole when all are unreserved. This is
 /// the hottest loop of signing and verifying.
 pub(crate) fn percent_encode_bytes(out: &mut Vec<u8>, input: &[u8]) {
-    let start = out.len();
-    out.resize(start + 3 * input.len(), 0);
-    let buf = &mut out[start..];
-    let mut j = 0;
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(3 * input.len());
     let mut chunks = input.chunks_exact(8);
     for chunk in &mut chunks {
         if all_unreserved(load(chunk)) {
-            buf[j..j + 8].copy_from_slice(chunk);
-            j += 8;
-        } else {
-            for &byte in chunk {
-                j = encode_byte(buf, j, byte);
+            out.extend_from_slice(chunk);
+            continue;
+        }
+        for &byte in chunk {
+            if UNRESERVED[usize::from(byte)] {
+                out.push(byte);
+            } else {
+                out.extend_from_slice(&[
+                    b'%',
+                    HEX[usize::from(byte >> 4)],
+                    HEX[usize::from(byte & 0x0F)],
+                ]);
             }
         }
     }
     for &byte in chunks.remainder() {
-        j = encode_byte(buf, j, byte);
+        if UNRESERVED[usize::from(byte)] {
+            out.push(byte);
+        } else {
+            out.extend_from_slice(&[
+                b'%',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0x0F)],
+            ]);
+        }
     }
-    out.truncate(start + j);
 }
 
 /// Eight bytes as a little-endian word (lane 0 = the first byte).
 #[inline(always)]
 fn load(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(<[u8; 8]>::try_from(bytes).unwrap_or_default())
-}
-
-#[inline(always)]
-fn encode_byte(buf: &mut [u8], j: usize, byte: u8) -> usize {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    if UNRESERVED[usize::from(byte)] {
-        buf[j] = byte;
-        j + 1
-    } else {
-        buf[j] = b'%';
-        buf[j + 1] = HEX[usize::from(byte >> 4)];
-        buf[j + 2] = HEX[usize::from(byte & 0x0F)];
-        j + 3
-    }
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -217,10 +215,24 @@ pub(crate) fn parse_form_borrowed<'a>(
     input: &'a str,
     context: &'static str,
 ) -> Result<Vec<BorrowedPair<'a>>, Error> {
+    let mut pairs = Vec::with_capacity(8);
+    for_each_form_pair(input, context, |name, value| {
+        pairs.push((name, value));
+        Ok(())
+    })?;
+    Ok(pairs)
+}
+
+/// Visits the decoded pairs of a form (or query) string in order, borrowing
+/// what needed no decoding; stops at the first error, the visitor's included.
+pub(crate) fn for_each_form_pair<'a>(
+    input: &'a str,
+    context: &'static str,
+    mut visit: impl FnMut(Cow<'a, [u8]>, Cow<'a, [u8]>) -> Result<(), Error>,
+) -> Result<(), Error> {
     // One pass over the bytes: segment bounds, the first `=`, and whether
     // anything in the segment needs decoding.
     let bytes = input.as_bytes();
-    let mut pairs = Vec::with_capacity(8);
     let mut start = 0;
     let mut equals = None;
     let mut escaped = false;
@@ -233,17 +245,17 @@ pub(crate) fn parse_form_borrowed<'a>(
                         Some(at) => (&input[start..at], &input[at + 1..i]),
                         None => (&input[start..i], ""),
                     };
-                    pairs.push(if escaped {
-                        (
+                    if escaped {
+                        visit(
                             decode_form_part(name, context)?,
                             decode_form_part(value, context)?,
-                        )
+                        )?;
                     } else {
-                        (
+                        visit(
                             Cow::Borrowed(name.as_bytes()),
                             Cow::Borrowed(value.as_bytes()),
-                        )
-                    });
+                        )?;
+                    }
                 }
                 start = i + 1;
                 equals = None;
@@ -254,7 +266,7 @@ pub(crate) fn parse_form_borrowed<'a>(
             _ => {}
         }
     }
-    Ok(pairs)
+    Ok(())
 }
 
 fn decode_form_part<'a>(part: &'a str, context: &'static str) -> Result<Cow<'a, [u8]>, Error> {

@@ -24,7 +24,7 @@ pub(crate) struct NonceGenerator {
 
 impl NonceGenerator {
     /// 128 bits, hex-encoded (32 unreserved characters).
-    pub(crate) fn next(&self) -> Result<String, Error> {
+    pub(crate) fn next(&self) -> Result<InlineText, Error> {
         use sha2::Digest as _;
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let seed = self
@@ -40,12 +40,52 @@ impl NonceGenerator {
             .chain_update(seed)
             .chain_update(count.to_le_bytes())
             .finalize();
-        let mut nonce = Vec::with_capacity(32);
-        for byte in &digest[..16] {
-            nonce.extend_from_slice(&[HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0x0F)]]);
+        let mut nonce = InlineText::EMPTY;
+        for (i, byte) in digest[..16].iter().enumerate() {
+            nonce.bytes[2 * i] = HEX[usize::from(byte >> 4)];
+            nonce.bytes[2 * i + 1] = HEX[usize::from(byte & 0x0F)];
         }
-        // Hex digits: always UTF-8.
-        Ok(String::from_utf8(nonce).unwrap_or_default())
+        nonce.len = 32;
+        Ok(nonce)
+    }
+}
+
+/// ASCII text of at most 32 bytes kept inline (a timestamp, a random nonce):
+/// no allocation per signature.
+#[derive(Clone, Copy)]
+pub(crate) struct InlineText {
+    bytes: [u8; 32],
+    len: u8,
+}
+
+impl InlineText {
+    const EMPTY: InlineText = InlineText {
+        bytes: [0; 32],
+        len: 0,
+    };
+
+    /// `n` in decimal (without the formatting machinery).
+    pub(crate) fn decimal(mut n: u64) -> InlineText {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut text = InlineText::EMPTY;
+        let len = digits.len() - at;
+        text.bytes[..len].copy_from_slice(&digits[at..]);
+        text.len = len as u8;
+        text
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ever ASCII digits and hex.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
     }
 }
 
@@ -210,17 +250,17 @@ impl Prepared {
 
     /// The HMAC or PLAINTEXT signature of `base_string`; `None` for the RSA
     /// methods (the signer's key signs those).
-    pub(crate) fn sign(&self, base_string: &str) -> Option<Secret> {
+    pub(crate) fn sign(&self, base_string: &[u8]) -> Option<Secret> {
         let engine = base64::engine::general_purpose::STANDARD;
         Some(Secret::new(match &self.key {
             Key::HmacSha1(keyed) => {
                 let mut mac = keyed.clone();
-                mac.update(base_string.as_bytes());
+                mac.update(base_string);
                 engine.encode(mac.finalize().into_bytes())
             }
             Key::HmacSha256(keyed) => {
                 let mut mac = keyed.clone();
-                mac.update(base_string.as_bytes());
+                mac.update(base_string);
                 engine.encode(mac.finalize().into_bytes())
             }
             Key::Plaintext(key) => key.clone(),
@@ -264,4 +304,16 @@ fn encode(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     percent_encode_bytes(&mut out, text.as_bytes());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InlineText;
+
+    #[test]
+    fn decimal_matches_to_string() {
+        for n in [0, 7, 10, 99, 1_000, 137_131_202, u64::MAX] {
+            assert_eq!(InlineText::decimal(n).as_str(), n.to_string());
+        }
+    }
 }

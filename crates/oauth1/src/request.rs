@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use crate::encoding::{BorrowedPair, is_form_content_type, parse_form_borrowed};
+use crate::encoding::{
+    BorrowedPair, for_each_form_pair, is_form_content_type, parse_form_borrowed,
+};
 use crate::{Error, request_url};
 
 /// An HTTP request to sign or verify: method, absolute URL, and optionally a body
@@ -78,6 +80,24 @@ impl<'a> Request<'a> {
             params.extend(parse_form_borrowed(body, "form body")?);
         }
         Ok((url.base_uri, params, from_query))
+    }
+
+    /// [`borrowed_params`](Self::borrowed_params) as a visit, without
+    /// collecting the parameters: the base string URI, after every query then
+    /// form parameter went to `visit` (the signing path).
+    pub(crate) fn for_each_param(
+        &self,
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), Error>,
+    ) -> Result<String, Error> {
+        let url = request_url::parse(self.url)?;
+        if let Some(query) = url.query {
+            for_each_form_pair(query, "query", |name, value| visit(&name, &value))?;
+        }
+        if self.has_form_body() {
+            let body = std::str::from_utf8(self.body).map_err(|_| Error::InvalidFormBody)?;
+            for_each_form_pair(body, "form body", |name, value| visit(&name, &value))?;
+        }
+        Ok(url.base_uri)
     }
 }
 

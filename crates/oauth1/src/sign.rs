@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::encoding::{RawPair, is_unreserved_text, percent_encode};
-use crate::prepared::{NonceGenerator, Own, Prepared, SignerParts};
+use crate::prepared::{InlineText, NonceGenerator, Own, Prepared, SignerParts};
 use crate::signature::EncodedParams;
 use crate::{Error, Request, Secret, SignatureMethod};
 
@@ -30,6 +30,21 @@ enum NonceSource {
     /// 128 bits from the signer's generator, hex-encoded.
     Random(Arc<NonceGenerator>),
     Fixed(String),
+}
+
+/// One request's nonce: from the generator (inline, no allocation) or fixed.
+enum Nonce {
+    Random(InlineText),
+    Fixed(String),
+}
+
+impl Nonce {
+    fn as_str(&self) -> &str {
+        match self {
+            Nonce::Random(text) => text.as_str(),
+            Nonce::Fixed(text) => text,
+        }
+    }
 }
 
 /// Where the timestamp comes from.
@@ -208,60 +223,65 @@ impl Signer {
     /// be quoted, a bad extra parameter, or no random source for the nonce.
     pub fn sign(&self, request: &Request<'_>) -> Result<SignedRequest, Error> {
         let method = request.checked_method()?;
-        let (base_uri, params, _) = request.borrowed_params()?;
-        // The request already carrying protocol parameters would sign them twice.
-        if let Some((name, _)) = params.iter().find(|(name, _)| {
-            PROTOCOL_PARAMS
-                .iter()
-                .any(|p| p.as_bytes() == name.as_ref())
-        }) {
-            return Err(Error::DuplicateParameter {
-                name: String::from_utf8_lossy(name).into_owned(),
-            });
+        // The encoded parameters go in a scratch buffer per thread: no
+        // allocation per signature once it has grown to the usual size.
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<EncodedParams> =
+                std::cell::RefCell::new(EncodedParams::with_capacity(16, 256));
         }
-        let prepared = self.prepared()?;
-        let timestamp = decimal(self.timestamp_now());
-        let nonce = self.nonce_now()?;
-        // OAuth Request Body Hash: a body that is not a form is not signed by
-        // the base string, so its digest is (never for a form body).
-        let body_hash = (request.content_type.is_some() && !request.has_form_body())
-            .then(|| crate::signature::body_hash(self.method, request.body));
-
-        let raw_bytes: usize = params.iter().map(|(n, v)| n.len() + v.len()).sum();
-        let mut signed =
-            EncodedParams::with_capacity(params.len() + prepared.sorted.len(), raw_bytes + 200);
-        for (name, value) in &params {
-            signed.push(name, value);
-        }
-        // The signer's own parameters go in already in order.
-        let own_from = signed.len();
-        for own in &prepared.sorted {
-            match own {
-                Own::Fixed(name, value, escaped) => {
-                    signed.push_encoded_known(name, value, *escaped)
-                }
-                Own::Timestamp => {
-                    signed.push_encoded_known(
-                        b"oauth_timestamp",
-                        timestamp.as_bytes(),
-                        (false, false),
-                    );
-                }
-                Own::Nonce if is_unreserved_text(nonce.as_bytes()) => {
-                    signed.push_encoded_known(b"oauth_nonce", nonce.as_bytes(), (false, false));
-                }
-                Own::Nonce => signed.push(b"oauth_nonce", nonce.as_bytes()),
-                Own::BodyHash => {
-                    if let Some(hash) = &body_hash {
-                        signed.push(b"oauth_body_hash", hash.as_bytes());
+        let (base_string, prepared, timestamp, nonce, body_hash) =
+            SCRATCH.with_borrow_mut(|signed| {
+                signed.clear();
+                let base_uri = request.for_each_param(|name, value| {
+                    // The request already carrying protocol parameters would
+                    // sign them twice.
+                    if PROTOCOL_PARAMS.iter().any(|p| p.as_bytes() == name) {
+                        return Err(Error::DuplicateParameter {
+                            name: String::from_utf8_lossy(name).into_owned(),
+                        });
+                    }
+                    signed.push(name, value);
+                    Ok(())
+                })?;
+                let prepared = self.prepared()?;
+                let timestamp = InlineText::decimal(self.timestamp_now());
+                let nonce = self.nonce_now()?;
+                // OAuth Request Body Hash: a body that is not a form is not
+                // signed by the base string, so its digest is (never for a form body).
+                let body_hash = (request.content_type.is_some() && !request.has_form_body())
+                    .then(|| crate::signature::body_hash(self.method, request.body));
+                // The signer's own parameters go in already in order.
+                let own_from = signed.len();
+                for own in &prepared.sorted {
+                    match own {
+                        Own::Fixed(name, value, escaped) => {
+                            signed.push_encoded_known(name, value, *escaped);
+                        }
+                        Own::Timestamp => signed.push_encoded_known(
+                            b"oauth_timestamp",
+                            timestamp.as_str().as_bytes(),
+                            (false, false),
+                        ),
+                        Own::Nonce if is_unreserved_text(nonce.as_str().as_bytes()) => signed
+                            .push_encoded_known(
+                                b"oauth_nonce",
+                                nonce.as_str().as_bytes(),
+                                (false, false),
+                            ),
+                        Own::Nonce => signed.push(b"oauth_nonce", nonce.as_str().as_bytes()),
+                        Own::BodyHash => {
+                            if let Some(hash) = &body_hash {
+                                signed.push(b"oauth_body_hash", hash.as_bytes());
+                            }
+                        }
                     }
                 }
-            }
-        }
-        let base_string = signed.base_string_presorted(method, &base_uri, own_from);
+                let base_string = signed.base_string_presorted(method, &base_uri, own_from);
+                Ok::<_, Error>((base_string, prepared, timestamp, nonce, body_hash))
+            })?;
         let signature = match prepared.sign(&base_string) {
             Some(signature) => signature,
-            None => self.rsa_signature(&base_string)?,
+            None => self.rsa_signature(std::str::from_utf8(&base_string).unwrap_or_default())?,
         };
         Ok(SignedRequest {
             prepared,
@@ -327,10 +347,10 @@ impl Signer {
         }
     }
 
-    fn nonce_now(&self) -> Result<String, Error> {
+    fn nonce_now(&self) -> Result<Nonce, Error> {
         match &self.nonce {
-            NonceSource::Fixed(nonce) => Ok(nonce.clone()),
-            NonceSource::Random(generator) => generator.next(),
+            NonceSource::Fixed(nonce) => Ok(Nonce::Fixed(nonce.clone())),
+            NonceSource::Random(generator) => generator.next().map(Nonce::Random),
         }
     }
 }
@@ -354,11 +374,12 @@ impl fmt::Debug for Signer {
 /// The `Debug` output hides the signature and the token.
 pub struct SignedRequest {
     prepared: Arc<Prepared>,
-    timestamp: String,
-    nonce: String,
+    timestamp: InlineText,
+    nonce: Nonce,
     body_hash: Option<String>,
     signature: Secret,
-    base_string: String,
+    /// ASCII (the method is a token, the rest percent-encoded).
+    base_string: Vec<u8>,
     /// The URL that was signed.
     url: String,
     /// The form body that was signed, when the request had one.
@@ -369,8 +390,8 @@ impl SignedRequest {
     /// The `Authorization` header value: `OAuth realm="...", oauth_consumer_key="...", ...`.
     pub fn authorization_header(&self) -> String {
         self.prepared.header(
-            &self.timestamp,
-            &self.nonce,
+            self.timestamp.as_str(),
+            self.nonce.as_str(),
             self.body_hash.as_deref(),
             self.signature.expose(),
         )
@@ -493,7 +514,7 @@ impl SignedRequest {
     /// The signature base string, for debugging a mismatch with a server. It
     /// holds the token but no secret.
     pub fn base_string(&self) -> &str {
-        &self.base_string
+        std::str::from_utf8(&self.base_string).unwrap_or_default()
     }
 
     fn all_params(&self) -> Vec<(String, String)> {
@@ -520,35 +541,10 @@ impl fmt::Debug for SignedRequest {
     }
 }
 
-/// `n` in decimal (without the formatting machinery: this is per signature).
-fn decimal(mut n: u64) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    String::from_utf8(digits[at..].to_vec()).unwrap_or_default()
-}
-
 /// Turns raw decoded pairs back into text for callers (lossy only for non-UTF-8).
 pub(crate) fn pair_to_text((name, value): &RawPair) -> (String, String) {
     (
         String::from_utf8_lossy(name).into_owned(),
         String::from_utf8_lossy(value).into_owned(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn decimal_matches_to_string() {
-        for n in [0, 7, 10, 99, 1_000, 137_131_202, u64::MAX] {
-            assert_eq!(super::decimal(n), n.to_string());
-        }
-    }
 }

@@ -228,6 +228,16 @@ impl EncodedParams {
         });
     }
 
+    /// Empties it for the next request, keeping its memory unless that grew
+    /// large (a big form body): a scratch buffer per thread, not a cache.
+    pub(crate) fn clear(&mut self) {
+        if self.buf.capacity() > 64 << 10 {
+            *self = EncodedParams::with_capacity(16, 256);
+        }
+        self.buf.clear();
+        self.spans.clear();
+    }
+
     /// How many parameters were pushed so far (where a presorted run starts).
     pub(crate) fn len(&self) -> usize {
         self.spans.len()
@@ -283,19 +293,19 @@ impl EncodedParams {
     /// encoded base string URI and the encoded normalized parameters, joined
     /// by `&` — the parameters written encoded a second time directly, without
     /// building the normalized string first.
-    pub(crate) fn base_string(self, method: &str, base_uri: &str) -> String {
+    pub(crate) fn base_string(mut self, method: &str, base_uri: &str) -> String {
         let all = self.spans.len();
-        self.base_string_presorted(method, base_uri, all)
+        ascii_string(self.base_string_presorted(method, base_uri, all))
     }
 
-    /// [`base_string`](Self::base_string) when the parameters pushed from
-    /// `sorted_from` on are already in order.
+    /// [`base_string`](Self::base_string) as bytes (ASCII), when the
+    /// parameters pushed from `sorted_from` on are already in order.
     pub(crate) fn base_string_presorted(
-        mut self,
+        &mut self,
         method: &str,
         base_uri: &str,
         sorted_from: usize,
-    ) -> String {
+    ) -> Vec<u8> {
         // Room for the worst case, so the encoders never grow it.
         let mut out = Vec::with_capacity(
             method.len() + 3 * base_uri.len() + 2 * self.buf.len() + 6 * self.spans.len() + 2,
@@ -323,7 +333,7 @@ impl EncodedParams {
             again(&mut out, &text[span.name_end..span.end], span.escaped.1);
         });
         // The method is an RFC 9110 token (ASCII, checked by the caller).
-        ascii_string(out)
+        out
     }
 }
 
