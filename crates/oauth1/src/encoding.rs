@@ -44,36 +44,31 @@ const UNRESERVED: [bool; 256] = {
 /// checked at once (SWAR) and copied whole when all are unreserved. This is
 /// the hottest loop of signing and verifying.
 pub(crate) fn percent_encode_bytes(out: &mut Vec<u8>, input: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     out.reserve(3 * input.len());
     let mut chunks = input.chunks_exact(8);
     for chunk in &mut chunks {
         if all_unreserved(load(chunk)) {
             out.extend_from_slice(chunk);
-            continue;
-        }
-        for &byte in chunk {
-            if UNRESERVED[usize::from(byte)] {
-                out.push(byte);
-            } else {
-                out.extend_from_slice(&[
-                    b'%',
-                    HEX[usize::from(byte >> 4)],
-                    HEX[usize::from(byte & 0x0F)],
-                ]);
-            }
+        } else {
+            chunk.iter().for_each(|&byte| push_encoded_byte(out, byte));
         }
     }
     for &byte in chunks.remainder() {
-        if UNRESERVED[usize::from(byte)] {
-            out.push(byte);
-        } else {
-            out.extend_from_slice(&[
-                b'%',
-                HEX[usize::from(byte >> 4)],
-                HEX[usize::from(byte & 0x0F)],
-            ]);
-        }
+        push_encoded_byte(out, byte);
+    }
+}
+
+#[inline(always)]
+fn push_encoded_byte(out: &mut Vec<u8>, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    if UNRESERVED[usize::from(byte)] {
+        out.push(byte);
+    } else {
+        out.extend_from_slice(&[
+            b'%',
+            HEX[usize::from(byte >> 4)],
+            HEX[usize::from(byte & 0x0F)],
+        ]);
     }
 }
 

@@ -304,18 +304,7 @@ async fn refusing_proxy(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_tunnel_is_final_and_a_failed_one_is_retried() {
     use std::sync::atomic::Ordering;
-    let client = |url: &str| {
-        tus::Client::builder()
-            .proxy(url)
-            .no_proxy("")
-            .retry_policy(
-                tus::RetryPolicy::default()
-                    .max_attempts(3)
-                    .backoff(Duration::from_millis(5), Duration::from_millis(10)),
-            )
-            .build()
-            .unwrap()
-    };
+    let client = |url: &str| through(url).build().unwrap();
     let (url, count) = refusing_proxy("403 Forbidden").await;
     let err = client(&url)
         .status("https://localhost:9/files/x")
