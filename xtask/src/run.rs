@@ -19,6 +19,19 @@ pub(crate) fn target_dir() -> PathBuf {
 pub(crate) fn cargo() -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command.current_dir(root());
+    // The tests talk to servers on loopback, and the clients read proxy
+    // variables as curl does: a proxy in this machine's environment (a CI
+    // runner's, say) must not capture them. Registries are not on loopback,
+    // so cargo's own downloads still go through it. Tests that use a proxy set
+    // their own NO_PROXY.
+    const LOOPBACK: &str = "localhost,127.0.0.0/8,::1";
+    for name in ["NO_PROXY", "no_proxy"] {
+        let value = match std::env::var(name) {
+            Ok(current) if !current.trim().is_empty() => format!("{current},{LOOPBACK}"),
+            _ => LOOPBACK.to_owned(),
+        };
+        command.env(name, value);
+    }
     command
 }
 

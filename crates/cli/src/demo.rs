@@ -56,6 +56,8 @@ pub async fn run(size: u64, chunk: u64, style: Style) -> Result<(), String> {
     let client = |retries: vimeo::tus::RetryPolicy| {
         VimeoClient::builder()
             .api_url(sandbox.api_url())
+            // The sandbox runs in this process: no proxy of the environment's.
+            .proxy_env(false)
             .token(token.as_str())
             .resume_cache(resume.clone())
             .chunk_size(chunk)
