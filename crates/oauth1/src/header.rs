@@ -146,6 +146,7 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader, Error> {
         return Err(malformed("the scheme is not OAuth"));
     }
     let mut parsed = ParsedHeader::default();
+    parsed.params.reserve(10);
     loop {
         rest = rest.trim_start_matches(is_space);
         if rest.is_empty() {
@@ -169,7 +170,7 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader, Error> {
             .ok_or(malformed("a value is not in double quotes"))?;
         let (raw_value, after_value) =
             unquote(quoted).ok_or(malformed("a quoted value is not closed"))?;
-        let raw_value = raw_value.as_str();
+        let raw_value: &str = &raw_value;
         rest = after_value.trim_start_matches(is_space);
         if let Some(after_comma) = rest.strip_prefix(',') {
             rest = after_comma;
@@ -200,13 +201,21 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader, Error> {
 }
 
 /// The content of a quoted-string whose opening quote is already consumed,
-/// with quoted-pairs undone, and what follows the closing quote.
-fn unquote(quoted: &str) -> Option<(String, &str)> {
+/// with quoted-pairs undone, and what follows the closing quote. Borrowed
+/// when it holds no quoted-pair (OAuth values never do).
+fn unquote(quoted: &str) -> Option<(std::borrow::Cow<'_, str>, &str)> {
+    let end = quoted.find(['"', '\\'])?;
+    if quoted.as_bytes()[end] == b'"' {
+        return Some((
+            std::borrow::Cow::Borrowed(&quoted[..end]),
+            &quoted[end + 1..],
+        ));
+    }
     let mut value = String::new();
     let mut chars = quoted.char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
-            '"' => return Some((value, &quoted[i + 1..])),
+            '"' => return Some((std::borrow::Cow::Owned(value), &quoted[i + 1..])),
             '\\' => value.push(chars.next()?.1),
             c => value.push(c),
         }

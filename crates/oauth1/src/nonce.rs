@@ -47,13 +47,29 @@ pub trait NonceStore {
     fn check_and_remember(&mut self, key: &NonceKey<'_>, options: &VerifyOptions) -> bool;
 }
 
-/// Consumer key, token, timestamp, nonce.
-type OwnedNonceKey = (String, Option<String>, u64, String);
+/// Consumer key, token, timestamp and nonce in one buffer (each text
+/// length-prefixed, so no two keys share an encoding), shared between the
+/// set and the age queue: one allocation per remembered nonce.
+type OwnedNonceKey = std::sync::Arc<[u8]>;
+
+fn owned_key(key: &NonceKey<'_>) -> OwnedNonceKey {
+    let token = key.token.unwrap_or("");
+    let mut bytes = Vec::with_capacity(key.consumer_key.len() + token.len() + key.nonce.len() + 33);
+    for text in [key.consumer_key, token] {
+        bytes.extend_from_slice(&(text.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(text.as_bytes());
+    }
+    // "No token" and "an empty token" are different requests.
+    bytes.push(u8::from(key.token.is_some()));
+    bytes.extend_from_slice(&key.timestamp.to_le_bytes());
+    bytes.extend_from_slice(key.nonce.as_bytes());
+    bytes.into()
+}
 
 /// An in-memory [`NonceStore`] that forgets nonces once their timestamp leaves
 /// the window, so it stays small; [`MemoryNonceStore::with_limit`] also caps
 /// it (a flood of requests then fails closed rather than growing memory).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryNonceStore {
     seen: HashSet<OwnedNonceKey>,
     by_age: VecDeque<(u64, OwnedNonceKey)>,
@@ -97,6 +113,16 @@ impl MemoryNonceStore {
     }
 }
 
+/// Counts only: the remembered keys hold tokens.
+impl std::fmt::Debug for MemoryNonceStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryNonceStore")
+            .field("remembered", &self.seen.len())
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
 impl NonceStore for MemoryNonceStore {
     fn check_and_remember(&mut self, key: &NonceKey<'_>, options: &VerifyOptions) -> bool {
         let oldest_useful = options.now.saturating_sub(options.timestamp_window);
@@ -108,12 +134,7 @@ impl NonceStore for MemoryNonceStore {
                 self.seen.remove(&old);
             }
         }
-        let owned = (
-            key.consumer_key.to_owned(),
-            key.token.map(str::to_owned),
-            key.timestamp,
-            key.nonce.to_owned(),
-        );
+        let owned = owned_key(key);
         if self.seen.contains(&owned) || self.limit.is_some_and(|limit| self.seen.len() >= limit) {
             return false;
         }
