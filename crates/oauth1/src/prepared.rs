@@ -5,10 +5,8 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
-
 use crate::encoding::percent_encode_bytes;
+use crate::signature::SigningKey;
 use crate::{Error, Secret, SignatureMethod, header};
 
 /// The nonces of one signer (and its clones): SHA-256 over a 256-bit seed
@@ -89,17 +87,6 @@ impl InlineText {
     }
 }
 
-/// How the signature is computed: an HMAC whose key schedule (the padded key
-/// hashed once) is done here and cloned per request, the PLAINTEXT key
-/// itself, or an RSA key kept by the signer.
-enum Key {
-    HmacSha1(Hmac<sha1::Sha1>),
-    HmacSha256(Hmac<sha2::Sha256>),
-    Plaintext(String),
-    #[cfg(feature = "rsa")]
-    Rsa,
-}
-
 /// The signer's own protocol parameters other than `oauth_timestamp`,
 /// `oauth_nonce`, `oauth_body_hash` and `oauth_signature`, prepared once.
 pub(crate) struct Prepared {
@@ -114,7 +101,7 @@ pub(crate) struct Prepared {
     header_head: Vec<u8>,
     /// `, oauth_version="1.0", …` (the parameters of `after`).
     header_tail: Vec<u8>,
-    key: Key,
+    key: SigningKey,
 }
 
 /// One of a signer's own parameters, in normalized order.
@@ -218,26 +205,11 @@ impl Prepared {
         for (name, value) in &after {
             header::push_param(&mut header_tail, name, value);
         }
-        let key_text = || {
-            let mut key = encode(parts.consumer_secret);
-            key.push(b'&');
-            percent_encode_bytes(&mut key, parts.token.map_or("", |(_, s)| s).as_bytes());
-            key
-        };
-        let key = match parts.method {
-            // HMAC takes keys of any length, so these cannot fail.
-            SignatureMethod::HmacSha1 => {
-                Key::HmacSha1(Hmac::new_from_slice(&key_text()).map_err(|_| Error::InvalidKey)?)
-            }
-            SignatureMethod::HmacSha256 => {
-                Key::HmacSha256(Hmac::new_from_slice(&key_text()).map_err(|_| Error::InvalidKey)?)
-            }
-            SignatureMethod::Plaintext => {
-                Key::Plaintext(String::from_utf8(key_text()).unwrap_or_default())
-            }
-            #[cfg(feature = "rsa")]
-            SignatureMethod::RsaSha1 | SignatureMethod::RsaSha256 => Key::Rsa,
-        };
+        let key = SigningKey::new(
+            parts.method,
+            parts.consumer_secret,
+            parts.token.map(|(_, secret)| secret),
+        );
         Ok(Prepared {
             before,
             after,
@@ -251,22 +223,7 @@ impl Prepared {
     /// The HMAC or PLAINTEXT signature of `base_string`; `None` for the RSA
     /// methods (the signer's key signs those).
     pub(crate) fn sign(&self, base_string: &[u8]) -> Option<Secret> {
-        let engine = base64::engine::general_purpose::STANDARD;
-        Some(Secret::new(match &self.key {
-            Key::HmacSha1(keyed) => {
-                let mut mac = keyed.clone();
-                mac.update(base_string);
-                engine.encode(mac.finalize().into_bytes())
-            }
-            Key::HmacSha256(keyed) => {
-                let mut mac = keyed.clone();
-                mac.update(base_string);
-                engine.encode(mac.finalize().into_bytes())
-            }
-            Key::Plaintext(key) => key.clone(),
-            #[cfg(feature = "rsa")]
-            Key::Rsa => return None,
-        }))
+        self.key.sign(base_string)
     }
 
     /// The `Authorization` header around the per-request parameters.

@@ -120,7 +120,6 @@ impl Signer {
         let mut signer = Signer::new(consumer_key, "");
         signer.method = SignatureMethod::RsaSha1;
         signer.rsa_key = Some(key);
-        signer.prepared = OnceLock::new();
         signer
     }
 

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 
-use crate::encoding::{ascii_string, escape_percents, percent_encode, percent_encode_bytes};
+use crate::encoding::{ascii_string, escape_percents, percent_encode_bytes};
 use crate::{Error, Secret};
 
 /// How a request is signed.
@@ -79,42 +79,81 @@ impl SignatureMethod {
         }
     }
 
-    /// Computes the signature of `base_string` with the given secrets.
-    ///
-    /// The key is `encode(consumer_secret) & encode(token_secret)`; PLAINTEXT
-    /// returns that key, the HMAC methods its base64-encoded MAC.
+    /// Computes the signature of `base_string` with the given secrets (see
+    /// [`SigningKey`]); empty for the RSA methods, which sign with a key, not
+    /// secrets (`Signer::sign` routes them) — an empty signature never verifies.
     pub(crate) fn sign(
         self,
         base_string: &str,
         consumer_secret: &str,
         token_secret: Option<&str>,
     ) -> Secret {
-        let key = format!(
-            "{}&{}",
-            percent_encode(consumer_secret),
-            percent_encode(token_secret.unwrap_or(""))
-        );
-        let engine = base64::engine::general_purpose::STANDARD;
-        Secret::new(match self {
-            SignatureMethod::HmacSha1 => engine.encode(hmac::<Hmac<sha1::Sha1>>(&key, base_string)),
-            SignatureMethod::HmacSha256 => {
-                engine.encode(hmac::<Hmac<sha2::Sha256>>(&key, base_string))
-            }
-            SignatureMethod::Plaintext => key,
-            // RSA methods sign with a key, not secrets (`Signer::sign` routes
-            // them); an empty signature never verifies.
-            #[cfg(feature = "rsa")]
-            SignatureMethod::RsaSha1 | SignatureMethod::RsaSha256 => String::new(),
-        })
+        SigningKey::new(self, consumer_secret, token_secret)
+            .sign(base_string.as_bytes())
+            .unwrap_or_else(|| Secret::new(String::new()))
     }
 }
 
+/// A shared-secret method's key, `encode(consumer_secret)&encode(token_secret)`
+/// (RFC 5849 §3.4.2, §3.4.4), with the HMAC key schedule (the padded key
+/// hashed once) already done, so a signer that keeps it clones the state per
+/// request instead of redoing it.
+pub(crate) enum SigningKey {
+    HmacSha1(Hmac<sha1::Sha1>),
+    HmacSha256(Hmac<sha2::Sha256>),
+    Plaintext(String),
+    /// The RSA methods sign with the signer's key, not with secrets.
+    Rsa,
+}
+
+impl SigningKey {
+    pub(crate) fn new(
+        method: SignatureMethod,
+        consumer_secret: &str,
+        token_secret: Option<&str>,
+    ) -> SigningKey {
+        let mut key = Vec::with_capacity(3 * (consumer_secret.len() + 1));
+        percent_encode_bytes(&mut key, consumer_secret.as_bytes());
+        key.push(b'&');
+        percent_encode_bytes(&mut key, token_secret.unwrap_or("").as_bytes());
+        // HMAC takes keys of any length, so `new_from_slice` cannot fail.
+        match method {
+            SignatureMethod::HmacSha1 => {
+                Hmac::new_from_slice(&key).map_or(SigningKey::Rsa, SigningKey::HmacSha1)
+            }
+            SignatureMethod::HmacSha256 => {
+                Hmac::new_from_slice(&key).map_or(SigningKey::Rsa, SigningKey::HmacSha256)
+            }
+            SignatureMethod::Plaintext => SigningKey::Plaintext(ascii_string(key)),
+            #[cfg(feature = "rsa")]
+            SignatureMethod::RsaSha1 | SignatureMethod::RsaSha256 => SigningKey::Rsa,
+        }
+    }
+
+    /// The HMAC (base64) or PLAINTEXT signature of `base_string`; `None`
+    /// for the RSA methods.
+    pub(crate) fn sign(&self, base_string: &[u8]) -> Option<Secret> {
+        let engine = base64::engine::general_purpose::STANDARD;
+        Some(Secret::new(match self {
+            SigningKey::HmacSha1(keyed) => {
+                let mut mac = keyed.clone();
+                mac.update(base_string);
+                engine.encode(mac.finalize().into_bytes())
+            }
+            SigningKey::HmacSha256(keyed) => {
+                let mut mac = keyed.clone();
+                mac.update(base_string);
+                engine.encode(mac.finalize().into_bytes())
+            }
+            SigningKey::Plaintext(key) => key.clone(),
+            SigningKey::Rsa => return None,
+        }))
+    }
+}
+
+#[cfg(test)]
 fn hmac<M: Mac + hmac::digest::KeyInit>(key: &str, message: &str) -> Vec<u8> {
-    // HMAC takes keys of any length, so this cannot fail; an empty MAC would be
-    // refused by every verifier rather than panicking here.
-    let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(key.as_bytes()) else {
-        return Vec::new();
-    };
+    let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(key.as_bytes()).unwrap();
     mac.update(message.as_bytes());
     mac.finalize().into_bytes().to_vec()
 }
