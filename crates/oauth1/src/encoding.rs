@@ -39,10 +39,9 @@ const UNRESERVED: [bool; 256] = {
 
 /// Appends the percent-encoding of `input` to `out`. The output is ASCII.
 ///
-/// The room for the worst case (`%XX` for every byte) is claimed first and the
-/// bytes written by index, then the rest is cut; eight bytes at a time are
-/// checked at once (SWAR) and copied whole when all are unreserved. This is
-/// the hottest loop of signing and verifying.
+/// The room for the worst case (`%XX` for every byte) is reserved first; eight
+/// bytes at a time are checked at once (SWAR) and copied whole when all are
+/// unreserved. This is the hottest loop of signing and verifying.
 pub(crate) fn percent_encode_bytes(out: &mut Vec<u8>, input: &[u8]) {
     out.reserve(3 * input.len());
     let mut chunks = input.chunks_exact(8);
@@ -195,28 +194,16 @@ pub(crate) type RawPair = (Vec<u8>, Vec<u8>);
 /// `a` and `a=` both give an empty value. Empty segments (`a&&b`, a trailing `&`)
 /// carry no parameter and are skipped, as every form parser does.
 pub(crate) fn parse_form(input: &str, context: &'static str) -> Result<Vec<RawPair>, Error> {
-    Ok(parse_form_borrowed(input, context)?
-        .into_iter()
-        .map(|(name, value)| (name.into_owned(), value.into_owned()))
-        .collect())
-}
-
-/// A decoded pair that borrows from its input where nothing needed decoding.
-pub(crate) type BorrowedPair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
-
-/// [`parse_form`] without copying names and values that hold no `%` or `+`
-/// (the signing path: no allocation per parameter).
-pub(crate) fn parse_form_borrowed<'a>(
-    input: &'a str,
-    context: &'static str,
-) -> Result<Vec<BorrowedPair<'a>>, Error> {
-    let mut pairs = Vec::with_capacity(8);
+    let mut pairs = Vec::new();
     for_each_form_pair(input, context, |name, value| {
-        pairs.push((name, value));
+        pairs.push((name.into_owned(), value.into_owned()));
         Ok(())
     })?;
     Ok(pairs)
 }
+
+/// A decoded pair that borrows from its input where nothing needed decoding.
+pub(crate) type BorrowedPair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
 
 /// Visits the decoded pairs of a form (or query) string in order, borrowing
 /// what needed no decoding; stops at the first error, the visitor's included.

@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use crate::encoding::{
-    BorrowedPair, for_each_form_pair, is_form_content_type, parse_form_borrowed,
-};
+use std::borrow::Cow;
+
+use crate::encoding::{BorrowedPair, for_each_form_pair, is_form_content_type};
 use crate::{Error, request_url};
 
 /// An HTTP request to sign or verify: method, absolute URL, and optionally a body
@@ -69,33 +69,31 @@ impl<'a> Request<'a> {
     /// Base string URI, the decoded query then form parameters (borrowing
     /// what needed no decoding), and how many of them came from the query.
     pub(crate) fn borrowed_params(&self) -> Result<(String, Vec<BorrowedPair<'a>>, usize), Error> {
-        let url = request_url::parse(self.url)?;
-        let mut params = match url.query {
-            Some(query) => parse_form_borrowed(query, "query")?,
-            None => Vec::new(),
-        };
-        let from_query = params.len();
-        if self.has_form_body() {
-            let body = std::str::from_utf8(self.body).map_err(|_| Error::InvalidFormBody)?;
-            params.extend(parse_form_borrowed(body, "form body")?);
-        }
-        Ok((url.base_uri, params, from_query))
+        let mut params = Vec::with_capacity(8);
+        let mut from_query = 0;
+        let base_uri = self.for_each_param(|in_query, name, value| {
+            from_query += usize::from(in_query);
+            params.push((name, value));
+            Ok(())
+        })?;
+        Ok((base_uri, params, from_query))
     }
 
     /// [`borrowed_params`](Self::borrowed_params) as a visit, without
-    /// collecting the parameters: the base string URI, after every query then
-    /// form parameter went to `visit` (the signing path).
+    /// collecting the parameters (the signing path): every query parameter
+    /// (`in_query`), then every form parameter, goes to `visit`; returns the
+    /// base string URI.
     pub(crate) fn for_each_param(
         &self,
-        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), Error>,
+        mut visit: impl FnMut(bool, Cow<'a, [u8]>, Cow<'a, [u8]>) -> Result<(), Error>,
     ) -> Result<String, Error> {
         let url = request_url::parse(self.url)?;
         if let Some(query) = url.query {
-            for_each_form_pair(query, "query", |name, value| visit(&name, &value))?;
+            for_each_form_pair(query, "query", |name, value| visit(true, name, value))?;
         }
         if self.has_form_body() {
             let body = std::str::from_utf8(self.body).map_err(|_| Error::InvalidFormBody)?;
-            for_each_form_pair(body, "form body", |name, value| visit(&name, &value))?;
+            for_each_form_pair(body, "form body", |name, value| visit(false, name, value))?;
         }
         Ok(url.base_uri)
     }

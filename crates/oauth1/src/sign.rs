@@ -231,15 +231,15 @@ impl Signer {
         let (base_string, prepared, timestamp, nonce, body_hash) =
             SCRATCH.with_borrow_mut(|signed| {
                 signed.clear();
-                let base_uri = request.for_each_param(|name, value| {
+                let base_uri = request.for_each_param(|_, name, value| {
                     // The request already carrying protocol parameters would
                     // sign them twice.
-                    if PROTOCOL_PARAMS.iter().any(|p| p.as_bytes() == name) {
+                    if PROTOCOL_PARAMS.iter().any(|p| p.as_bytes() == &*name) {
                         return Err(Error::DuplicateParameter {
-                            name: String::from_utf8_lossy(name).into_owned(),
+                            name: String::from_utf8_lossy(&name).into_owned(),
                         });
                     }
-                    signed.push(name, value);
+                    signed.push(&name, &value);
                     Ok(())
                 })?;
                 let prepared = self.prepared()?;
