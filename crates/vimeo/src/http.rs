@@ -57,7 +57,6 @@ impl Http {
     ) -> Result<RawResponse, Error> {
         let method = request.method().to_string();
         let url = redact(request.uri());
-        let proxy = self.connector.proxy_for(request.uri());
         // For the proxy of a plain-HTTP request only; the target never sees them.
         let uri = request.uri().clone();
         self.connector
@@ -65,7 +64,7 @@ impl Http {
         let exchange = async {
             let response = self.client.request(request).await.map_err(|error| {
                 if let Some(refused) = ProxyRefused::find(&error) {
-                    return Error::Proxy(refused.to_string());
+                    return Error::from(refused.to_error());
                 }
                 match certificate_failure(&error) {
                     Some(message) => Error::Tls(message),
@@ -77,11 +76,9 @@ impl Http {
                 }
             })?;
             if response.status() == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED
-                && let Some(proxy) = &proxy
+                && let Some(proxy) = self.connector.proxy_for(&uri)
             {
-                return Err(Error::Proxy(format!(
-                    "the proxy {proxy} requires authentication (407)"
-                )));
+                return Err(Error::from(tus::Error::ProxyAuth { proxy }));
             }
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, MAX_BODY)

@@ -97,8 +97,8 @@ impl ProxyRefused {
         matches!(self.status, 401 | 407)
     }
 
-    /// The error this refusal is for the tus client.
-    pub(crate) fn to_error(&self) -> Error {
+    /// The error this refusal is: [`Error::ProxyAuth`] or [`Error::ProxyRefused`].
+    pub fn to_error(&self) -> Error {
         if self.wants_credentials() {
             Error::ProxyAuth {
                 proxy: self.proxy.clone(),
