@@ -23,10 +23,12 @@ impl ProxyArgs {
         match self.apply(tus::Connector::builder()).build() {
             Ok(_) => Ok(()),
             Err(tus::Error::InvalidProxy { setting, reason }) => {
-                let setting = if setting == "the proxy URL" {
-                    "--proxy".to_owned()
+                // With `--proxy`, the environment's proxy URLs are not read:
+                // the flag is the setting at fault.
+                let setting = if self.proxy.is_some() {
+                    "--proxy"
                 } else {
-                    setting
+                    &setting
                 };
                 Err(crate::Failure::usage(format!("{setting}: {reason}")))
             }
