@@ -160,29 +160,17 @@ fn oauthlib_crosscheck() -> Result<Outcome, String> {
         eprintln!("\n!!!!!!!! {reason} !!!!!!!!\n");
         return Ok(Outcome::Skipped(reason));
     };
-    let venv = target_dir().join("oauthlib-venv");
-    let venv_python = venv.join("bin/python");
-    if !venv_python.exists() && !run_status(Command::new(python).args(["-m", "venv"]).arg(&venv))? {
-        return Err(format!("could not create a venv at {}", venv.display()));
-    }
-    let has_oauthlib = Command::new(&venv_python)
-        .args(["-c", "import oauthlib, jwt, cryptography"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_oauthlib
-        && !run_status(Command::new(&venv_python).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "oauthlib>=3.2,<5",
+    let venv_python = crate::run::ensure_venv(
+        python,
+        &target_dir().join("oauthlib-venv"),
+        "import oauthlib, jwt, cryptography",
+        &[
+            "oauthlib>=3.2,<5".as_ref(),
             // oauthlib's RSA-SHA1/RSA-SHA256 signing goes through PyJWT and cryptography.
-            "pyjwt>=2,<3",
-            "cryptography>=41",
-        ]))?
-    {
-        return Err("pip could not install oauthlib, pyjwt and cryptography".into());
-    }
+            "pyjwt>=2,<3".as_ref(),
+            "cryptography>=41".as_ref(),
+        ],
+    )?;
     let cases = target_dir().join("oauthlib-cases.json");
     let script = root().join("crates/oauth1/crosscheck/oauthlib_cases.py");
     // The OAuth wiki's published RSA test key: signatures are deterministic.

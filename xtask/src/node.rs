@@ -34,21 +34,38 @@ pub(crate) fn available() -> bool {
 
 /// Installs the server's packages (from the committed lockfile) under target/.
 pub(crate) fn install() -> Result<PathBuf, String> {
-    let source = root().join("tests/tus-node");
-    let dest = target_dir().join("tus-node");
+    install_package(
+        "tests/tus-node",
+        "tus-node",
+        &["package.json", "package-lock.json", "server.mjs"],
+        "@tus/server",
+    )
+}
+
+/// Copies `files` from `source` (under the repository root) to `dest` (under
+/// target/) and runs `npm ci` there from the committed lockfile, unless
+/// `node_modules/<marker>` is already installed.
+pub(crate) fn install_package(
+    source: &str,
+    dest: &str,
+    files: &[&str],
+    marker: &str,
+) -> Result<PathBuf, String> {
+    let source = root().join(source);
+    let dest = target_dir().join(dest);
     std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
-    for file in ["package.json", "package-lock.json", "server.mjs"] {
+    for file in files {
         std::fs::copy(source.join(file), dest.join(file))
             .map_err(|e| format!("copying {file}: {e}"))?;
     }
-    if !dest.join("node_modules/@tus/server").exists()
+    if !dest.join("node_modules").join(marker).exists()
         && !run_status(
             Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
                 .current_dir(&dest),
         )?
     {
-        return Err("npm could not install @tus/server and @tus/file-store".into());
+        return Err(format!("npm could not install {marker}"));
     }
     Ok(dest)
 }

@@ -11,51 +11,29 @@ use super::measure::{Measured, measure};
 use super::{GIB, MIB, RUNS, Server, build_upload_binaries, curl_baseline, data_root, met};
 use super::{print_table, row};
 use super::{run_ours, source_file};
-use crate::run::{root, run_status, target_dir};
 
 /// Installs tus-js-client (npm ci) and tuspy (pip, in a venv); returns the
 /// directory and the venv's python.
 fn install_peers() -> Result<(PathBuf, PathBuf), String> {
-    let source = root().join("tests/peers");
-    let dest = target_dir().join("bench-peers");
-    std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
-    for file in [
-        "package.json",
-        "package-lock.json",
-        "upload.mjs",
-        "upload.py",
-        "requirements.txt",
-    ] {
-        std::fs::copy(source.join(file), dest.join(file))
-            .map_err(|e| format!("copying {file}: {e}"))?;
-    }
-    if !dest.join("node_modules/tus-js-client").exists()
-        && !run_status(
-            Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(&dest),
-        )?
-    {
-        return Err("npm could not install tus-js-client".into());
-    }
-    let venv = dest.join("venv");
-    let python = venv.join("bin/python");
-    if !python.exists() && !run_status(Command::new("python3").args(["-m", "venv"]).arg(&venv))? {
-        return Err("python3 could not create a venv for tuspy".into());
-    }
-    let has_tuspy = Command::new(&python)
-        .args(["-c", "import tusclient"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_tuspy
-        && !run_status(
-            Command::new(&python)
-                .args(["-m", "pip", "install", "-q", "-r"])
-                .arg(dest.join("requirements.txt")),
-        )?
-    {
-        return Err("pip could not install tuspy".into());
-    }
+    let dest = crate::node::install_package(
+        "tests/peers",
+        "bench-peers",
+        &[
+            "package.json",
+            "package-lock.json",
+            "upload.mjs",
+            "upload.py",
+            "requirements.txt",
+        ],
+        "tus-js-client",
+    )?;
+    let requirements = dest.join("requirements.txt");
+    let python = crate::run::ensure_venv(
+        "python3",
+        &dest.join("venv"),
+        "import tusclient",
+        &["-r".as_ref(), requirements.as_os_str()],
+    )?;
     Ok((dest, python))
 }
 
