@@ -109,6 +109,35 @@ pub(crate) fn parse_counts(line: &str) -> Option<Counts> {
     None
 }
 
+/// A Python venv at `dir` whose interpreter can `import_check`; creates it
+/// with `python` and runs `pip install pip_args` when the import fails.
+/// Returns the venv's python.
+pub(crate) fn ensure_venv(
+    python: &str,
+    dir: &Path,
+    import_check: &str,
+    pip_args: &[&std::ffi::OsStr],
+) -> Result<PathBuf, String> {
+    let venv_python = dir.join("bin/python");
+    if !venv_python.exists() && !run_status(Command::new(python).args(["-m", "venv"]).arg(dir))? {
+        return Err(format!("could not create a venv at {}", dir.display()));
+    }
+    let ready = Command::new(&venv_python)
+        .args(["-c", import_check])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready
+        && !run_status(
+            Command::new(&venv_python)
+                .args(["-m", "pip", "install", "--quiet"])
+                .args(pip_args),
+        )?
+    {
+        return Err(format!("pip could not install what `{import_check}` needs"));
+    }
+    Ok(venv_python)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,33 +173,4 @@ mod tests {
         assert_eq!(parse_counts("running 26 tests"), None);
         assert_eq!(parse_counts("test foo ... ok"), None);
     }
-}
-
-/// A Python venv at `dir` whose interpreter can `import_check`; creates it
-/// with `python` and runs `pip install pip_args` when the import fails.
-/// Returns the venv's python.
-pub(crate) fn ensure_venv(
-    python: &str,
-    dir: &Path,
-    import_check: &str,
-    pip_args: &[&std::ffi::OsStr],
-) -> Result<PathBuf, String> {
-    let venv_python = dir.join("bin/python");
-    if !venv_python.exists() && !run_status(Command::new(python).args(["-m", "venv"]).arg(dir))? {
-        return Err(format!("could not create a venv at {}", dir.display()));
-    }
-    let ready = Command::new(&venv_python)
-        .args(["-c", import_check])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ready
-        && !run_status(
-            Command::new(&venv_python)
-                .args(["-m", "pip", "install", "--quiet"])
-                .args(pip_args),
-        )?
-    {
-        return Err(format!("pip could not install what `{import_check}` needs"));
-    }
-    Ok(venv_python)
 }
