@@ -37,6 +37,17 @@ pub(crate) fn push_param(out: &mut Vec<u8>, name: &str, value: &str) {
     write_param(out, name, value);
 }
 
+/// Appends `, name="value"` for a protocol parameter, whose name (`oauth_…`)
+/// needs no encoding.
+pub(crate) fn push_protocol_param(out: &mut Vec<u8>, name: &'static str, value: &str) {
+    debug_assert!(crate::encoding::is_unreserved_text(name.as_bytes()));
+    out.extend_from_slice(b", ");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    percent_encode_bytes(out, value.as_bytes());
+    out.push(b'"');
+}
+
 fn write_param(out: &mut Vec<u8>, name: &str, value: &str) {
     percent_encode_bytes(out, name.as_bytes());
     out.extend_from_slice(b"=\"");

@@ -245,13 +245,13 @@ impl Prepared {
                     + body_hash.map_or(0, str::len)),
         );
         out.extend_from_slice(&self.header_head);
-        header::push_param(&mut out, "oauth_timestamp", timestamp);
-        header::push_param(&mut out, "oauth_nonce", nonce);
+        header::push_protocol_param(&mut out, "oauth_timestamp", timestamp);
+        header::push_protocol_param(&mut out, "oauth_nonce", nonce);
         out.extend_from_slice(&self.header_tail);
         if let Some(hash) = body_hash {
-            header::push_param(&mut out, "oauth_body_hash", hash);
+            header::push_protocol_param(&mut out, "oauth_body_hash", hash);
         }
-        header::push_param(&mut out, "oauth_signature", signature);
+        header::push_protocol_param(&mut out, "oauth_signature", signature);
         // The realm is UTF-8 and everything else ASCII.
         String::from_utf8(out).unwrap_or_default()
     }
