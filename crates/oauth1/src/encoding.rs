@@ -103,6 +103,24 @@ fn unreserved_lanes(word: u64) -> u64 {
         | in_range(word, b'~', b'~')
 }
 
+/// The high bit set in each lane of `word` that equals `byte` — exact for
+/// the lowest such lane; a lane above a match may be set falsely (the
+/// subtraction's borrow), so callers only use the lowest one, or whether any is set.
+#[inline(always)]
+pub(crate) fn lanes_equal(word: u64, byte: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Up to eight bytes as a little-endian word, zero-padded.
+#[inline(always)]
+pub(crate) fn load_padded(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let len = bytes.len().min(8);
+    word[..len].copy_from_slice(&bytes[..len]);
+    u64::from_le_bytes(word)
+}
+
 /// Whether all eight bytes of `word` are unreserved.
 #[inline(always)]
 fn all_unreserved(word: u64) -> bool {

@@ -1,7 +1,11 @@
 //! The `Authorization: OAuth ...` header (RFC 5849 §3.5.1): writing and strict parsing.
 
+use std::borrow::Cow;
+
 use crate::Error;
-use crate::encoding::{RawPair, percent_decode, percent_encode_bytes};
+use crate::encoding::{
+    BorrowedPair, lanes_equal, load_padded, percent_decode, percent_encode_bytes,
+};
 
 /// Writes `OAuth realm="...", name="value", ...`; names and values are encoded.
 pub(crate) fn format<'a>(
@@ -81,8 +85,8 @@ impl AuthorizationHeader {
     /// errors of [`crate::Error::MalformedHeader`].
     pub fn parse(value: &str) -> Result<Self, Error> {
         let parsed = parse(value)?;
-        let text = |bytes: Vec<u8>| {
-            String::from_utf8(bytes).map_err(|_| Error::InvalidPercentEncoding {
+        let text = |bytes: Cow<'_, [u8]>| {
+            String::from_utf8(bytes.into_owned()).map_err(|_| Error::InvalidPercentEncoding {
                 context: "Authorization header (not UTF-8)",
             })
         };
@@ -91,7 +95,7 @@ impl AuthorizationHeader {
             params.push((text(name)?, text(value)?));
         }
         Ok(AuthorizationHeader {
-            realm: parsed.realm,
+            realm: parsed.realm.map(Cow::into_owned),
             params,
         })
     }
@@ -125,11 +129,13 @@ impl std::fmt::Debug for AuthorizationHeader {
     }
 }
 
-/// A parsed OAuth header: the realm (not signed) and the other parameters, decoded.
+/// A parsed OAuth header: the realm (not signed) and the other parameters,
+/// decoded, borrowing from the header wherever nothing needed decoding (the
+/// usual case: a verifier allocates nothing per parameter).
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct ParsedHeader {
-    pub(crate) realm: Option<String>,
-    pub(crate) params: Vec<RawPair>,
+pub(crate) struct ParsedHeader<'a> {
+    pub(crate) realm: Option<Cow<'a, str>>,
+    pub(crate) params: Vec<BorrowedPair<'a>>,
 }
 
 /// Parses an `Authorization` header value whose scheme is `OAuth` (any case).
@@ -137,10 +143,10 @@ pub(crate) struct ParsedHeader {
 /// Strict: every value must be a double-quoted string (RFC 7235: `\"` and
 /// `\\` escapes are undone), parameters are separated by commas, and no name
 /// may repeat.
-pub(crate) fn parse(value: &str) -> Result<ParsedHeader, Error> {
+pub(crate) fn parse(value: &str) -> Result<ParsedHeader<'_>, Error> {
     let malformed = |reason: &'static str| Error::MalformedHeader { reason };
     let value = value.trim_matches(is_space);
-    let scheme_end = value.find(is_space).unwrap_or(value.len());
+    let scheme_end = find_byte(value, |b| is_space(char::from(b))).unwrap_or(value.len());
     let (scheme, mut rest) = value.split_at(scheme_end);
     if !scheme.eq_ignore_ascii_case("OAuth") {
         return Err(malformed("the scheme is not OAuth"));
@@ -148,38 +154,35 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader, Error> {
     let mut parsed = ParsedHeader::default();
     parsed.params.reserve(10);
     loop {
-        rest = rest.trim_start_matches(is_space);
+        rest = skip_space(rest);
         if rest.is_empty() {
             break;
         }
-        let name_end = rest.find(|c: char| c == '=' || is_space(c) || c == ',');
-        let Some(name_end) = name_end else {
-            return Err(malformed("a parameter has no value"));
-        };
+        // Every delimiter is ASCII, so a byte position is a char boundary.
+        let name_end = find_byte(rest, |b| NAME_ENDS[usize::from(b)])
+            .ok_or_else(|| malformed("a parameter has no value"))?;
         let (name, after_name) = rest.split_at(name_end);
         if name.is_empty() {
             return Err(malformed("a parameter has no name"));
         }
-        let after_eq = after_name
-            .trim_start_matches(is_space)
+        let after_eq = skip_space(after_name)
             .strip_prefix('=')
-            .ok_or(malformed("a parameter has no value"))?;
-        let quoted = after_eq
-            .trim_start_matches(is_space)
+            .ok_or_else(|| malformed("a parameter has no value"))?;
+        let quoted = skip_space(after_eq)
             .strip_prefix('"')
-            .ok_or(malformed("a value is not in double quotes"))?;
+            .ok_or_else(|| malformed("a value is not in double quotes"))?;
         let (raw_value, after_value) =
-            unquote(quoted).ok_or(malformed("a quoted value is not closed"))?;
-        let raw_value: &str = &raw_value;
-        rest = after_value.trim_start_matches(is_space);
+            unquote(quoted).ok_or_else(|| malformed("a quoted value is not closed"))?;
+        rest = skip_space(after_value);
         if let Some(after_comma) = rest.strip_prefix(',') {
             rest = after_comma;
         } else if !rest.is_empty() {
             return Err(malformed("parameters are not separated by commas"));
         }
 
-        let decoded_name = percent_decode(name, false, "Authorization header")?;
-        let repeated = if decoded_name == b"realm" {
+        let decoded_name = decode(Cow::Borrowed(name), name.as_bytes().contains(&b'%'))?;
+        let is_realm = *decoded_name == *b"realm";
+        let repeated = if is_realm {
             parsed.realm.is_some()
         } else {
             parsed.params.iter().any(|(seen, _)| *seen == decoded_name)
@@ -189,33 +192,77 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader, Error> {
                 name: String::from_utf8_lossy(&decoded_name).into_owned(),
             });
         }
-        if decoded_name == b"realm" {
+        if is_realm {
             // The realm is a plain quoted-string, not percent-encoded (RFC 5849 §3.5.1).
-            parsed.realm = Some(raw_value.to_owned());
+            parsed.realm = Some(raw_value.text);
         } else {
-            let decoded_value = percent_decode(raw_value, false, "Authorization header")?;
-            parsed.params.push((decoded_name, decoded_value));
+            let has_percent = raw_value.has_percent;
+            parsed
+                .params
+                .push((decoded_name, decode(raw_value.text, has_percent)?));
         }
     }
     Ok(parsed)
 }
 
+/// Percent-decodes a name or an unquoted value, borrowing it when it holds
+/// no `%` (`has_percent`, already known from scanning it).
+fn decode(raw: Cow<'_, str>, has_percent: bool) -> Result<Cow<'_, [u8]>, Error> {
+    const CONTEXT: &str = "Authorization header";
+    match raw {
+        Cow::Borrowed(text) if !has_percent => Ok(Cow::Borrowed(text.as_bytes())),
+        raw => percent_decode(&raw, false, CONTEXT).map(Cow::Owned),
+    }
+}
+
+/// The bytes that end a parameter name: `=`, `,` and white space.
+const NAME_ENDS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = matches!(byte as u8, b'=' | b',') || is_space(byte as u8 as char);
+        byte += 1;
+    }
+    table
+};
+
+/// The position of the first byte of `text` that `matches`.
+fn find_byte(text: &str, matches: impl Fn(u8) -> bool) -> Option<usize> {
+    text.bytes().position(matches)
+}
+
+/// `text` without its leading spaces, tabs and line breaks.
+fn skip_space(text: &str) -> &str {
+    let start = find_byte(text, |b| !is_space(char::from(b))).unwrap_or(text.len());
+    &text[start..]
+}
+
+/// A quoted-string's content, quoted-pairs undone.
+struct Unquoted<'a> {
+    text: Cow<'a, str>,
+    /// Whether it holds a `%` (needs percent-decoding).
+    has_percent: bool,
+}
+
 /// The content of a quoted-string whose opening quote is already consumed,
 /// with quoted-pairs undone, and what follows the closing quote. Borrowed
 /// when it holds no quoted-pair (OAuth values never do).
-fn unquote(quoted: &str) -> Option<(std::borrow::Cow<'_, str>, &str)> {
-    let end = quoted.find(['"', '\\'])?;
+fn unquote(quoted: &str) -> Option<(Unquoted<'_>, &str)> {
+    let (end, has_percent) = find_quote_end(quoted.as_bytes());
+    let end = end?;
     if quoted.as_bytes()[end] == b'"' {
-        return Some((
-            std::borrow::Cow::Borrowed(&quoted[..end]),
-            &quoted[end + 1..],
-        ));
+        let text = Cow::Borrowed(&quoted[..end]);
+        return Some((Unquoted { text, has_percent }, &quoted[end + 1..]));
     }
     let mut value = String::new();
     let mut chars = quoted.char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
-            '"' => return Some((std::borrow::Cow::Owned(value), &quoted[i + 1..])),
+            '"' => {
+                let has_percent = value.contains('%');
+                let text = Cow::Owned(value);
+                return Some((Unquoted { text, has_percent }, &quoted[i + 1..]));
+            }
             '\\' => value.push(chars.next()?.1),
             c => value.push(c),
         }
@@ -223,7 +270,26 @@ fn unquote(quoted: &str) -> Option<(std::borrow::Cow<'_, str>, &str)> {
     None
 }
 
-fn is_space(c: char) -> bool {
+/// The position of the first `"` or `\\` in `bytes`, and whether a `%` comes
+/// before it, eight bytes at a time (the values are most of a header).
+fn find_quote_end(bytes: &[u8]) -> (Option<usize>, bool) {
+    let mut percents = 0;
+    for (index, chunk) in bytes.chunks(8).enumerate() {
+        let word = load_padded(chunk);
+        let stops = lanes_equal(word, b'"') | lanes_equal(word, b'\\');
+        let here = lanes_equal(word, b'%');
+        if stops != 0 {
+            let lane = stops.trailing_zeros() / 8;
+            let below = (1u64 << (lane * 8)) - 1;
+            let end = index * 8 + lane as usize;
+            return (Some(end), (percents | (here & below)) != 0);
+        }
+        percents |= here;
+    }
+    (None, percents != 0)
+}
+
+const fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
@@ -231,8 +297,11 @@ fn is_space(c: char) -> bool {
 mod tests {
     use super::*;
 
-    fn pair(name: &str, value: &str) -> RawPair {
-        (name.as_bytes().to_vec(), value.as_bytes().to_vec())
+    fn pair(name: &str, value: &str) -> BorrowedPair<'static> {
+        (
+            Cow::Owned(name.as_bytes().to_vec()),
+            Cow::Owned(value.as_bytes().to_vec()),
+        )
     }
 
     #[test]
@@ -277,11 +346,11 @@ mod tests {
             ("oauth_nonce".to_owned(), "a b+c/é\"".to_owned()),
             ("oauth_token".to_owned(), String::new()),
         ];
-        let parsed = parse(&format(
+        let header = format(
             Some("r"),
             params.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-        ))
-        .unwrap();
+        );
+        let parsed = parse(&header).unwrap();
         assert_eq!(parsed.realm.as_deref(), Some("r"));
         assert_eq!(
             parsed.params,
@@ -311,6 +380,32 @@ mod tests {
                 "{bad:?} should be rejected, got {:?}",
                 parse(bad)
             );
+        }
+    }
+
+    #[test]
+    fn the_word_scan_finds_what_a_byte_scan_finds() {
+        let naive = |bytes: &[u8]| {
+            let end = bytes.iter().position(|&b| b == b'"' || b == b'\\');
+            let before = &bytes[..end.unwrap_or(bytes.len())];
+            (end, before.contains(&b'%'))
+        };
+        // Every placement of a quote, a backslash and a percent sign in
+        // values around the eight-byte word size, with non-ASCII filler.
+        for len in 0..20 {
+            for (stop, percent) in (0..=len).flat_map(|s| (0..=len).map(move |p| (s, p))) {
+                for stop_byte in [b'"', b'\\'] {
+                    let mut bytes: Vec<u8> =
+                        (0..len).map(|i| [b'a', 0xC3, 0xA9, b'!'][i % 4]).collect();
+                    if percent < len {
+                        bytes[percent] = b'%';
+                    }
+                    if stop < len {
+                        bytes[stop] = stop_byte;
+                    }
+                    assert_eq!(find_quote_end(&bytes), naive(&bytes), "{bytes:?}");
+                }
+            }
         }
     }
 

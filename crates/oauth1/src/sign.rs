@@ -222,15 +222,8 @@ impl Signer {
     /// be quoted, a bad extra parameter, or no random source for the nonce.
     pub fn sign(&self, request: &Request<'_>) -> Result<SignedRequest, Error> {
         let method = request.checked_method()?;
-        // The encoded parameters go in a scratch buffer per thread: no
-        // allocation per signature once it has grown to the usual size.
-        thread_local! {
-            static SCRATCH: std::cell::RefCell<EncodedParams> =
-                std::cell::RefCell::new(EncodedParams::with_capacity(16, 256));
-        }
         let (base_string, prepared, timestamp, nonce, body_hash) =
-            SCRATCH.with_borrow_mut(|signed| {
-                signed.clear();
+            EncodedParams::with_scratch(|signed| {
                 let base_uri = request.for_each_param(|_, name, value| {
                     // The request already carrying protocol parameters would
                     // sign them twice.

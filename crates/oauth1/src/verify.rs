@@ -4,12 +4,9 @@
 
 use std::fmt;
 
-use std::borrow::Cow;
-
-use crate::encoding::BorrowedPair;
 use crate::nonce::{MemoryNonceStore, NonceKey, NonceStore};
 use crate::sign::PROTOCOL_PARAMS;
-use crate::signature::{EncodedParams, constant_time_eq};
+use crate::signature::{EncodedParams, SigningKey, constant_time_eq};
 use crate::{Error, Request, SignatureMethod, VerifyError, header};
 
 /// A received request whose OAuth parameters have been parsed but not yet verified.
@@ -84,8 +81,7 @@ impl ReceivedRequest {
     /// other than `1.0`; unknown signature methods; non-numeric timestamps.
     pub fn parse(request: &Request<'_>) -> Result<Self, VerifyError> {
         let http_method = request.checked_method()?;
-        // Query and form parameters borrow from the request where nothing needed
-        // decoding; the header's are decoded (owned).
+        // Parameters borrow from the request wherever nothing needed decoding.
         let (base_uri, query_and_form, query_len) = request.borrowed_params()?;
         let header = match request.authorization {
             Some(value) if is_oauth_scheme(value) => Some(header::parse(value)?),
@@ -117,27 +113,21 @@ impl ReceivedRequest {
             _ => return Err(VerifyError::MixedPlacement),
         };
         let (realm, header_params) = header.map_or((None, Vec::new()), |h| (h.realm, h.params));
+        // Every parameter: the query's, the form's, then the header's.
+        let all = || query_and_form.iter().chain(&header_params);
 
-        let mut all: Vec<BorrowedPair<'_>> = query_and_form;
-        all.extend(
-            header_params
-                .into_iter()
-                .map(|(n, v)| (Cow::Owned(n), Cow::Owned(v))),
-        );
-
-        // Pull out each protocol parameter, refusing repeats.
-        // One slot per protocol parameter (a handful: no hashing needed).
-        let mut protocol: [Option<String>; PROTOCOL_PARAMS.len()] = Default::default();
-        for (name, value) in &all {
+        // Find each protocol parameter, refusing repeats: one slot per
+        // protocol parameter (a handful: no hashing needed), borrowing.
+        let mut protocol: [Option<&str>; PROTOCOL_PARAMS.len()] = Default::default();
+        for (name, value) in all() {
             if let Some(index) = PROTOCOL_PARAMS
                 .iter()
                 .position(|p| p.as_bytes() == name.as_ref())
             {
-                let value = String::from_utf8(value.to_vec()).map_err(|_| {
-                    Error::InvalidPercentEncoding {
+                let value =
+                    std::str::from_utf8(value).map_err(|_| Error::InvalidPercentEncoding {
                         context: "protocol parameter (not UTF-8)",
-                    }
-                })?;
+                    })?;
                 if protocol[index].replace(value).is_some() {
                     return Err(Error::DuplicateParameter {
                         name: PROTOCOL_PARAMS[index].to_owned(),
@@ -146,32 +136,30 @@ impl ReceivedRequest {
                 }
             }
         }
-        let mut take = |name: &'static str| {
+        let get = |name: &'static str| {
             PROTOCOL_PARAMS
                 .iter()
                 .position(|p| *p == name)
-                .and_then(|index| protocol[index].take())
+                .and_then(|index| protocol[index])
         };
-        let consumer_key = take("oauth_consumer_key").ok_or(VerifyError::MissingParameter {
+        let owned = |name: &'static str| get(name).map(str::to_owned);
+        let consumer_key = owned("oauth_consumer_key").ok_or(VerifyError::MissingParameter {
             name: "oauth_consumer_key",
         })?;
-        let method = take("oauth_signature_method")
+        let method = get("oauth_signature_method")
             .ok_or(VerifyError::MissingParameter {
                 name: "oauth_signature_method",
             })?
             .parse::<SignatureMethod>()
             .map_err(|_| VerifyError::UnsupportedSignatureMethod)?;
-        let signature = take("oauth_signature").ok_or(VerifyError::MissingParameter {
+        let signature = owned("oauth_signature").ok_or(VerifyError::MissingParameter {
             name: "oauth_signature",
         })?;
-        if take("oauth_version").is_some_and(|version| version != "1.0") {
+        if get("oauth_version").is_some_and(|version| version != "1.0") {
             return Err(VerifyError::UnsupportedVersion);
         }
-        let timestamp = match take("oauth_timestamp") {
-            Some(text) => Some(parse_timestamp(&text)?),
-            None => None,
-        };
-        let nonce = take("oauth_nonce");
+        let timestamp = get("oauth_timestamp").map(parse_timestamp).transpose()?;
+        let nonce = get("oauth_nonce");
         // RFC 5849 §3.1: only PLAINTEXT may omit the timestamp and nonce.
         if method != SignatureMethod::Plaintext {
             if timestamp.is_none() {
@@ -185,7 +173,7 @@ impl ReceivedRequest {
                 });
             }
         }
-        if nonce.as_deref() == Some("") {
+        if nonce == Some("") {
             return Err(VerifyError::MissingParameter {
                 name: "oauth_nonce",
             });
@@ -193,7 +181,7 @@ impl ReceivedRequest {
 
         // The Request Body Hash extension: checked after the signature.
         let opaque_body = request.content_type.is_some() && !request.has_form_body();
-        let body_hash_matches = take("oauth_body_hash").map(|sent| {
+        let body_hash_matches = get("oauth_body_hash").map(|sent| {
             opaque_body
                 && constant_time_eq(
                     sent.as_bytes(),
@@ -201,8 +189,7 @@ impl ReceivedRequest {
                 )
         });
 
-        let extensions = all
-            .iter()
+        let extensions = all()
             .filter(|(name, _)| name.starts_with(b"oauth_") && !is_protocol_name(name))
             .map(|(name, value)| {
                 (
@@ -212,28 +199,24 @@ impl ReceivedRequest {
             })
             .collect();
 
-        // §3.4.1.3.1: every parameter except oauth_signature (the realm is already out).
-        let mut signed = EncodedParams::with_capacity(
-            all.len(),
-            all.iter().map(|(n, v)| n.len() + v.len()).sum(),
-        );
-        for (name, value) in all
-            .iter()
-            .filter(|(name, _)| name.as_ref() != b"oauth_signature")
-        {
-            signed.push(name, value);
-        }
-        let base_string = signed.base_string(http_method, &base_uri);
+        // §3.4.1.3.1: every parameter except oauth_signature (the realm is
+        // already out), encoded into this thread's scratch buffer.
+        let base_string = EncodedParams::with_scratch(|signed| {
+            for (name, value) in all().filter(|(name, _)| name.as_ref() != b"oauth_signature") {
+                signed.push(name, value);
+            }
+            signed.base_string(http_method, &base_uri)
+        });
         Ok(ReceivedRequest {
             consumer_key,
-            token: take("oauth_token"),
+            token: owned("oauth_token"),
             method,
             signature,
             timestamp,
-            nonce,
-            callback: take("oauth_callback"),
-            verifier: take("oauth_verifier"),
-            realm,
+            nonce: nonce.map(str::to_owned),
+            callback: owned("oauth_callback"),
+            verifier: owned("oauth_verifier"),
+            realm: realm.map(std::borrow::Cow::into_owned),
             base_string,
             placement,
             body_hash_matches,
@@ -335,10 +318,8 @@ impl ReceivedRequest {
         if self.token.is_some() != token_secret.is_some() {
             return Err(VerifyError::TokenMismatch);
         }
-        let expected = self
-            .method
-            .sign(&self.base_string, consumer_secret, token_secret);
-        if !constant_time_eq(expected.expose().as_bytes(), self.signature.as_bytes()) {
+        let key = SigningKey::new(self.method, consumer_secret, token_secret);
+        if !key.verifies(self.base_string.as_bytes(), self.signature.as_bytes()) {
             return Err(VerifyError::InvalidSignature);
         }
         self.check_freshness(options, nonces)
