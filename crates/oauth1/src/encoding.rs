@@ -42,6 +42,7 @@ const UNRESERVED: [bool; 256] = {
 /// The room for the worst case (`%XX` for every byte) is reserved first; eight
 /// bytes at a time are checked at once (SWAR) and copied whole when all are
 /// unreserved. This is the hottest loop of signing and verifying.
+#[inline]
 pub(crate) fn percent_encode_bytes(out: &mut Vec<u8>, input: &[u8]) {
     out.reserve(3 * input.len());
     let mut chunks = input.chunks_exact(8);

@@ -135,10 +135,13 @@ impl NonceStore for MemoryNonceStore {
             }
         }
         let owned = owned_key(key);
-        if self.seen.contains(&owned) || self.limit.is_some_and(|limit| self.seen.len() >= limit) {
+        if self.limit.is_some_and(|limit| self.seen.len() >= limit) {
             return false;
         }
-        self.seen.insert(owned.clone());
+        // One lookup (hashing the key once) both checks and remembers.
+        if !self.seen.insert(owned.clone()) {
+            return false;
+        }
         // Kept in arrival order; timestamps are close to it, which is all pruning needs.
         self.by_age.push_back((key.timestamp, owned));
         true

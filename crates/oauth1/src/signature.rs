@@ -391,6 +391,7 @@ impl EncodedParams {
     /// encoded base string URI and the encoded normalized parameters, joined
     /// by `&` — the parameters written encoded a second time directly, without
     /// building the normalized string first.
+    #[cfg(test)]
     pub(crate) fn base_string(&mut self, method: &str, base_uri: &str) -> String {
         let all = self.spans.len();
         ascii_string(self.base_string_presorted(method, base_uri, all))

@@ -50,7 +50,8 @@ pub struct ReceivedRequest {
     callback: Option<String>,
     verifier: Option<String>,
     realm: Option<String>,
-    base_string: String,
+    /// ASCII: kept as bytes (the HMAC's input), read as text only on request.
+    base_string: Vec<u8>,
     placement: Placement,
     /// Extension parameters (`oauth_*` names this crate does not define), signed.
     extensions: Vec<(String, String)>,
@@ -88,53 +89,62 @@ impl ReceivedRequest {
             _ => None,
         };
 
-        let is_protocol_name = |name: &[u8]| PROTOCOL_PARAMS.iter().any(|p| p.as_bytes() == name);
-        let mut placements = Vec::new();
-        if header
-            .as_ref()
-            .is_some_and(|h| h.params.iter().any(|(n, _)| is_protocol_name(n)))
-        {
-            placements.push(Placement::Header);
-        }
+        let (realm, header_params) = header.map_or((None, Vec::new()), |h| (h.realm, h.params));
         let (query, form) = query_and_form.split_at(query_len);
-        if query.iter().any(|(n, _)| is_protocol_name(n)) {
-            placements.push(Placement::Query);
+        // Every parameter with where it came from: the query's, the form's,
+        // then the header's.
+        let all = || {
+            let from = |placement| move |pair| (placement, pair);
+            (query.iter().map(from(Placement::Query)))
+                .chain(form.iter().map(from(Placement::Form)))
+                .chain(header_params.iter().map(from(Placement::Header)))
+        };
+
+        // One pass: each protocol parameter into its slot (a handful: no
+        // hashing), borrowed; where they were; the extensions. A repeat or a
+        // bad value is reported after the placement, which is checked first.
+        let mut protocol: [Option<&str>; PROTOCOL_PARAMS.len()] = Default::default();
+        let mut placement = None;
+        let mut mixed = false;
+        let mut problem = None;
+        let mut extensions = Vec::new();
+        for (from, (name, value)) in all() {
+            let Some(index) = protocol_index(name) else {
+                if name.starts_with(b"oauth_") {
+                    extensions.push((
+                        String::from_utf8_lossy(name).into_owned(),
+                        String::from_utf8_lossy(value).into_owned(),
+                    ));
+                }
+                continue;
+            };
+            mixed |= placement.is_some_and(|seen| seen != from);
+            placement = Some(from);
+            match std::str::from_utf8(value) {
+                Ok(value) if protocol[index].is_none() => protocol[index] = Some(value),
+                Ok(_) => {
+                    problem.get_or_insert(Error::DuplicateParameter {
+                        name: PROTOCOL_PARAMS[index].to_owned(),
+                    });
+                }
+                Err(_) => {
+                    problem.get_or_insert(Error::InvalidPercentEncoding {
+                        context: "protocol parameter (not UTF-8)",
+                    });
+                }
+            }
         }
-        if form.iter().any(|(n, _)| is_protocol_name(n)) {
-            placements.push(Placement::Form);
-        }
-        let placement = match placements.as_slice() {
-            [] => {
+        let placement = match (placement, mixed) {
+            (None, _) => {
                 return Err(VerifyError::MissingParameter {
                     name: "oauth_signature",
                 });
             }
-            [one] => *one,
-            _ => return Err(VerifyError::MixedPlacement),
+            (Some(_), true) => return Err(VerifyError::MixedPlacement),
+            (Some(one), false) => one,
         };
-        let (realm, header_params) = header.map_or((None, Vec::new()), |h| (h.realm, h.params));
-        // Every parameter: the query's, the form's, then the header's.
-        let all = || query_and_form.iter().chain(&header_params);
-
-        // Find each protocol parameter, refusing repeats: one slot per
-        // protocol parameter (a handful: no hashing needed), borrowing.
-        let mut protocol: [Option<&str>; PROTOCOL_PARAMS.len()] = Default::default();
-        for (name, value) in all() {
-            if let Some(index) = PROTOCOL_PARAMS
-                .iter()
-                .position(|p| p.as_bytes() == name.as_ref())
-            {
-                let value =
-                    std::str::from_utf8(value).map_err(|_| Error::InvalidPercentEncoding {
-                        context: "protocol parameter (not UTF-8)",
-                    })?;
-                if protocol[index].replace(value).is_some() {
-                    return Err(Error::DuplicateParameter {
-                        name: PROTOCOL_PARAMS[index].to_owned(),
-                    }
-                    .into());
-                }
-            }
+        if let Some(problem) = problem {
+            return Err(problem.into());
         }
         let get = |name: &'static str| {
             PROTOCOL_PARAMS
@@ -189,23 +199,16 @@ impl ReceivedRequest {
                 )
         });
 
-        let extensions = all()
-            .filter(|(name, _)| name.starts_with(b"oauth_") && !is_protocol_name(name))
-            .map(|(name, value)| {
-                (
-                    String::from_utf8_lossy(name).into_owned(),
-                    String::from_utf8_lossy(value).into_owned(),
-                )
-            })
-            .collect();
-
         // §3.4.1.3.1: every parameter except oauth_signature (the realm is
         // already out), encoded into this thread's scratch buffer.
         let base_string = EncodedParams::with_scratch(|signed| {
-            for (name, value) in all().filter(|(name, _)| name.as_ref() != b"oauth_signature") {
+            for (_, (name, value)) in
+                all().filter(|(_, (name, _))| name.as_ref() != b"oauth_signature")
+            {
                 signed.push(name, value);
             }
-            signed.base_string(http_method, &base_uri)
+            let sort_all = signed.len();
+            signed.base_string_presorted(http_method, &base_uri, sort_all)
         });
         Ok(ReceivedRequest {
             consumer_key,
@@ -287,7 +290,7 @@ impl ReceivedRequest {
 
     /// The base string the server computed (compare with the client's when debugging).
     pub fn base_string(&self) -> &str {
-        &self.base_string
+        std::str::from_utf8(&self.base_string).unwrap_or_default()
     }
 
     /// Verifies the signature with the secrets the caller looked up, then the
@@ -319,7 +322,7 @@ impl ReceivedRequest {
             return Err(VerifyError::TokenMismatch);
         }
         let key = SigningKey::new(self.method, consumer_secret, token_secret);
-        if !key.verifies(self.base_string.as_bytes(), self.signature.as_bytes()) {
+        if !key.verifies(&self.base_string, self.signature.as_bytes()) {
             return Err(VerifyError::InvalidSignature);
         }
         self.check_freshness(options, nonces)
@@ -388,7 +391,7 @@ impl ReceivedRequest {
                 method: self.method,
             });
         }
-        if !key.verifies(self.method, &self.base_string, &self.signature) {
+        if !key.verifies(self.method, self.base_string(), &self.signature) {
             return Err(VerifyError::InvalidSignature);
         }
         self.check_freshness(options, nonces)
@@ -432,6 +435,14 @@ impl ReceivedRequest {
         }
         Ok(())
     }
+}
+
+/// The slot of a protocol parameter's name in [`PROTOCOL_PARAMS`].
+fn protocol_index(name: &[u8]) -> Option<usize> {
+    if !name.starts_with(b"oauth_") {
+        return None;
+    }
+    PROTOCOL_PARAMS.iter().position(|p| p.as_bytes() == name)
 }
 
 fn is_oauth_scheme(header_value: &str) -> bool {
