@@ -7,11 +7,11 @@ use std::process::{Child, Command, Stdio};
 
 use crate::run::{cargo, run_status, target_dir};
 
+mod latency;
 mod measure;
-mod netem;
 mod peers;
+use latency::latency_bench;
 use measure::{Measured, machine_line, measure};
-use netem::netem_bench;
 
 const GIB: u64 = 1 << 30;
 const MIB: u64 = 1 << 20;
@@ -20,9 +20,12 @@ const RUNS: usize = 3;
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let only = args.first().map(String::as_str);
-    if !matches!(only, None | Some("oauth1" | "upload" | "cache" | "peers")) {
+    if !matches!(
+        only,
+        None | Some("oauth1" | "upload" | "cache" | "peers" | "latency")
+    ) {
         return Err(format!(
-            "`bench` takes an optional `oauth1`, `cache`, `upload` or `peers` (got {only:?})"
+            "`bench` takes an optional `oauth1`, `cache`, `upload`, `latency` or `peers` (got {only:?})"
         ));
     }
     println!("{}", machine_line());
@@ -49,6 +52,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     if matches!(only, None | Some("upload")) {
         upload_bench()?;
+    }
+    if matches!(only, None | Some("latency")) {
+        latency_section(&build_upload_binaries()?);
     }
     if matches!(only, None | Some("peers")) {
         peers::peers_bench()?;
@@ -361,6 +367,8 @@ pub(crate) fn build_upload_binaries() -> Result<PathBuf, String> {
         "vimeo-sandbox",
         "--example",
         "tus_server",
+        "--example",
+        "latency_link",
     ]))? {
         return Err("building the upload benchmark failed".into());
     }
@@ -519,18 +527,23 @@ fn upload_bench() -> Result<(), String> {
     for verdict in verdicts {
         println!("target: {verdict}");
     }
-    match netem_bench(&release) {
+    Ok(())
+}
+
+/// `--parallel 4` against one stream over a slow link, printed.
+fn latency_section(release: &Path) {
+    match latency_bench(release) {
         Ok(lines) => {
             println!(
-                "\nupload of 256 MiB to the sandbox over a veth link with 100 ms RTT (tc netem), best of 2"
+                "\nupload of 256 MiB to the sandbox over a {} ms-RTT link (sandbox::LatencyLink, 4 MiB window per connection), best of 2",
+                latency::RTT_MS
             );
             for line in lines {
                 println!("{line}");
             }
         }
-        Err(reason) => println!("\n!!!!!!!! NETEM BENCH SKIPPED: {reason} !!!!!!!!"),
+        Err(reason) => println!("\n!!!!!!!! LATENCY BENCH FAILED: {reason} !!!!!!!!"),
     }
-    Ok(())
 }
 
 /// "met" or "NOT MET", for the target lines.

@@ -1,6 +1,8 @@
 //! Runs the sandbox tus server until killed: `tus_server PORT DIR`.
 //! Prints `listening on URL` once ready (used by `cargo xtask bench`).
-//! `TUS_HOST` binds another address than 127.0.0.1.
+//! `TUS_HOST` binds another address than 127.0.0.1; `TUS_RELATIVE_LOCATION=1`
+//! answers creation with relative `Location`s (so a relay in front keeps
+//! the client's requests).
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -12,6 +14,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = sandbox::TusConfig::new(dir).port(port.parse()?);
     if let Ok(host) = std::env::var("TUS_HOST") {
         config = config.host(host.parse()?);
+    }
+    if std::env::var_os("TUS_RELATIVE_LOCATION").is_some() {
+        config = config.relative_location();
     }
     let server = sandbox::TusServer::start(config).await?;
     println!("listening on {}", server.endpoint());

@@ -21,6 +21,7 @@
 mod assets;
 mod browser;
 mod faults;
+mod latency_link;
 mod redis_server;
 mod rotating_token;
 mod serve;
@@ -33,6 +34,7 @@ mod vimeo;
 
 pub use browser::{Page, browse};
 pub use faults::{Fault, Faults};
+pub use latency_link::{LatencyLink, LinkShape};
 pub use redis_server::RedisServer;
 pub use static_file::serve_file;
 pub use temp::TempDir;
