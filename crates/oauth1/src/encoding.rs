@@ -42,7 +42,6 @@ const UNRESERVED: [bool; 256] = {
 /// The room for the worst case (`%XX` for every byte) is reserved first; eight
 /// bytes at a time are checked at once (SWAR) and copied whole when all are
 /// unreserved. This is the hottest loop of signing and verifying.
-#[inline]
 pub(crate) fn percent_encode_bytes(out: &mut Vec<u8>, input: &[u8]) {
     out.reserve(3 * input.len());
     let mut chunks = input.chunks_exact(8);
@@ -168,30 +167,28 @@ pub(crate) fn percent_decode(
     plus_as_space: bool,
     context: &'static str,
 ) -> Result<Vec<u8>, Error> {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hi = bytes.get(i + 1).copied().and_then(hex_value);
-                let lo = bytes.get(i + 2).copied().and_then(hex_value);
-                match (hi, lo) {
-                    (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
-                    _ => return Err(Error::InvalidPercentEncoding { context }),
-                }
-                i += 3;
-            }
-            b'+' if plus_as_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            other => {
-                out.push(other);
-                i += 1;
-            }
+    let mut out = Vec::with_capacity(input.len());
+    let mut rest = input.as_bytes();
+    // Runs between escapes are copied whole.
+    while let Some(at) = rest
+        .iter()
+        .position(|&b| b == b'%' || (plus_as_space && b == b'+'))
+    {
+        out.extend_from_slice(&rest[..at]);
+        if rest[at] == b'+' {
+            out.push(b' ');
+            rest = &rest[at + 1..];
+            continue;
         }
+        let hi = rest.get(at + 1).copied().and_then(hex_value);
+        let lo = rest.get(at + 2).copied().and_then(hex_value);
+        match (hi, lo) {
+            (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
+            _ => return Err(Error::InvalidPercentEncoding { context }),
+        }
+        rest = &rest[at + 3..];
     }
+    out.extend_from_slice(rest);
     Ok(out)
 }
 
@@ -342,6 +339,27 @@ mod tests {
                 .flat_map(|&b| percent_encode([b]).into_bytes())
                 .collect();
             assert_eq!(fast, slow, "{len}");
+        }
+    }
+
+    #[test]
+    fn one_reserved_byte_anywhere_in_clean_text_is_escaped() {
+        // The clean-prefix and overlapping-last-word shortcuts, at every
+        // length around the word size and every position of one escape.
+        for len in 0..40 {
+            for at in (0..len).map(Some).chain([None]) {
+                let mut text: Vec<u8> = (0..len).map(|i| b"aZ09-._~x"[i % 9]).collect();
+                if let Some(at) = at {
+                    text[at] = b'/';
+                }
+                let mut fast = Vec::new();
+                percent_encode_bytes(&mut fast, &text);
+                let slow: Vec<u8> = text
+                    .iter()
+                    .flat_map(|&b| percent_encode([b]).into_bytes())
+                    .collect();
+                assert_eq!(fast, slow, "len {len}, escape at {at:?}");
+            }
         }
     }
 

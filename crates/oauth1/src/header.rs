@@ -159,8 +159,8 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader<'_>, Error> {
             break;
         }
         // Every delimiter is ASCII, so a byte position is a char boundary.
-        let name_end = find_byte(rest, |b| NAME_ENDS[usize::from(b)])
-            .ok_or_else(|| malformed("a parameter has no value"))?;
+        let (name_end, name_has_percent) = find_name_end(rest.as_bytes());
+        let name_end = name_end.ok_or_else(|| malformed("a parameter has no value"))?;
         let (name, after_name) = rest.split_at(name_end);
         if name.is_empty() {
             return Err(malformed("a parameter has no name"));
@@ -180,7 +180,7 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader<'_>, Error> {
             return Err(malformed("parameters are not separated by commas"));
         }
 
-        let decoded_name = decode(Cow::Borrowed(name), name.as_bytes().contains(&b'%'))?;
+        let decoded_name = decode(Cow::Borrowed(name), name_has_percent)?;
         let is_realm = *decoded_name == *b"realm";
         let repeated = if is_realm {
             parsed.realm.is_some()
@@ -214,17 +214,6 @@ fn decode(raw: Cow<'_, str>, has_percent: bool) -> Result<Cow<'_, [u8]>, Error> 
         raw => percent_decode(&raw, false, CONTEXT).map(Cow::Owned),
     }
 }
-
-/// The bytes that end a parameter name: `=`, `,` and white space.
-const NAME_ENDS: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        table[byte] = matches!(byte as u8, b'=' | b',') || is_space(byte as u8 as char);
-        byte += 1;
-    }
-    table
-};
 
 /// The position of the first byte of `text` that `matches`.
 fn find_byte(text: &str, matches: impl Fn(u8) -> bool) -> Option<usize> {
@@ -271,15 +260,37 @@ fn unquote(quoted: &str) -> Option<(Unquoted<'_>, &str)> {
 }
 
 /// The position of the first `"` or `\\` in `bytes`, and whether a `%` comes
-/// before it, eight bytes at a time (the values are most of a header).
+/// before it (the values are most of a header).
 fn find_quote_end(bytes: &[u8]) -> (Option<usize>, bool) {
+    scan(bytes, |word| {
+        lanes_equal(word, b'"') | lanes_equal(word, b'\\')
+    })
+}
+
+/// The position of the first byte that ends a parameter name (`=`, `,`,
+/// white space), and whether a `%` comes before it.
+fn find_name_end(bytes: &[u8]) -> (Option<usize>, bool) {
+    scan(bytes, |word| {
+        lanes_equal(word, b'=')
+            | lanes_equal(word, b',')
+            | lanes_equal(word, b' ')
+            | lanes_equal(word, b'\t')
+            | lanes_equal(word, b'\r')
+            | lanes_equal(word, b'\n')
+    })
+}
+
+/// The position of the first byte whose lane `stops` marks, and whether a
+/// `%` comes before it, eight bytes at a time.
+#[inline(always)]
+fn scan(bytes: &[u8], stops: impl Fn(u64) -> u64) -> (Option<usize>, bool) {
     let mut percents = 0;
     for (index, chunk) in bytes.chunks(8).enumerate() {
         let word = load_padded(chunk);
-        let stops = lanes_equal(word, b'"') | lanes_equal(word, b'\\');
+        let stop = stops(word);
         let here = lanes_equal(word, b'%');
-        if stops != 0 {
-            let lane = stops.trailing_zeros() / 8;
+        if stop != 0 {
+            let lane = stop.trailing_zeros() / 8;
             let below = (1u64 << (lane * 8)) - 1;
             let end = index * 8 + lane as usize;
             return (Some(end), (percents | (here & below)) != 0);
@@ -384,17 +395,17 @@ mod tests {
     }
 
     #[test]
-    fn the_word_scan_finds_what_a_byte_scan_finds() {
-        let naive = |bytes: &[u8]| {
-            let end = bytes.iter().position(|&b| b == b'"' || b == b'\\');
+    fn the_word_scans_find_what_a_byte_scan_finds() {
+        let naive = |bytes: &[u8], stops: &[u8]| {
+            let end = bytes.iter().position(|b| stops.contains(b));
             let before = &bytes[..end.unwrap_or(bytes.len())];
             (end, before.contains(&b'%'))
         };
-        // Every placement of a quote, a backslash and a percent sign in
-        // values around the eight-byte word size, with non-ASCII filler.
+        // Every placement of a stop byte and a percent sign in values
+        // around the eight-byte word size, with non-ASCII filler.
         for len in 0..20 {
             for (stop, percent) in (0..=len).flat_map(|s| (0..=len).map(move |p| (s, p))) {
-                for stop_byte in [b'"', b'\\'] {
+                for stop_byte in [b'"', b'\\', b'=', b',', b' ', b'\t', b'\r', b'\n'] {
                     let mut bytes: Vec<u8> =
                         (0..len).map(|i| [b'a', 0xC3, 0xA9, b'!'][i % 4]).collect();
                     if percent < len {
@@ -403,7 +414,12 @@ mod tests {
                     if stop < len {
                         bytes[stop] = stop_byte;
                     }
-                    assert_eq!(find_quote_end(&bytes), naive(&bytes), "{bytes:?}");
+                    assert_eq!(find_quote_end(&bytes), naive(&bytes, b"\"\\"), "{bytes:?}");
+                    assert_eq!(
+                        find_name_end(&bytes),
+                        naive(&bytes, b"=, \t\r\n"),
+                        "{bytes:?}"
+                    );
                 }
             }
         }
