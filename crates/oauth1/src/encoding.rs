@@ -121,6 +121,14 @@ pub(crate) fn load_padded(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(word)
 }
 
+/// The high bit of each byte of `word` that is not RFC 5849 unreserved
+/// (any byte: those from 0x80 up are reserved too).
+#[inline(always)]
+pub(crate) fn reserved_lanes(word: u64) -> u64 {
+    let high = word & HIGHS;
+    HIGHS & !(unreserved_lanes(word & !HIGHS) & !high)
+}
+
 /// Whether all eight bytes of `word` are unreserved.
 #[inline(always)]
 fn all_unreserved(word: u64) -> bool {
@@ -326,6 +334,23 @@ mod tests {
                     all_unreserved(u64::from_le_bytes(word)),
                     is_unreserved(byte),
                     "byte {byte:#04x} in lane {lane}"
+                );
+            }
+        }
+        // The reserved-lane mask, non-ASCII bytes included, lane by lane.
+        for byte in 0u8..=255 {
+            for lane in 0..8 {
+                let mut word = *b"aZ09-._~";
+                word[lane] = byte;
+                let expected = if is_unreserved(byte) {
+                    0
+                } else {
+                    0x80 << (lane * 8)
+                };
+                assert_eq!(
+                    reserved_lanes(u64::from_le_bytes(word)),
+                    expected,
+                    "{byte:#04x}"
                 );
             }
         }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use crate::Error;
 use crate::encoding::{
-    BorrowedPair, lanes_equal, load_padded, percent_decode, percent_encode_bytes,
+    BorrowedPair, lanes_equal, load_padded, percent_decode, percent_encode_bytes, reserved_lanes,
 };
 
 /// Writes `OAuth realm="...", name="value", ...`; names and values are encoded.
@@ -136,6 +136,10 @@ impl std::fmt::Debug for AuthorizationHeader {
 pub(crate) struct ParsedHeader<'a> {
     pub(crate) realm: Option<Cow<'a, str>>,
     pub(crate) params: Vec<BorrowedPair<'a>>,
+    /// Bit `i` set: parameter `i`'s name and value were sent all in
+    /// unreserved bytes, so they are already encoded as the base string
+    /// needs them (a verifier copies them instead of encoding them again).
+    pub(crate) clean: u64,
 }
 
 /// Parses an `Authorization` header value whose scheme is `OAuth` (any case).
@@ -159,8 +163,10 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader<'_>, Error> {
             break;
         }
         // Every delimiter is ASCII, so a byte position is a char boundary.
-        let (name_end, name_has_percent) = find_name_end(rest.as_bytes());
-        let name_end = name_end.ok_or_else(|| malformed("a parameter has no value"))?;
+        let name_scan = find_name_end(rest.as_bytes());
+        let name_end = name_scan
+            .end
+            .ok_or_else(|| malformed("a parameter has no value"))?;
         let (name, after_name) = rest.split_at(name_end);
         if name.is_empty() {
             return Err(malformed("a parameter has no name"));
@@ -180,7 +186,7 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader<'_>, Error> {
             return Err(malformed("parameters are not separated by commas"));
         }
 
-        let decoded_name = decode(Cow::Borrowed(name), name_has_percent)?;
+        let decoded_name = decode(Cow::Borrowed(name), name_scan.has_percent)?;
         let is_realm = *decoded_name == *b"realm";
         let repeated = if is_realm {
             parsed.realm.is_some()
@@ -196,6 +202,10 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader<'_>, Error> {
             // The realm is a plain quoted-string, not percent-encoded (RFC 5849 §3.5.1).
             parsed.realm = Some(raw_value.text);
         } else {
+            let index = parsed.params.len();
+            if name_scan.clean && raw_value.clean && index < 64 {
+                parsed.clean |= 1 << index;
+            }
             let has_percent = raw_value.has_percent;
             parsed
                 .params
@@ -231,17 +241,25 @@ struct Unquoted<'a> {
     text: Cow<'a, str>,
     /// Whether it holds a `%` (needs percent-decoding).
     has_percent: bool,
+    /// Whether it is all unreserved bytes (encodes to itself).
+    clean: bool,
 }
 
 /// The content of a quoted-string whose opening quote is already consumed,
 /// with quoted-pairs undone, and what follows the closing quote. Borrowed
 /// when it holds no quoted-pair (OAuth values never do).
 fn unquote(quoted: &str) -> Option<(Unquoted<'_>, &str)> {
-    let (end, has_percent) = find_quote_end(quoted.as_bytes());
-    let end = end?;
+    let scanned = find_quote_end(quoted.as_bytes());
+    let end = scanned.end?;
     if quoted.as_bytes()[end] == b'"' {
         let text = Cow::Borrowed(&quoted[..end]);
-        return Some((Unquoted { text, has_percent }, &quoted[end + 1..]));
+        let (has_percent, clean) = (scanned.has_percent, scanned.clean);
+        let unquoted = Unquoted {
+            text,
+            has_percent,
+            clean,
+        };
+        return Some((unquoted, &quoted[end + 1..]));
     }
     let mut value = String::new();
     let mut chars = quoted.char_indices();
@@ -249,8 +267,14 @@ fn unquote(quoted: &str) -> Option<(Unquoted<'_>, &str)> {
         match c {
             '"' => {
                 let has_percent = value.contains('%');
+                let clean = crate::encoding::is_unreserved_text(value.as_bytes());
                 let text = Cow::Owned(value);
-                return Some((Unquoted { text, has_percent }, &quoted[i + 1..]));
+                let unquoted = Unquoted {
+                    text,
+                    has_percent,
+                    clean,
+                };
+                return Some((unquoted, &quoted[i + 1..]));
             }
             '\\' => value.push(chars.next()?.1),
             c => value.push(c),
@@ -259,17 +283,27 @@ fn unquote(quoted: &str) -> Option<(Unquoted<'_>, &str)> {
     None
 }
 
-/// The position of the first `"` or `\\` in `bytes`, and whether a `%` comes
-/// before it (the values are most of a header).
-fn find_quote_end(bytes: &[u8]) -> (Option<usize>, bool) {
+/// What a scan for the end of a name or value found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Scanned {
+    /// Where the first stop byte is.
+    end: Option<usize>,
+    /// Whether a `%` comes before it (the text needs percent-decoding).
+    has_percent: bool,
+    /// Whether every byte before it is unreserved, so the text is already
+    /// in the form RFC 5849 encoding gives it.
+    clean: bool,
+}
+
+/// The first `"` or `\\` in `bytes` (the values are most of a header).
+fn find_quote_end(bytes: &[u8]) -> Scanned {
     scan(bytes, |word| {
         lanes_equal(word, b'"') | lanes_equal(word, b'\\')
     })
 }
 
-/// The position of the first byte that ends a parameter name (`=`, `,`,
-/// white space), and whether a `%` comes before it.
-fn find_name_end(bytes: &[u8]) -> (Option<usize>, bool) {
+/// The first byte that ends a parameter name (`=`, `,`, white space).
+fn find_name_end(bytes: &[u8]) -> Scanned {
     scan(bytes, |word| {
         lanes_equal(word, b'=')
             | lanes_equal(word, b',')
@@ -280,24 +314,32 @@ fn find_name_end(bytes: &[u8]) -> (Option<usize>, bool) {
     })
 }
 
-/// The position of the first byte whose lane `stops` marks, and whether a
-/// `%` comes before it, eight bytes at a time.
+/// The first byte whose lane `stops` marks, and what comes before it,
+/// eight bytes at a time.
 #[inline(always)]
-fn scan(bytes: &[u8], stops: impl Fn(u64) -> u64) -> (Option<usize>, bool) {
-    let mut percents = 0;
+fn scan(bytes: &[u8], stops: impl Fn(u64) -> u64) -> Scanned {
+    let (mut percents, mut reserved) = (0, 0);
     for (index, chunk) in bytes.chunks(8).enumerate() {
         let word = load_padded(chunk);
         let stop = stops(word);
-        let here = lanes_equal(word, b'%');
+        let here = (lanes_equal(word, b'%'), reserved_lanes(word));
         if stop != 0 {
             let lane = stop.trailing_zeros() / 8;
             let below = (1u64 << (lane * 8)) - 1;
-            let end = index * 8 + lane as usize;
-            return (Some(end), (percents | (here & below)) != 0);
+            return Scanned {
+                end: Some(index * 8 + lane as usize),
+                has_percent: (percents | (here.0 & below)) != 0,
+                clean: (reserved | (here.1 & below)) == 0,
+            };
         }
-        percents |= here;
+        percents |= here.0;
+        reserved |= here.1;
     }
-    (None, percents != 0)
+    Scanned {
+        end: None,
+        has_percent: percents != 0,
+        clean: false,
+    }
 }
 
 const fn is_space(c: char) -> bool {
@@ -399,15 +441,24 @@ mod tests {
         let naive = |bytes: &[u8], stops: &[u8]| {
             let end = bytes.iter().position(|b| stops.contains(b));
             let before = &bytes[..end.unwrap_or(bytes.len())];
-            (end, before.contains(&b'%'))
+            Scanned {
+                end,
+                has_percent: before.contains(&b'%'),
+                clean: end.is_some() && crate::encoding::is_unreserved_text(before),
+            }
         };
         // Every placement of a stop byte and a percent sign in values
         // around the eight-byte word size, with non-ASCII filler.
         for len in 0..20 {
             for (stop, percent) in (0..=len).flat_map(|s| (0..=len).map(move |p| (s, p))) {
                 for stop_byte in [b'"', b'\\', b'=', b',', b' ', b'\t', b'\r', b'\n'] {
-                    let mut bytes: Vec<u8> =
-                        (0..len).map(|i| [b'a', 0xC3, 0xA9, b'!'][i % 4]).collect();
+                    // Clean filler, and filler with a reserved or non-ASCII byte.
+                    let filler: &[u8] = if len % 2 == 0 {
+                        b"aZ0-._~9"
+                    } else {
+                        b"a\xC3\xA9!bcde"
+                    };
+                    let mut bytes: Vec<u8> = (0..len).map(|i| filler[i % filler.len()]).collect();
                     if percent < len {
                         bytes[percent] = b'%';
                     }

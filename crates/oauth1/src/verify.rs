@@ -89,7 +89,8 @@ impl ReceivedRequest {
             _ => None,
         };
 
-        let (realm, header_params) = header.map_or((None, Vec::new()), |h| (h.realm, h.params));
+        let (realm, header_params, header_clean) =
+            header.map_or((None, Vec::new(), 0), |h| (h.realm, h.params, h.clean));
         let (query, form) = query_and_form.split_at(query_len);
         // Every parameter with where it came from: the query's, the form's,
         // then the header's.
@@ -202,10 +203,20 @@ impl ReceivedRequest {
         // §3.4.1.3.1: every parameter except oauth_signature (the realm is
         // already out), encoded into this thread's scratch buffer.
         let base_string = EncodedParams::with_scratch(|signed| {
-            for (_, (name, value)) in
-                all().filter(|(_, (name, _))| name.as_ref() != b"oauth_signature")
-            {
+            let signed_param = |name: &[u8]| name != b"oauth_signature";
+            for (name, value) in query_and_form.iter().filter(|(n, _)| signed_param(n)) {
                 signed.push(name, value);
+            }
+            for (index, (name, value)) in header_params.iter().enumerate() {
+                if !signed_param(name) {
+                    continue;
+                }
+                if index < 64 && header_clean & (1 << index) != 0 {
+                    // Sent in unreserved bytes only: already encoded.
+                    signed.push_encoded_known(name, value, (false, false));
+                } else {
+                    signed.push(name, value);
+                }
             }
             let sort_all = signed.len();
             signed.base_string_presorted(http_method, &base_uri, sort_all)
