@@ -5,7 +5,7 @@ use std::io::{self, SeekFrom};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use bytes::{Bytes, BytesMut};
 use http::HeaderValue;
@@ -17,6 +17,7 @@ use tokio::sync::OwnedMutexGuard;
 use crate::client::source_failure;
 use crate::core::checksum::ChecksumAlgorithm;
 use crate::error::Error;
+use crate::positional::BlockReader;
 use crate::source::{ReadSeek, Source};
 
 /// Bytes read from the source per body frame. hyper stops polling the body while
@@ -64,25 +65,65 @@ impl Lease {
 
 pub(crate) struct StreamBody {
     lease: Arc<Lease>,
+    /// Positional reads of a file source (instead of the leased reader).
+    blocks: Option<BlockReader>,
     remaining: u64,
     meter: Arc<Meter>,
     on_bytes: Option<Arc<dyn Fn(u64) + Send + Sync>>,
 }
 
 impl StreamBody {
-    /// The leased reader must already be positioned at the chunk's start.
+    /// The chunk of `len` bytes at `offset`: read by position from a file
+    /// source, else from the leased reader, which must already be positioned
+    /// at `offset`.
     pub(crate) fn new(
+        source: &Source,
         lease: Arc<Lease>,
-        len: u64,
+        (offset, len): (u64, u64),
         meter: Arc<Meter>,
         on_bytes: Option<Arc<dyn Fn(u64) + Send + Sync>>,
     ) -> Self {
         StreamBody {
             lease,
+            blocks: (source.positional.clone())
+                .map(|(file, base)| BlockReader::new(file, base + offset, len, BLOCK)),
             remaining: len,
             meter,
             on_bytes,
         }
+    }
+}
+
+impl StreamBody {
+    /// Counts a block read from the source and makes it a frame.
+    fn sent(&mut self, block: Bytes) -> Frame<Bytes> {
+        let n = block.len() as u64;
+        self.remaining -= n;
+        let total = self.meter.sent.fetch_add(n, Ordering::Relaxed) + n;
+        if let Some(on_bytes) = &self.on_bytes {
+            on_bytes(total);
+        }
+        Frame::data(block)
+    }
+
+    /// Keeps a failed read's error for the driver; the body's own error.
+    fn source_failed(&self, error: io::Error) -> BodyError {
+        let early = error.kind() == io::ErrorKind::UnexpectedEof;
+        let error = if early {
+            io::Error::new(io::ErrorKind::UnexpectedEof, "the source ended early")
+        } else {
+            error
+        };
+        *self
+            .meter
+            .source_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(error);
+        BodyError(if early {
+            "the source ended early"
+        } else {
+            "reading the source failed"
+        })
     }
 }
 
@@ -119,43 +160,43 @@ impl Body for RequestBody {
         if body.remaining == 0 {
             return Poll::Ready(None);
         }
+        if let Some(blocks) = body.blocks.as_mut() {
+            if body
+                .lease
+                .reader
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_none()
+            {
+                return Poll::Ready(Some(Err(BodyError("the request was abandoned"))));
+            }
+            return match ready!(blocks.poll_block(cx)) {
+                Some(Ok(block)) => Poll::Ready(Some(Ok(body.sent(block)))),
+                Some(Err(error)) => Poll::Ready(Some(Err(body.source_failed(error)))),
+                None => Poll::Ready(None),
+            };
+        }
         let want = body.remaining.min(BLOCK as u64) as usize;
         let mut block = BytesMut::zeroed(want);
         let mut read_buf = ReadBuf::new(&mut block);
-        let mut lease = body.lease.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(reader) = lease.as_mut() else {
-            return Poll::Ready(Some(Err(BodyError("the request was abandoned"))));
+        let polled = {
+            let mut lease = body.lease.reader.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(reader) = lease.as_mut() else {
+                return Poll::Ready(Some(Err(BodyError("the request was abandoned"))));
+            };
+            Pin::new(&mut **reader).poll_read(cx, &mut read_buf)
         };
-        match Pin::new(&mut **reader).poll_read(cx, &mut read_buf) {
+        match polled {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(Err(error)) => {
-                *body
-                    .meter
-                    .source_error
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()) = Some(error);
-                Poll::Ready(Some(Err(BodyError("reading the source failed"))))
-            }
+            Poll::Ready(Err(error)) => Poll::Ready(Some(Err(body.source_failed(error)))),
             Poll::Ready(Ok(())) => {
                 let n = read_buf.filled().len();
                 if n == 0 {
-                    *body
-                        .meter
-                        .source_error
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner()) = Some(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the source ended early",
-                    ));
-                    return Poll::Ready(Some(Err(BodyError("the source ended early"))));
+                    let early = io::Error::from(io::ErrorKind::UnexpectedEof);
+                    return Poll::Ready(Some(Err(body.source_failed(early))));
                 }
                 block.truncate(n);
-                body.remaining -= n as u64;
-                let total = body.meter.sent.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
-                if let Some(on_bytes) = &body.on_bytes {
-                    on_bytes(total);
-                }
-                Poll::Ready(Some(Ok(Frame::data(block.freeze()))))
+                Poll::Ready(Some(Ok(body.sent(block.freeze()))))
             }
         }
     }
@@ -201,11 +242,14 @@ pub(crate) async fn lease_at(
     checksum: Option<ChecksumAlgorithm>,
 ) -> Result<(Arc<Lease>, Option<HeaderValue>), Error> {
     let mut reader = source.reader.clone().lock_owned().await;
-    reader
-        .seek(SeekFrom::Start(offset))
-        .await
-        .map_err(source_failure)?;
     let mut digest = None;
+    if source.positional.is_none() || checksum.is_some() {
+        // Bodies of file sources read by position: no seek (a blocking hop) for them.
+        reader
+            .seek(SeekFrom::Start(offset))
+            .await
+            .map_err(source_failure)?;
+    }
     if let Some(algorithm) = checksum {
         let mut hasher = algorithm.hasher();
         let mut block = vec![0u8; BLOCK.min(len.max(1) as usize)];

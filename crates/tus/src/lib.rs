@@ -71,6 +71,7 @@ mod hooks;
 pub mod net;
 mod options;
 mod parallel;
+mod positional;
 mod progress;
 mod rewind;
 mod source;

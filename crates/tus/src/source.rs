@@ -33,6 +33,9 @@ pub(crate) type SharedReader = Arc<Mutex<Box<dyn ReadSeek>>>;
 #[derive(Clone)]
 pub struct Source {
     pub(crate) reader: SharedReader,
+    /// The same file for positional reads (request bodies), and where this
+    /// source starts in it; `None` for readers.
+    pub(crate) positional: Option<(crate::positional::PositionalFile, u64)>,
     len: u64,
     file: Option<FileIdentity>,
 }
@@ -58,9 +61,16 @@ impl Source {
             return Err(Error::NotAFile { path });
         }
         let file = tokio::fs::File::open(&path).await.map_err(source_error)?;
+        let positional = file
+            .try_clone()
+            .await
+            .map_err(source_error)?
+            .into_std()
+            .await;
         let path = tokio::fs::canonicalize(&path).await.unwrap_or(path);
         Ok(Source {
             reader: Arc::new(Mutex::new(Box::new(file))),
+            positional: Some((Arc::new(positional), 0)),
             len: metadata.len(),
             file: Some(FileIdentity {
                 path,
@@ -75,6 +85,7 @@ impl Source {
     pub fn from_reader(reader: impl ReadSeek + 'static, len: u64) -> Source {
         Source {
             reader: Arc::new(Mutex::new(Box::new(reader))),
+            positional: None,
             len,
             file: None,
         }
@@ -198,6 +209,7 @@ impl Source {
                 len,
                 position: 0,
             }))),
+            positional: (self.positional.as_ref()).map(|(file, base)| (file.clone(), base + start)),
             len,
             file: Some(identity.clone()),
         }))

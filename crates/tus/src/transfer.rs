@@ -102,7 +102,13 @@ impl Driver<'_> {
                     };
                     lease = Some(reader.clone());
                     let on_bytes = self.progress(source.len(), offset, started, sent_before);
-                    RequestBody::Stream(StreamBody::new(reader, len, meter.clone(), on_bytes))
+                    RequestBody::Stream(StreamBody::new(
+                        source,
+                        reader,
+                        (offset, len),
+                        meter.clone(),
+                        on_bytes,
+                    ))
                 }
                 Payload::Stream(stream) => {
                     let chunk = stream.slice(offset, len);
