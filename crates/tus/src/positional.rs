@@ -97,11 +97,11 @@ impl BlockReader {
         while index < self.spares.len() {
             if self.spares[index].is_unique() {
                 let frame = self.spares.swap_remove(index);
-                if let Ok(mut buf) = frame.try_into_mut() {
-                    if buf.len() >= len {
-                        buf.truncate(len);
-                        return buf;
-                    }
+                if let Ok(mut buf) = frame.try_into_mut()
+                    && buf.len() >= len
+                {
+                    buf.truncate(len);
+                    return buf;
                 }
                 continue;
             }
