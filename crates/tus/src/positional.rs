@@ -2,45 +2,93 @@
 //! with `pread` on the blocking pool straight into the buffer that becomes
 //! the body frame (no copy through `tokio::fs::File`'s own buffer, no seek),
 //! the next block is read while hyper writes this one, and a frame's memory
-//! is reused once hyper has dropped it (no zeroing, no fresh pages per block).
+//! is reused once hyper has dropped it — by the next block, or the next
+//! chunk's, since the spares live with the file (no zeroing, no fresh pages
+//! per block or per chunk).
 
 use std::future::Future as _;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
 use bytes::{Bytes, BytesMut};
 use tokio::task::JoinHandle;
 
-/// A file opened for positional reads, shared by every request of an upload.
-pub(crate) type PositionalFile = Arc<std::fs::File>;
+/// A file opened for positional reads, shared by every request of an
+/// upload, with the frames its bodies handed out (kept for reuse).
+pub(crate) struct PositionalFile {
+    file: std::fs::File,
+    spares: Mutex<Vec<Bytes>>,
+}
+
+impl PositionalFile {
+    pub(crate) fn new(file: std::fs::File) -> Arc<PositionalFile> {
+        Arc::new(PositionalFile {
+            file,
+            spares: Mutex::new(Vec::with_capacity(SPARES)),
+        })
+    }
+
+    /// A buffer of `len` bytes: a spare frame nobody holds any more (its old
+    /// contents are overwritten by the read), or a new one.
+    fn reclaim(&self, len: usize) -> BytesMut {
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        let mut index = 0;
+        while index < spares.len() {
+            if spares[index].is_unique() {
+                let frame = spares.swap_remove(index);
+                if let Ok(mut buf) = frame.try_into_mut()
+                    && buf.len() >= len
+                {
+                    buf.truncate(len);
+                    return buf;
+                }
+                continue;
+            }
+            index += 1;
+        }
+        BytesMut::zeroed(len)
+    }
+
+    /// Keeps a frame handed to hyper, to reuse once hyper drops it.
+    fn keep(&self, frame: Bytes) {
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        if spares.len() == SPARES {
+            spares.remove(0);
+        }
+        spares.push(frame);
+    }
+}
 
 /// Frames kept for reuse: enough for what hyper holds in its write queue
-/// plus the block being read.
-const SPARES: usize = 4;
+/// plus the block being read (parallel parts share them, and allocate more
+/// when they run short).
+const SPARES: usize = 6;
 
 /// The blocks of `len` bytes from `offset` of a file, in order.
 pub(crate) struct BlockReader {
-    file: PositionalFile,
+    file: Arc<PositionalFile>,
     /// Where the next block to request starts, and how many bytes after
     /// it are still to request.
     next: u64,
     unrequested: u64,
     block: usize,
     reading: Option<JoinHandle<(io::Result<()>, BytesMut)>>,
-    /// Frames handed out, reclaimed once nobody else holds them.
-    spares: Vec<Bytes>,
 }
 
 impl BlockReader {
-    pub(crate) fn new(file: PositionalFile, offset: u64, len: u64, block: usize) -> BlockReader {
+    pub(crate) fn new(
+        file: Arc<PositionalFile>,
+        offset: u64,
+        len: u64,
+        block: usize,
+    ) -> BlockReader {
         BlockReader {
             file,
             next: offset,
             unrequested: len,
             block,
             reading: None,
-            spares: Vec::with_capacity(SPARES),
         }
     }
 
@@ -63,10 +111,7 @@ impl BlockReader {
             return Poll::Ready(Some(Err(error)));
         }
         let frame = buf.freeze();
-        if self.spares.len() == SPARES {
-            self.spares.remove(0);
-        }
-        self.spares.push(frame.clone());
+        self.file.keep(frame.clone());
         // Read ahead: the next block comes off the disk while hyper writes this one.
         self.start_read();
         Poll::Ready(Some(Ok(frame)))
@@ -79,35 +124,15 @@ impl BlockReader {
             return false;
         }
         let want = self.unrequested.min(self.block as u64) as usize;
-        let mut buf = self.reclaim(want);
+        let mut buf = self.file.reclaim(want);
         let (file, at) = (self.file.clone(), self.next);
         self.next += want as u64;
         self.unrequested -= want as u64;
         self.reading = Some(tokio::task::spawn_blocking(move || {
-            let result = read_exact_at(&file, &mut buf, at);
+            let result = read_exact_at(&file.file, &mut buf, at);
             (result, buf)
         }));
         true
-    }
-
-    /// A buffer of `len` bytes: a spare frame nobody holds any more (its old
-    /// contents are overwritten by the read), or a new one.
-    fn reclaim(&mut self, len: usize) -> BytesMut {
-        let mut index = 0;
-        while index < self.spares.len() {
-            if self.spares[index].is_unique() {
-                let frame = self.spares.swap_remove(index);
-                if let Ok(mut buf) = frame.try_into_mut()
-                    && buf.len() >= len
-                {
-                    buf.truncate(len);
-                    return buf;
-                }
-                continue;
-            }
-            index += 1;
-        }
-        BytesMut::zeroed(len)
     }
 }
 
@@ -149,12 +174,12 @@ fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Resul
 mod tests {
     use super::*;
 
-    fn file_of(len: usize) -> (sandbox::TempDir, PositionalFile, Vec<u8>) {
+    fn file_of(len: usize) -> (sandbox::TempDir, Arc<PositionalFile>, Vec<u8>) {
         let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
         let dir = sandbox::TempDir::new("positional").unwrap();
         let path = dir.path().join("source.bin");
         std::fs::write(&path, &bytes).unwrap();
-        let file = Arc::new(std::fs::File::open(&path).unwrap());
+        let file = PositionalFile::new(std::fs::File::open(&path).unwrap());
         (dir, file, bytes)
     }
 
@@ -180,6 +205,29 @@ mod tests {
             distinct.len() < addresses.len(),
             "no buffer was reused: {addresses:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_next_chunk_reuses_the_last_chunks_frames() {
+        let (_guard, file, bytes) = file_of(8_192);
+        let mut addresses = Vec::new();
+        for (offset, len) in [(0, 4_096), (4_096, 4_096)] {
+            let mut reader = BlockReader::new(file.clone(), offset, len, 1_024);
+            let mut got = Vec::new();
+            while let Some(block) = std::future::poll_fn(|cx| reader.poll_block(cx)).await {
+                let block = block.unwrap();
+                got.extend_from_slice(&block);
+                if offset == 0 {
+                    addresses.push(block.as_ptr() as usize);
+                } else {
+                    assert!(
+                        addresses.contains(&(block.as_ptr() as usize)),
+                        "the second chunk allocated a fresh buffer"
+                    );
+                }
+            }
+            assert_eq!(got, bytes[offset as usize..(offset + len) as usize]);
+        }
     }
 
     #[tokio::test]

@@ -35,7 +35,7 @@ pub struct Source {
     pub(crate) reader: SharedReader,
     /// The same file for positional reads (request bodies), and where this
     /// source starts in it; `None` for readers.
-    pub(crate) positional: Option<(crate::positional::PositionalFile, u64)>,
+    pub(crate) positional: Option<(Arc<crate::positional::PositionalFile>, u64)>,
     len: u64,
     file: Option<FileIdentity>,
 }
@@ -70,7 +70,7 @@ impl Source {
         let path = tokio::fs::canonicalize(&path).await.unwrap_or(path);
         Ok(Source {
             reader: Arc::new(Mutex::new(Box::new(file))),
-            positional: Some((Arc::new(positional), 0)),
+            positional: Some((crate::positional::PositionalFile::new(positional), 0)),
             len: metadata.len(),
             file: Some(FileIdentity {
                 path,
