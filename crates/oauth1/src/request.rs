@@ -68,7 +68,10 @@ impl<'a> Request<'a> {
 
     /// Base string URI, the decoded query then form parameters (borrowing
     /// what needed no decoding), and how many of them came from the query.
-    pub(crate) fn borrowed_params(&self) -> Result<(String, Vec<BorrowedPair<'a>>, usize), Error> {
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn borrowed_params(
+        &self,
+    ) -> Result<(Cow<'a, str>, Vec<BorrowedPair<'a>>, usize), Error> {
         let mut params = Vec::with_capacity(8);
         let mut from_query = 0;
         let base_uri = self.for_each_param(|in_query, name, value| {
@@ -86,7 +89,7 @@ impl<'a> Request<'a> {
     pub(crate) fn for_each_param(
         &self,
         mut visit: impl FnMut(bool, Cow<'a, [u8]>, Cow<'a, [u8]>) -> Result<(), Error>,
-    ) -> Result<String, Error> {
+    ) -> Result<Cow<'a, str>, Error> {
         let url = request_url::parse(self.url)?;
         if let Some(query) = url.query {
             for_each_form_pair(query, "query", |name, value| visit(true, name, value))?;

@@ -1,13 +1,16 @@
 //! Splitting a request URL into the RFC 5849 §3.4.1.2 base string URI and its query.
 
+use std::borrow::Cow;
+
 use crate::Error;
 
 /// A request URL taken apart for signing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RequestUrl<'a> {
     /// `scheme://host[:port]/path`: lower-case scheme and host, default port dropped,
-    /// no query and no fragment.
-    pub(crate) base_uri: String,
+    /// no query and no fragment. Borrowed from the URL when it already is in
+    /// that form (the usual case).
+    pub(crate) base_uri: Cow<'a, str>,
     /// The raw query component, without the `?`, if there is one.
     pub(crate) query: Option<&'a str>,
 }
@@ -64,7 +67,6 @@ pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
         Some(at) => (&url[authority_end..at], Some(&url[at + 1..])),
         None => (&url[authority_end..], None),
     };
-    let path = if path.is_empty() { "/" } else { path };
 
     // Userinfo is not part of the base string URI.
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
@@ -79,6 +81,16 @@ pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
     } else {
         None
     };
+    let has_upper = |text: &str| text.bytes().any(|b| b.is_ascii_uppercase());
+    // No userinfo, no port (not even an empty one), a path: the base string
+    // URI is the URL's start, if scheme and host are lower case.
+    let as_is =
+        host.len() == authority.len() && !path.is_empty() && !has_upper(scheme) && !has_upper(host);
+    if as_is {
+        // `scheme://host/path` exactly as the URL spells it.
+        let base_uri = Cow::Borrowed(&url[..authority_end + path.len()]);
+        return Ok(RequestUrl { base_uri, query });
+    }
     // Written in one buffer, lower-casing scheme and host on the way.
     let mut base_uri = String::with_capacity(url.len());
     base_uri.push_str(scheme);
@@ -89,8 +101,11 @@ pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
         use std::fmt::Write as _;
         let _ = write!(base_uri, ":{port}");
     }
-    base_uri.push_str(path);
-    Ok(RequestUrl { base_uri, query })
+    base_uri.push_str(if path.is_empty() { "/" } else { path });
+    Ok(RequestUrl {
+        base_uri: Cow::Owned(base_uri),
+        query,
+    })
 }
 
 fn is_valid_scheme(scheme: &str) -> bool {
@@ -146,7 +161,29 @@ mod tests {
     use super::*;
 
     fn base(url: &str) -> String {
-        parse(url).unwrap().base_uri
+        parse(url).unwrap().base_uri.into_owned()
+    }
+
+    #[test]
+    fn a_url_already_in_base_form_is_borrowed_not_copied() {
+        let url = parse("https://api.vimeo.com/me/videos?page=2#f").unwrap();
+        assert!(matches!(
+            url.base_uri,
+            Cow::Borrowed("https://api.vimeo.com/me/videos")
+        ));
+        for needs_a_copy in [
+            "https://API.vimeo.com/x",
+            "HTTPS://api.vimeo.com/x",
+            "https://api.vimeo.com:443/x",
+            "https://api.vimeo.com:/x",
+            "https://u@api.vimeo.com/x",
+            "https://api.vimeo.com?q",
+        ] {
+            assert!(
+                matches!(parse(needs_a_copy).unwrap().base_uri, Cow::Owned(_)),
+                "{needs_a_copy}"
+            );
+        }
     }
 
     #[test]

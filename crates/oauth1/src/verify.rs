@@ -41,14 +41,10 @@ use crate::{Error, Request, SignatureMethod, VerifyError, header};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ReceivedRequest {
-    consumer_key: String,
-    token: Option<String>,
+    /// Consumer key, token, signature, nonce, callback and verifier.
+    kept: Kept,
     method: SignatureMethod,
-    signature: String,
     timestamp: Option<u64>,
-    nonce: Option<String>,
-    callback: Option<String>,
-    verifier: Option<String>,
     realm: Option<String>,
     /// ASCII: kept as bytes (the HMAC's input), read as text only on request.
     base_string: Vec<u8>,
@@ -153,8 +149,7 @@ impl ReceivedRequest {
                 .position(|p| *p == name)
                 .and_then(|index| protocol[index])
         };
-        let owned = |name: &'static str| get(name).map(str::to_owned);
-        let consumer_key = owned("oauth_consumer_key").ok_or(VerifyError::MissingParameter {
+        let consumer_key = get("oauth_consumer_key").ok_or(VerifyError::MissingParameter {
             name: "oauth_consumer_key",
         })?;
         let method = get("oauth_signature_method")
@@ -163,7 +158,7 @@ impl ReceivedRequest {
             })?
             .parse::<SignatureMethod>()
             .map_err(|_| VerifyError::UnsupportedSignatureMethod)?;
-        let signature = owned("oauth_signature").ok_or(VerifyError::MissingParameter {
+        let signature = get("oauth_signature").ok_or(VerifyError::MissingParameter {
             name: "oauth_signature",
         })?;
         if get("oauth_version").is_some_and(|version| version != "1.0") {
@@ -222,14 +217,16 @@ impl ReceivedRequest {
             signed.base_string_presorted(http_method, &base_uri, sort_all)
         });
         Ok(ReceivedRequest {
-            consumer_key,
-            token: owned("oauth_token"),
+            kept: Kept::new([
+                Some(consumer_key),
+                get("oauth_token"),
+                Some(signature),
+                nonce,
+                get("oauth_callback"),
+                get("oauth_verifier"),
+            ]),
             method,
-            signature,
             timestamp,
-            nonce: nonce.map(str::to_owned),
-            callback: owned("oauth_callback"),
-            verifier: owned("oauth_verifier"),
             realm: realm.map(std::borrow::Cow::into_owned),
             base_string,
             placement,
@@ -241,7 +238,7 @@ impl ReceivedRequest {
 
     /// `oauth_nonce` (absent only for PLAINTEXT requests that omit it).
     pub fn nonce(&self) -> Option<&str> {
-        self.nonce.as_deref()
+        self.kept.get(Kept::NONCE)
     }
 
     /// Extension parameters: `oauth_*` names RFC 5849 does not define (such
@@ -261,12 +258,12 @@ impl ReceivedRequest {
 
     /// `oauth_consumer_key`.
     pub fn consumer_key(&self) -> &str {
-        &self.consumer_key
+        self.kept.get(Kept::CONSUMER_KEY).unwrap_or_default()
     }
 
     /// `oauth_token`, if the request carries one.
     pub fn token(&self) -> Option<&str> {
-        self.token.as_deref()
+        self.kept.get(Kept::TOKEN)
     }
 
     /// `oauth_signature_method`.
@@ -276,12 +273,12 @@ impl ReceivedRequest {
 
     /// `oauth_callback`, if present (temporary-credentials requests).
     pub fn callback(&self) -> Option<&str> {
-        self.callback.as_deref()
+        self.kept.get(Kept::CALLBACK)
     }
 
     /// `oauth_verifier`, if present (token-credentials requests).
     pub fn verifier(&self) -> Option<&str> {
-        self.verifier.as_deref()
+        self.kept.get(Kept::VERIFIER)
     }
 
     /// `oauth_timestamp`, if present.
@@ -329,11 +326,11 @@ impl ReceivedRequest {
                 method: self.method,
             });
         }
-        if self.token.is_some() != token_secret.is_some() {
+        if self.token().is_some() != token_secret.is_some() {
             return Err(VerifyError::TokenMismatch);
         }
         let key = SigningKey::new(self.method, consumer_secret, token_secret);
-        if !key.verifies(&self.base_string, self.signature.as_bytes()) {
+        if !key.verifies(&self.base_string, self.signature().as_bytes()) {
             return Err(VerifyError::InvalidSignature);
         }
         self.check_freshness(options, nonces)
@@ -366,7 +363,7 @@ impl ReceivedRequest {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let nonces = nonces.get_or_insert_with(MemoryNonceStore::new);
-        let token_secret = self.token.is_some().then_some(token_secret);
+        let token_secret = self.token().is_some().then_some(token_secret);
         self.verify(
             consumer_secret,
             token_secret,
@@ -402,7 +399,7 @@ impl ReceivedRequest {
                 method: self.method,
             });
         }
-        if !key.verifies(self.method, self.base_string(), &self.signature) {
+        if !key.verifies(self.method, self.base_string(), self.signature()) {
             return Err(VerifyError::InvalidSignature);
         }
         self.check_freshness(options, nonces)
@@ -433,10 +430,10 @@ impl ReceivedRequest {
                 });
             }
         }
-        if let Some(nonce) = &self.nonce {
+        if let Some(nonce) = self.nonce() {
             let key = NonceKey {
-                consumer_key: &self.consumer_key,
-                token: self.token.as_deref(),
+                consumer_key: self.consumer_key(),
+                token: self.token(),
                 timestamp: self.timestamp.unwrap_or(0),
                 nonce,
             };
@@ -454,6 +451,45 @@ fn protocol_index(name: &[u8]) -> Option<usize> {
         return None;
     }
     PROTOCOL_PARAMS.iter().position(|p| p.as_bytes() == name)
+}
+
+impl ReceivedRequest {
+    /// `oauth_signature`, as sent.
+    fn signature(&self) -> &str {
+        self.kept.get(Kept::SIGNATURE).unwrap_or_default()
+    }
+}
+
+/// The protocol values a received request keeps, in one buffer: one
+/// allocation, not one per value.
+struct Kept {
+    text: String,
+    spans: [Option<(usize, usize)>; 6],
+}
+
+impl Kept {
+    const CONSUMER_KEY: usize = 0;
+    const TOKEN: usize = 1;
+    const SIGNATURE: usize = 2;
+    const NONCE: usize = 3;
+    const CALLBACK: usize = 4;
+    const VERIFIER: usize = 5;
+
+    fn new(values: [Option<&str>; 6]) -> Kept {
+        let mut text = String::with_capacity(values.iter().flatten().map(|v| v.len()).sum());
+        let spans = values.map(|value| {
+            value.map(|value| {
+                let start = text.len();
+                text.push_str(value);
+                (start, text.len())
+            })
+        });
+        Kept { text, spans }
+    }
+
+    fn get(&self, which: usize) -> Option<&str> {
+        self.spans[which].map(|(start, end)| &self.text[start..end])
+    }
 }
 
 fn is_oauth_scheme(header_value: &str) -> bool {
@@ -478,8 +514,8 @@ fn parse_timestamp(text: &str) -> Result<u64, VerifyError> {
 impl fmt::Debug for ReceivedRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReceivedRequest")
-            .field("consumer_key", &self.consumer_key)
-            .field("has_token", &self.token.is_some())
+            .field("consumer_key", &self.consumer_key())
+            .field("has_token", &self.token().is_some())
             .field("method", &self.method)
             .field("timestamp", &self.timestamp)
             .field("placement", &self.placement)
