@@ -115,9 +115,14 @@ pub(crate) fn lanes_equal(word: u64, byte: u8) -> u64 {
 /// Up to eight bytes as a little-endian word, zero-padded.
 #[inline(always)]
 pub(crate) fn load_padded(bytes: &[u8]) -> u64 {
+    if let Ok(whole) = <[u8; 8]>::try_from(bytes) {
+        return u64::from_le_bytes(whole);
+    }
+    // A short tail, byte by byte: cheaper than a call to memcpy.
     let mut word = [0u8; 8];
-    let len = bytes.len().min(8);
-    word[..len].copy_from_slice(&bytes[..len]);
+    for (lane, &byte) in word.iter_mut().zip(bytes) {
+        *lane = byte;
+    }
     u64::from_le_bytes(word)
 }
 

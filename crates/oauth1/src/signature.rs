@@ -249,8 +249,14 @@ impl Span {
     fn new(buf: &[u8], start: usize, name_end: usize, end: usize, escaped: (bool, bool)) -> Span {
         let name = &buf[start..name_end];
         let mut head = [0u8; 8];
-        let len = name.len().min(8);
-        head[..len].copy_from_slice(&name[..len]);
+        match name.first_chunk::<8>() {
+            Some(first) => head = *first,
+            // Byte by byte: cheaper than a call to memcpy.
+            None => head
+                .iter_mut()
+                .zip(name)
+                .for_each(|(lane, &byte)| *lane = byte),
+        }
         Span {
             start,
             name_end,
