@@ -1,6 +1,7 @@
 //! Reading a file source by position, for request bodies: each block is read
-//! with `pread` on the blocking pool straight into the buffer that becomes
-//! the body frame (no copy through `tokio::fs::File`'s own buffer, no seek),
+//! straight into the buffer that becomes the body frame — on the runtime
+//! thread when the page cache holds it (Linux `preadv2` with `RWF_NOWAIT`: a
+//! copy, no hop to another thread), else with `pread` on the blocking pool (no copy through `tokio::fs::File`'s own buffer, no seek),
 //! the next block is read while hyper writes this one, and a frame's memory
 //! is reused once hyper has dropped it — by the next block, or the next
 //! chunk's, since the spares live with the file (no zeroing, no fresh pages
@@ -8,6 +9,7 @@
 
 use std::future::Future as _;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
@@ -19,6 +21,8 @@ use tokio::task::JoinHandle;
 pub(crate) struct PositionalFile {
     file: std::fs::File,
     spares: Mutex<Vec<Bytes>>,
+    /// Cleared when the file system cannot read without blocking (tmpfs).
+    nowait: AtomicBool,
 }
 
 impl PositionalFile {
@@ -26,7 +30,44 @@ impl PositionalFile {
         Arc::new(PositionalFile {
             file,
             spares: Mutex::new(Vec::with_capacity(SPARES)),
+            nowait: AtomicBool::new(cfg!(target_os = "linux")),
         })
+    }
+
+    /// Reads into `buf` from `offset` what the page cache holds, without
+    /// blocking (`preadv2` with `RWF_NOWAIT`): how many bytes it filled,
+    /// stopping at the first that would need the disk. The end of the file
+    /// before `buf` is full is an error.
+    #[cfg(target_os = "linux")]
+    fn read_cached(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        use rustix::io::{Errno, ReadWriteFlags, preadv2};
+        let mut filled = 0;
+        while filled < buf.len() && self.nowait.load(Ordering::Relaxed) {
+            let slice = &mut [io::IoSliceMut::new(&mut buf[filled..])];
+            match preadv2(
+                &self.file,
+                slice,
+                offset + filled as u64,
+                ReadWriteFlags::NOWAIT,
+            ) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => filled += n,
+                Err(Errno::AGAIN) => break,
+                Err(Errno::INTR) => {}
+                // Not offered by this kernel or file system: the blocking pool it is.
+                Err(Errno::OPNOTSUPP | Errno::INVAL | Errno::NOSYS) => {
+                    self.nowait.store(false, Ordering::Relaxed);
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(filled)
+    }
+
+    /// Elsewhere every block is read on the blocking pool.
+    #[cfg(not(target_os = "linux"))]
+    fn read_cached(&self, _buf: &mut [u8], _offset: u64) -> io::Result<usize> {
+        Ok(0)
     }
 
     /// A buffer of `len` bytes: a spare frame nobody holds any more (its old
@@ -73,7 +114,15 @@ pub(crate) struct BlockReader {
     next: u64,
     unrequested: u64,
     block: usize,
-    reading: Option<JoinHandle<(io::Result<()>, BytesMut)>>,
+    reading: Option<Reading>,
+}
+
+/// A block being read.
+enum Reading {
+    /// Read already, from the page cache, on the runtime thread.
+    Done(io::Result<()>, BytesMut),
+    /// Being read on the blocking pool.
+    Blocking(JoinHandle<(io::Result<()>, BytesMut)>),
 }
 
 impl BlockReader {
@@ -98,14 +147,20 @@ impl BlockReader {
         if self.reading.is_none() && !self.start_read() {
             return Poll::Ready(None);
         }
-        let Some(reading) = self.reading.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let joined = ready!(std::pin::Pin::new(reading).poll(cx));
-        self.reading = None;
-        let (result, buf) = match joined {
-            Ok(done) => done,
-            Err(join) => return Poll::Ready(Some(Err(io::Error::other(join)))),
+        let (result, buf) = match self.reading.as_mut() {
+            None => return Poll::Ready(None),
+            Some(Reading::Blocking(handle)) => {
+                let joined = ready!(std::pin::Pin::new(handle).poll(cx));
+                self.reading = None;
+                match joined {
+                    Ok(done) => done,
+                    Err(join) => return Poll::Ready(Some(Err(io::Error::other(join)))),
+                }
+            }
+            Some(Reading::Done(..)) => match self.reading.take() {
+                Some(Reading::Done(result, buf)) => (result, buf),
+                _ => return Poll::Ready(None),
+            },
         };
         if let Err(error) = result {
             return Poll::Ready(Some(Err(error)));
@@ -117,21 +172,34 @@ impl BlockReader {
         Poll::Ready(Some(Ok(frame)))
     }
 
-    /// Starts reading the next block on the blocking pool; false when there
-    /// is nothing left to read.
+    /// Starts reading the next block: from the page cache right here when
+    /// it is there (Linux), else on the blocking pool; false when there is
+    /// nothing left to read.
     fn start_read(&mut self) -> bool {
         if self.unrequested == 0 {
             return false;
         }
         let want = self.unrequested.min(self.block as u64) as usize;
         let mut buf = self.file.reclaim(want);
-        let (file, at) = (self.file.clone(), self.next);
+        let at = self.next;
         self.next += want as u64;
         self.unrequested -= want as u64;
-        self.reading = Some(tokio::task::spawn_blocking(move || {
-            let result = read_exact_at(&file.file, &mut buf, at);
+        let filled = match self.file.read_cached(&mut buf, at) {
+            Ok(filled) if filled == want => {
+                self.reading = Some(Reading::Done(Ok(()), buf));
+                return true;
+            }
+            Ok(filled) => filled,
+            Err(error) => {
+                self.reading = Some(Reading::Done(Err(error), buf));
+                return true;
+            }
+        };
+        let file = self.file.clone();
+        self.reading = Some(Reading::Blocking(tokio::task::spawn_blocking(move || {
+            let result = read_exact_at(&file.file, &mut buf[filled..], at + filled as u64);
             (result, buf)
-        }));
+        })));
         true
     }
 }
@@ -139,8 +207,8 @@ impl BlockReader {
 impl Drop for BlockReader {
     fn drop(&mut self) {
         // A read still running finishes on its own; its buffer is dropped there.
-        if let Some(reading) = self.reading.take() {
-            reading.abort();
+        if let Some(Reading::Blocking(handle)) = self.reading.take() {
+            handle.abort();
         }
     }
 }
@@ -186,6 +254,13 @@ mod tests {
     #[tokio::test]
     async fn blocks_come_in_order_and_dropped_frames_are_reused() {
         let (_guard, file, bytes) = file_of(10_000);
+        blocks_in_order(file.clone(), &bytes).await;
+        // The same through the blocking pool (a file system without RWF_NOWAIT).
+        file.nowait.store(false, Ordering::Relaxed);
+        blocks_in_order(file, &bytes).await;
+    }
+
+    async fn blocks_in_order(file: Arc<PositionalFile>, bytes: &[u8]) {
         let mut reader = BlockReader::new(file, 100, 9_000, 1_024);
         let mut got = Vec::new();
         let mut addresses = Vec::new();
