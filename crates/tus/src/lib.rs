@@ -37,7 +37,9 @@
 //!   [`UploadOptions::trust_origin`]); an `Ok` upload is verified: the source
 //!   unchanged after the last PATCH and a final HEAD with offset = length.
 //! - Memory is flat: bodies stream from the source in 256 KiB blocks whatever
-//!   the chunk size.
+//!   the chunk size. A file is read by position straight into the frames
+//!   hyper sends, reusing them; on Linux, blocks the page cache holds are read
+//!   without a hop through the blocking pool (`preadv2` with `RWF_NOWAIT`).
 //! - HTTP proxies from the environment (`HTTP_PROXY`, `HTTPS_PROXY`,
 //!   `ALL_PROXY`, `NO_PROXY`, as curl reads them) or [`ClientBuilder::proxy`]:
 //!   HTTPS through a `CONNECT` tunnel with TLS end to end; see [`net`].
