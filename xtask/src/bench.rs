@@ -220,27 +220,34 @@ impl Drop for KillOnDrop {
 fn start_sandbox(release_dir: &Path) -> Result<Server, String> {
     let dir = data_root().join("sandbox-data");
     let _ = std::fs::remove_dir_all(&dir);
-    let mut child = Command::new(release_dir.join("examples/tus_server"))
-        .arg("0")
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start the sandbox: {e}"))?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().ok_or("no stdout")?)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
-    let child = KillOnDrop(child);
-    let endpoint = line
-        .trim()
-        .strip_prefix("listening on ")
-        .ok_or(format!("sandbox did not start: {line:?}"))?
-        .to_owned();
+    let mut command = Command::new(release_dir.join("examples/tus_server"));
+    command.arg("0").arg(&dir);
+    let (child, endpoint) = start_listening(command, "the sandbox")?;
     Ok(Server {
         endpoint,
         dir,
         _process: Box::new(child),
     })
+}
+
+/// Starts `command`, waits for its `listening on ADDR` line; the child (killed
+/// on drop) and the address.
+fn start_listening(mut command: Command, what: &str) -> Result<(KillOnDrop, String), String> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {what}: {e}"))?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().ok_or("no stdout")?)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let child = KillOnDrop(child);
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or(format!("{what} did not start: {line:?}"))?
+        .to_owned();
+    Ok((child, addr))
 }
 
 /// Creates an upload with curl and PATCHes the whole file in one streamed request.

@@ -5,38 +5,17 @@
 //! limits let TCP keep in flight), so one connection tops out near 40 MiB/s
 //! over it, as one TCP stream over such a link does.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use super::measure::Measured;
-use super::{KillOnDrop, MIB, data_root, measure};
+use super::{MIB, data_root, measure, start_listening};
 
 /// Round trip of the link, in milliseconds.
 pub(super) const RTT_MS: u64 = 100;
 /// Unacknowledged bytes one connection may have in flight each way, in KiB.
 const WINDOW_KIB: u64 = 4 << 10;
-
-/// Starts `command`, waits for its `listening on ADDR` line; the child (killed
-/// on drop) and the address.
-fn start_listening(mut command: Command, what: &str) -> Result<(KillOnDrop, String), String> {
-    let mut child: Child = command
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {what}: {e}"))?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().ok_or("no stdout")?)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
-    let child = KillOnDrop(child);
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .ok_or(format!("{what} did not start: {line:?}"))?
-        .to_owned();
-    Ok((child, addr))
-}
 
 /// Single stream vs 4 parallel parts over a 100 ms RTT link.
 pub(super) fn latency_bench(release: &Path) -> Result<Vec<String>, String> {
