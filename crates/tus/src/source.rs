@@ -196,12 +196,20 @@ impl Source {
         let Some(identity) = &self.file else {
             return Ok(None);
         };
+        let source_error = |source| Error::Source {
+            path: Some(identity.path.clone()),
+            source,
+        };
         let file = tokio::fs::File::open(&identity.path)
             .await
-            .map_err(|source| Error::Source {
-                path: Some(identity.path.clone()),
-                source,
-            })?;
+            .map_err(source_error)?;
+        // Each part reads by position on its own handle, with its own spare frames.
+        let positional = file
+            .try_clone()
+            .await
+            .map_err(source_error)?
+            .into_std()
+            .await;
         Ok(Some(Source {
             reader: Arc::new(Mutex::new(Box::new(Slice {
                 file,
@@ -209,7 +217,7 @@ impl Source {
                 len,
                 position: 0,
             }))),
-            positional: (self.positional.as_ref()).map(|(file, base)| (file.clone(), base + start)),
+            positional: Some((crate::positional::PositionalFile::new(positional), start)),
             len,
             file: Some(identity.clone()),
         }))
