@@ -1,11 +1,11 @@
-//! Reading a file source by position, for request bodies: each block is read
-//! straight into the buffer that becomes the body frame — on the runtime
-//! thread when the page cache holds it (Linux `preadv2` with `RWF_NOWAIT`: a
-//! copy, no hop to another thread), else with `pread` on the blocking pool (no copy through `tokio::fs::File`'s own buffer, no seek),
-//! the next block is read while hyper writes this one, and a frame's memory
-//! is reused once hyper has dropped it — by the next block, or the next
-//! chunk's, since the spares live with the file (no zeroing, no fresh pages
-//! per block or per chunk).
+//! Reading a file source by position, for request bodies. Each block is
+//! read straight into the buffer that becomes the body frame (no copy through
+//! `tokio::fs::File`'s own buffer, no seek): on the runtime thread when the
+//! page cache holds it (Linux `preadv2` with `RWF_NOWAIT`: a copy, no hop to
+//! another thread), else with `pread` on the blocking pool. The next block is
+//! read while hyper writes this one, and a frame's memory is reused once hyper
+//! has dropped it — by the next block, or the next chunk's, since the spares
+//! live with the file (no zeroing, no fresh pages per block or per chunk).
 
 use std::future::Future as _;
 use std::io;
@@ -102,8 +102,8 @@ impl PositionalFile {
 }
 
 /// Frames kept for reuse: enough for what hyper holds in its write queue
-/// plus the block being read (parallel parts share them, and allocate more
-/// when they run short).
+/// plus the block being read (each part of a parallel upload has its own
+/// file handle and spares).
 const SPARES: usize = 6;
 
 /// The blocks of `len` bytes from `offset` of a file, in order.
