@@ -26,6 +26,13 @@ pub(crate) struct PositionalFile {
 }
 
 impl PositionalFile {
+    /// A second handle on an opened file, for positional reads.
+    pub(crate) async fn beside(file: &tokio::fs::File) -> io::Result<Arc<PositionalFile>> {
+        Ok(PositionalFile::new(
+            file.try_clone().await?.into_std().await,
+        ))
+    }
+
     pub(crate) fn new(file: std::fs::File) -> Arc<PositionalFile> {
         Arc::new(PositionalFile {
             file,

@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt};
 use tokio::sync::Mutex;
 
 use crate::Error;
+use crate::positional::PositionalFile;
 
 /// A readable, seekable byte source.
 pub trait ReadSeek: AsyncRead + AsyncSeek + Send + Unpin {}
@@ -35,7 +36,7 @@ pub struct Source {
     pub(crate) reader: SharedReader,
     /// The same file for positional reads (request bodies), and where this
     /// source starts in it; `None` for readers.
-    pub(crate) positional: Option<(Arc<crate::positional::PositionalFile>, u64)>,
+    pub(crate) positional: Option<(Arc<PositionalFile>, u64)>,
     len: u64,
     file: Option<FileIdentity>,
 }
@@ -61,16 +62,11 @@ impl Source {
             return Err(Error::NotAFile { path });
         }
         let file = tokio::fs::File::open(&path).await.map_err(source_error)?;
-        let positional = file
-            .try_clone()
-            .await
-            .map_err(source_error)?
-            .into_std()
-            .await;
+        let positional = PositionalFile::beside(&file).await.map_err(source_error)?;
         let path = tokio::fs::canonicalize(&path).await.unwrap_or(path);
         Ok(Source {
             reader: Arc::new(Mutex::new(Box::new(file))),
-            positional: Some((crate::positional::PositionalFile::new(positional), 0)),
+            positional: Some((positional, 0)),
             len: metadata.len(),
             file: Some(FileIdentity {
                 path,
@@ -204,12 +200,7 @@ impl Source {
             .await
             .map_err(source_error)?;
         // Each part reads by position on its own handle, with its own spare frames.
-        let positional = file
-            .try_clone()
-            .await
-            .map_err(source_error)?
-            .into_std()
-            .await;
+        let positional = PositionalFile::beside(&file).await.map_err(source_error)?;
         Ok(Some(Source {
             reader: Arc::new(Mutex::new(Box::new(Slice {
                 file,
@@ -217,7 +208,7 @@ impl Source {
                 len,
                 position: 0,
             }))),
-            positional: Some((crate::positional::PositionalFile::new(positional), start)),
+            positional: Some((positional, start)),
             len,
             file: Some(identity.clone()),
         }))
