@@ -268,7 +268,7 @@ impl Signer {
                         }
                     }
                 }
-                let base_string = signed.base_string_presorted(method, &base_uri, own_from);
+                let base_string = signed.base_string_presorted(method, &base_uri, (own_from, true));
                 Ok::<_, Error>((base_string, prepared, timestamp, nonce, body_hash))
             })?;
         let signature = match prepared.sign(&base_string) {

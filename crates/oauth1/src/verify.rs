@@ -202,6 +202,7 @@ impl ReceivedRequest {
             for (name, value) in query_and_form.iter().filter(|(n, _)| signed_param(n)) {
                 signed.push(name, value);
             }
+            let from_query_and_form = signed.len();
             for (index, (name, value)) in header_params.iter().enumerate() {
                 if !signed_param(name) {
                     continue;
@@ -213,8 +214,7 @@ impl ReceivedRequest {
                     signed.push(name, value);
                 }
             }
-            let sort_all = signed.len();
-            signed.base_string_presorted(http_method, &base_uri, sort_all)
+            signed.base_string_presorted(http_method, &base_uri, (from_query_and_form, false))
         });
         Ok(ReceivedRequest {
             kept: Kept::new([
