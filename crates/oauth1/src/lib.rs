@@ -67,6 +67,7 @@
 //!
 //! [RFC 5849]: https://www.rfc-editor.org/rfc/rfc5849
 
+mod base_string;
 mod encoding;
 mod error;
 mod flow;

@@ -4,9 +4,9 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::base_string::EncodedParams;
 use crate::encoding::{RawPair, is_unreserved_text, percent_encode};
 use crate::prepared::{InlineText, NonceGenerator, Own, Prepared, SignerParts};
-use crate::signature::EncodedParams;
 use crate::{Error, Request, Secret, SignatureMethod};
 
 /// The protocol parameters this crate sets itself; extras may not reuse them.

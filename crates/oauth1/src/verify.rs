@@ -4,9 +4,10 @@
 
 use std::fmt;
 
+use crate::base_string::EncodedParams;
 use crate::nonce::{MemoryNonceStore, NonceKey, NonceStore};
 use crate::sign::PROTOCOL_PARAMS;
-use crate::signature::{EncodedParams, SigningKey, constant_time_eq};
+use crate::signature::{SigningKey, constant_time_eq};
 use crate::{Error, Request, SignatureMethod, VerifyError, header};
 
 /// A received request whose OAuth parameters have been parsed but not yet verified.
