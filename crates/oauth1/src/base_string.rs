@@ -133,8 +133,9 @@ impl EncodedParams {
 
     /// Visits the parameters in normalized order: those pushed before
     /// `sorted_from` are sorted and merged with those from `sorted_from` on,
-    /// which are already in order (a signer's own parameters, ordered once):
-    /// fewer comparisons than sorting all.
+    /// which are sorted too unless `tail_sorted` says they already are (a
+    /// signer's own parameters, ordered once): fewer comparisons than
+    /// sorting all.
     fn for_each_sorted(
         &mut self,
         (sorted_from, tail_sorted): (usize, bool),

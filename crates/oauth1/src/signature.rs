@@ -134,47 +134,50 @@ impl SigningKey {
     /// The HMAC (base64) or PLAINTEXT signature of `base_string`; `None`
     /// for the RSA methods.
     pub(crate) fn sign(&self, base_string: &[u8]) -> Option<Secret> {
-        let engine = base64::engine::general_purpose::STANDARD;
-        Some(Secret::new(match self {
-            SigningKey::HmacSha1(keyed) => {
-                let mut mac = keyed.clone();
-                mac.update(base_string);
-                engine.encode(mac.finalize().into_bytes())
-            }
-            SigningKey::HmacSha256(keyed) => {
-                let mut mac = keyed.clone();
-                mac.update(base_string);
-                engine.encode(mac.finalize().into_bytes())
-            }
-            SigningKey::Plaintext(key) => key.clone(),
-            SigningKey::Rsa => return None,
-        }))
+        let mut text = [0u8; HMAC_TEXT];
+        let signature = self.signature_in(base_string, &mut text)?;
+        Some(Secret::new(String::from_utf8_lossy(signature).into_owned()))
     }
-}
 
-impl SigningKey {
     /// Whether `signature` is this key's signature of `base_string`,
     /// compared in constant time, computed on the stack (a verifier
     /// allocates nothing here). Never true for the RSA methods.
     pub(crate) fn verifies(&self, base_string: &[u8], signature: &[u8]) -> bool {
-        fn hmac_matches<M: Mac + Clone>(keyed: &M, message: &[u8], signature: &[u8]) -> bool {
+        let mut text = [0u8; HMAC_TEXT];
+        self.signature_in(base_string, &mut text)
+            .is_some_and(|expected| constant_time_eq(expected, signature))
+    }
+
+    /// The signature of `base_string`: an HMAC's base64, written into
+    /// `text`, or the PLAINTEXT key; `None` for the RSA methods.
+    fn signature_in<'a>(
+        &'a self,
+        base_string: &[u8],
+        text: &'a mut [u8; HMAC_TEXT],
+    ) -> Option<&'a [u8]> {
+        fn hmac_base64<'t, M: Mac + Clone>(
+            keyed: &M,
+            message: &[u8],
+            text: &'t mut [u8; HMAC_TEXT],
+        ) -> Option<&'t [u8]> {
             let mut mac = keyed.clone();
             mac.update(message);
-            let digest = mac.finalize().into_bytes();
-            // Base64 of a SHA-256 digest (32 bytes) is 44 characters.
-            let mut text = [0u8; 44];
-            base64::engine::general_purpose::STANDARD
-                .encode_slice(digest, &mut text)
-                .is_ok_and(|written| constant_time_eq(&text[..written], signature))
+            let written = base64::engine::general_purpose::STANDARD
+                .encode_slice(mac.finalize().into_bytes(), text)
+                .ok()?;
+            Some(&text[..written])
         }
         match self {
-            SigningKey::HmacSha1(keyed) => hmac_matches(keyed, base_string, signature),
-            SigningKey::HmacSha256(keyed) => hmac_matches(keyed, base_string, signature),
-            SigningKey::Plaintext(key) => constant_time_eq(key.as_bytes(), signature),
-            SigningKey::Rsa => false,
+            SigningKey::HmacSha1(keyed) => hmac_base64(keyed, base_string, text),
+            SigningKey::HmacSha256(keyed) => hmac_base64(keyed, base_string, text),
+            SigningKey::Plaintext(key) => Some(key.as_bytes()),
+            SigningKey::Rsa => None,
         }
     }
 }
+
+/// Base64 of the longest HMAC digest here (SHA-256, 32 bytes): 44 characters.
+const HMAC_TEXT: usize = 44;
 
 #[cfg(test)]
 fn hmac<M: Mac + hmac::digest::KeyInit>(key: &str, message: &str) -> Vec<u8> {
