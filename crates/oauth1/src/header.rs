@@ -139,7 +139,21 @@ pub(crate) struct ParsedHeader<'a> {
     /// Bit `i` set: parameter `i`'s name and value were sent all in
     /// unreserved bytes, so they are already encoded as the base string
     /// needs them (a verifier copies them instead of encoding them again).
-    pub(crate) clean: u64,
+    clean: u64,
+}
+
+impl ParsedHeader<'_> {
+    /// Whether parameter `index` was sent in unreserved bytes only.
+    pub(crate) fn is_clean(&self, index: usize) -> bool {
+        index < 64 && self.clean & (1 << index) != 0
+    }
+
+    /// Records that parameter `index` was (beyond 64 parameters, none is).
+    fn mark_clean(&mut self, index: usize) {
+        if index < 64 {
+            self.clean |= 1 << index;
+        }
+    }
 }
 
 /// Parses an `Authorization` header value whose scheme is `OAuth` (any case).
@@ -202,9 +216,8 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader<'_>, Error> {
             // The realm is a plain quoted-string, not percent-encoded (RFC 5849 §3.5.1).
             parsed.realm = Some(raw_value.text);
         } else {
-            let index = parsed.params.len();
-            if name_scan.clean && raw_value.clean && index < 64 {
-                parsed.clean |= 1 << index;
+            if name_scan.clean && raw_value.clean {
+                parsed.mark_clean(parsed.params.len());
             }
             let has_percent = raw_value.has_percent;
             parsed

@@ -24,6 +24,15 @@ pub(crate) const PROTOCOL_PARAMS: [&str; 10] = [
     "oauth_body_hash",
 ];
 
+/// The slot of a protocol parameter's name in [`PROTOCOL_PARAMS`].
+#[inline]
+pub(crate) fn protocol_index(name: &[u8]) -> Option<usize> {
+    if !name.starts_with(b"oauth_") {
+        return None;
+    }
+    PROTOCOL_PARAMS.iter().position(|p| p.as_bytes() == name)
+}
+
 /// Where the nonce comes from.
 #[derive(Clone)]
 enum NonceSource {
@@ -227,7 +236,7 @@ impl Signer {
                 let base_uri = request.for_each_param(|_, name, value| {
                     // The request already carrying protocol parameters would
                     // sign them twice.
-                    if PROTOCOL_PARAMS.iter().any(|p| p.as_bytes() == &*name) {
+                    if protocol_index(&name).is_some() {
                         return Err(Error::DuplicateParameter {
                             name: String::from_utf8_lossy(&name).into_owned(),
                         });

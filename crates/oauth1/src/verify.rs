@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::base_string::EncodedParams;
 use crate::nonce::{MemoryNonceStore, NonceKey, NonceStore};
-use crate::sign::PROTOCOL_PARAMS;
+use crate::sign::{PROTOCOL_PARAMS, protocol_index};
 use crate::signature::{SigningKey, constant_time_eq};
 use crate::{Error, Request, SignatureMethod, VerifyError, header};
 
@@ -81,13 +81,12 @@ impl ReceivedRequest {
         let http_method = request.checked_method()?;
         // Parameters borrow from the request wherever nothing needed decoding.
         let (base_uri, query_and_form, query_len) = request.borrowed_params()?;
-        let header = match request.authorization {
-            Some(value) if is_oauth_scheme(value) => Some(header::parse(value)?),
-            _ => None,
+        let mut header = match request.authorization {
+            Some(value) if is_oauth_scheme(value) => header::parse(value)?,
+            _ => header::ParsedHeader::default(),
         };
-
-        let (realm, header_params, header_clean) =
-            header.map_or((None, Vec::new(), 0), |h| (h.realm, h.params, h.clean));
+        let realm = header.realm.take();
+        let header_params = &header.params;
         let (query, form) = query_and_form.split_at(query_len);
         // Every parameter with where it came from: the query's, the form's,
         // then the header's.
@@ -144,6 +143,7 @@ impl ReceivedRequest {
         if let Some(problem) = problem {
             return Err(problem.into());
         }
+        // By a literal name: the compiler finds the slot, no search at run time.
         let get = |name: &'static str| {
             PROTOCOL_PARAMS
                 .iter()
@@ -208,7 +208,7 @@ impl ReceivedRequest {
                 if !signed_param(name) {
                     continue;
                 }
-                if index < 64 && header_clean & (1 << index) != 0 {
+                if header.is_clean(index) {
                     // Sent in unreserved bytes only: already encoded.
                     signed.push_encoded_known(name, value, (false, false));
                 } else {
@@ -444,14 +444,6 @@ impl ReceivedRequest {
         }
         Ok(())
     }
-}
-
-/// The slot of a protocol parameter's name in [`PROTOCOL_PARAMS`].
-fn protocol_index(name: &[u8]) -> Option<usize> {
-    if !name.starts_with(b"oauth_") {
-        return None;
-    }
-    PROTOCOL_PARAMS.iter().position(|p| p.as_bytes() == name)
 }
 
 impl ReceivedRequest {
