@@ -46,7 +46,7 @@ pub(crate) fn percent_encode_bytes(out: &mut Vec<u8>, input: &[u8]) {
     out.reserve(3 * input.len());
     let mut chunks = input.chunks_exact(8);
     for chunk in &mut chunks {
-        if all_unreserved(load(chunk)) {
+        if all_unreserved(load_padded(chunk)) {
             out.extend_from_slice(chunk);
         } else {
             chunk.iter().for_each(|&byte| push_encoded_byte(out, byte));
@@ -69,12 +69,6 @@ fn push_encoded_byte(out: &mut Vec<u8>, byte: u8) {
             HEX[usize::from(byte & 0x0F)],
         ]);
     }
-}
-
-/// Eight bytes as a little-endian word (lane 0 = the first byte).
-#[inline(always)]
-fn load(bytes: &[u8]) -> u64 {
-    u64::from_le_bytes(<[u8; 8]>::try_from(bytes).unwrap_or_default())
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -112,7 +106,8 @@ pub(crate) fn lanes_equal(word: u64, byte: u8) -> u64 {
     x.wrapping_sub(ONES) & !x & HIGHS
 }
 
-/// Up to eight bytes as a little-endian word, zero-padded.
+/// Up to eight bytes as a little-endian word (lane 0 = the first byte),
+/// zero-padded.
 #[inline(always)]
 pub(crate) fn load_padded(bytes: &[u8]) -> u64 {
     if let Ok(whole) = <[u8; 8]>::try_from(bytes) {
@@ -374,8 +369,8 @@ mod tests {
 
     #[test]
     fn one_reserved_byte_anywhere_in_clean_text_is_escaped() {
-        // The clean-prefix and overlapping-last-word shortcuts, at every
-        // length around the word size and every position of one escape.
+        // The eight-byte path and the byte-at-a-time tail, at every length
+        // around the word size and every position of one escape.
         for len in 0..40 {
             for at in (0..len).map(Some).chain([None]) {
                 let mut text: Vec<u8> = (0..len).map(|i| b"aZ09-._~x"[i % 9]).collect();
