@@ -7,9 +7,11 @@ use std::process::{Child, Command, Stdio};
 
 use crate::run::{cargo, run_status, target_dir};
 
+mod criterion;
 mod latency;
 mod measure;
 mod peers;
+use criterion::{cache_summary, oauth1_summary};
 use latency::latency_bench;
 use measure::{Measured, machine_line, measure};
 
@@ -60,105 +62,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         peers::peers_bench()?;
     }
     println!("{}", machine_line());
-    Ok(())
-}
-
-/// Mean time per iteration in nanoseconds, from criterion's estimates file.
-fn mean_ns(criterion: &Path, id: &str) -> Result<f64, String> {
-    let path = criterion.join(id).join("new/estimates.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    // {"mean":{"confidence_interval":{...},"point_estimate":123.4,...},...}
-    let mean = text.find("\"mean\"").ok_or("no mean in estimates")?;
-    let point = text[mean..]
-        .find("\"point_estimate\":")
-        .ok_or("no point estimate")?
-        + mean;
-    let number: String = text[point + "\"point_estimate\":".len()..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
-        .collect();
-    number
-        .parse()
-        .map_err(|e| format!("bad estimate {number:?}: {e}"))
-}
-
-fn oauth1_summary(criterion: &Path) -> Result<(), String> {
-    let baseline = mean_ns(criterion, "oauth1_sign/baseline_hmac_sha1_only")?;
-    println!(
-        "\noauth1: signing a GET with 5 query parameters, header placement, random nonce (baseline: one bare HMAC-SHA1 + base64 of the same base string)"
-    );
-    println!(
-        "{:<18} {:>14} {:>12} {:>26}",
-        "method", "signatures/s", "ns/sig", "throughput vs baseline"
-    );
-    println!(
-        "{:<18} {:>14.0} {:>12.0} {:>25.0}%",
-        "baseline",
-        1e9 / baseline,
-        baseline,
-        100.0
-    );
-    // Signing per method, then the server side (parse + verify HMAC-SHA1).
-    let mut verdicts = Vec::new();
-    for method in ["HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT", "verify_HMAC-SHA1"] {
-        let ns = mean_ns(criterion, &format!("oauth1_sign/{method}"))?;
-        let share = 100.0 * baseline / ns;
-        println!(
-            "{:<18} {:>14.0} {:>12.0} {:>25.1}%",
-            method,
-            1e9 / ns,
-            ns,
-            share
-        );
-        if matches!(method, "HMAC-SHA1" | "verify_HMAC-SHA1") {
-            verdicts.push(format!(
-                "target: {method} at {share:.1}% of the baseline's throughput (target >= 33%: {})",
-                met(share >= 33.0)
-            ));
-        }
-    }
-    for verdict in verdicts {
-        println!("{verdict}");
-    }
-    Ok(())
-}
-
-fn cache_summary(criterion: &Path) -> Result<(), String> {
-    println!(
-        "\ncache: latency per operation (baselines in the same run: HashMap get for memory, std::fs::read for file)"
-    );
-    println!(
-        "{:<8} {:<6} {:>12} {:>12} {:>12} {:>16}",
-        "backend", "value", "get hit", "get miss", "put", "hit vs baseline"
-    );
-    for (label, _) in [("1KiB", 0), ("1MiB", 0)] {
-        let hashmap = mean_ns(criterion, &format!("cache_baseline/hashmap_get_{label}"))?;
-        let fs_read = mean_ns(criterion, &format!("cache_baseline/fs_read_{label}"))?;
-        println!(
-            "{:<8} {:<6} {:>10.0}ns {:>12} {:>12} {:>16}",
-            "HashMap", label, hashmap, "", "", "1.00x"
-        );
-        println!(
-            "{:<8} {:<6} {:>10.0}ns {:>12} {:>12} {:>16}",
-            "fs::read", label, fs_read, "", "", "1.00x"
-        );
-        for backend in ["memory", "file", "sled", "redis"] {
-            let Ok(hit) = mean_ns(criterion, &format!("cache_{backend}/get_hit_{label}")) else {
-                continue;
-            };
-            let miss = mean_ns(criterion, &format!("cache_{backend}/get_miss_{label}"))?;
-            let put = mean_ns(criterion, &format!("cache_{backend}/put_{label}"))?;
-            let ratio = match backend {
-                "memory" => format!("{:.2}x HashMap", hit / hashmap),
-                "file" => format!("{:.2}x fs::read", hit / fs_read),
-                _ => String::new(),
-            };
-            println!(
-                "{backend:<8} {label:<6} {hit:>10.0}ns {miss:>10.0}ns {put:>10.0}ns {ratio:>16}"
-            );
-        }
-    }
-    println!("targets: memory hit within 3x of HashMap; file hit within 2x of fs::read");
     Ok(())
 }
 
@@ -541,10 +444,7 @@ fn upload_bench() -> Result<(), String> {
 fn latency_section(release: &Path) {
     match latency_bench(release) {
         Ok(lines) => {
-            println!(
-                "\nupload of 256 MiB to the sandbox over a {} ms-RTT link (sandbox::LatencyLink, 4 MiB window per connection), best of 2",
-                latency::RTT_MS
-            );
+            println!("\n{}", latency::heading());
             for line in lines {
                 println!("{line}");
             }

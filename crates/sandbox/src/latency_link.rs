@@ -129,8 +129,8 @@ async fn relay(client: TcpStream, upstream: SocketAddr, shape: LinkShape) {
 }
 
 /// What the reader hands the writer: bytes due at a time, with their room
-/// in the window; `None` bytes is the end of the stream.
-type InFlight = (Instant, Option<Vec<u8>>, Option<OwnedSemaphorePermit>);
+/// in the window; `None` is the end of the stream.
+type InFlight = (Instant, Option<(Vec<u8>, OwnedSemaphorePermit)>);
 
 /// Moves bytes one way: read as the window allows, write each piece
 /// `one_way` after it was read, give its room back `one_way` after that.
@@ -141,34 +141,29 @@ async fn one_direction(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, shape: L
     let reader = async move {
         loop {
             let want = PIECE.min(shape.window);
-            let Ok(permit) = window.clone().acquire_many_owned(want as u32).await else {
+            let Ok(mut permit) = window.clone().acquire_many_owned(want as u32).await else {
                 return;
             };
             let mut buf = vec![0u8; want];
-            let read = match from.read(&mut buf).await {
-                Ok(0) | Err(_) => 0,
-                Ok(read) => read,
-            };
+            // A failed read ends the stream like a closed one.
+            let read = from.read(&mut buf).await.unwrap_or(0);
             let at = Instant::now() + shape.one_way;
             if read == 0 {
-                let _ = pieces.send((at, None, None));
+                let _ = pieces.send((at, None));
                 return;
             }
             buf.truncate(read);
             // Only what was read holds room in the window.
-            let mut permit = permit;
-            if let Some(unused) = permit.split(want - read) {
-                drop(unused);
-            }
-            if pieces.send((at, Some(buf), Some(permit))).is_err() {
+            drop(permit.split(want - read));
+            if pieces.send((at, Some((buf, permit)))).is_err() {
                 return;
             }
         }
     };
     let writer = async move {
-        while let Some((at, bytes, permit)) = due.recv().await {
+        while let Some((at, piece)) = due.recv().await {
             tokio::time::sleep_until(at).await;
-            let Some(bytes) = bytes else {
+            let Some((bytes, permit)) = piece else {
                 let _ = to.shutdown().await;
                 return;
             };
@@ -176,12 +171,10 @@ async fn one_direction(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, shape: L
                 return;
             }
             // The acknowledgement takes as long to come back.
-            if let Some(permit) = permit {
-                tokio::spawn(async move {
-                    tokio::time::sleep_until(at + shape.one_way).await;
-                    drop(permit);
-                });
-            }
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at + shape.one_way).await;
+                drop(permit);
+            });
         }
     };
     tokio::join!(reader, writer);

@@ -13,13 +13,24 @@ use super::measure::Measured;
 use super::{MIB, data_root, measure, start_listening};
 
 /// Round trip of the link, in milliseconds.
-pub(super) const RTT_MS: u64 = 100;
+const RTT_MS: u64 = 100;
 /// Unacknowledged bytes one connection may have in flight each way, in KiB.
 const WINDOW_KIB: u64 = 4 << 10;
+/// Bytes uploaded per run.
+const SIZE: u64 = 256 * MIB;
+
+/// What the lines of [`latency_bench`] are about.
+pub(super) fn heading() -> String {
+    format!(
+        "upload of {} MiB to the sandbox over a {RTT_MS} ms-RTT link (sandbox::LatencyLink, \
+         {} MiB window per connection), best of 2",
+        SIZE / MIB,
+        WINDOW_KIB >> 10
+    )
+}
 
 /// Single stream vs 4 parallel parts over a 100 ms RTT link.
 pub(super) fn latency_bench(release: &Path) -> Result<Vec<String>, String> {
-    const SIZE: u64 = 256 * MIB;
     let dir = data_root().join("latency-data");
     let _ = std::fs::remove_dir_all(&dir);
     let mut server = Command::new(release.join("examples/tus_server"));
@@ -85,7 +96,7 @@ pub(super) fn latency_bench(release: &Path) -> Result<Vec<String>, String> {
     let _ = std::fs::remove_file(&file);
     if let Some(four) = last_rate.filter(|_| single > 0.0) {
         lines.push(format!(
-            "target: --parallel 4 over 100 ms RTT: {:.2}x one stream (target >= 3.00: {})",
+            "target: --parallel 4 over {RTT_MS} ms RTT: {:.2}x one stream (target >= 3.00: {})",
             four / single,
             super::met(four / single >= 3.0)
         ));
