@@ -92,9 +92,7 @@ impl StreamBody {
             on_bytes,
         }
     }
-}
 
-impl StreamBody {
     /// Counts a block read from the source and makes it a frame.
     fn sent(&mut self, block: Bytes) -> Frame<Bytes> {
         let n = block.len() as u64;
