@@ -3,6 +3,7 @@
 //! them with the timestamp window.
 
 use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use crate::VerifyOptions;
 
@@ -47,32 +48,69 @@ pub trait NonceStore {
     fn check_and_remember(&mut self, key: &NonceKey<'_>, options: &VerifyOptions) -> bool;
 }
 
-/// Consumer key, token, timestamp and nonce in one buffer (each text
-/// length-prefixed, so no two keys share an encoding), shared between the
-/// set and the age queue: one allocation per remembered nonce.
-type OwnedNonceKey = std::sync::Arc<[u8]>;
+/// A remembered nonce: a 128-bit fingerprint of its [`NonceKey`] under the
+/// store's own random key, so remembering one allocates nothing and costs
+/// 24 bytes (with its timestamp) however long the key's texts are.
+///
+/// The same key always gives the same fingerprint, so a replay is always
+/// refused; two different keys share one with probability 2⁻¹²⁸, and the key
+/// is secret to the store, so nobody can aim for a clash. A clash could only
+/// refuse a fresh request, never accept a replay.
+type Fingerprint = u128;
 
-fn owned_key(key: &NonceKey<'_>) -> OwnedNonceKey {
+/// Consumer key, token, timestamp and nonce fed to `hasher` length-prefixed
+/// (no two keys share an encoding), then two 64-bit outputs: the keyed hash
+/// of the encoding, and of the encoding followed by one more byte.
+fn fingerprint(hasher: &RandomState, key: &NonceKey<'_>) -> Fingerprint {
+    let mut state = hasher.build_hasher();
     let token = key.token.unwrap_or("");
-    let mut bytes = Vec::with_capacity(key.consumer_key.len() + token.len() + key.nonce.len() + 33);
     for text in [key.consumer_key, token] {
-        bytes.extend_from_slice(&(text.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(text.as_bytes());
+        state.write_usize(text.len());
+        state.write(text.as_bytes());
     }
     // "No token" and "an empty token" are different requests.
-    bytes.push(u8::from(key.token.is_some()));
-    bytes.extend_from_slice(&key.timestamp.to_le_bytes());
-    bytes.extend_from_slice(key.nonce.as_bytes());
-    bytes.into()
+    state.write_u8(u8::from(key.token.is_some()));
+    state.write_u64(key.timestamp);
+    state.write(key.nonce.as_bytes());
+    let first = state.finish();
+    state.write_u8(0xFF);
+    (u128::from(first) << 64) | u128::from(state.finish())
+}
+
+/// Hashes a [`Fingerprint`] (already a keyed hash) as itself.
+#[derive(Default)]
+struct AsIs(u64);
+
+impl Hasher for AsIs {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u128` is used; any other input still spreads.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.0 = value as u64;
+    }
 }
 
 /// An in-memory [`NonceStore`] that forgets nonces once their timestamp leaves
 /// the window, so it stays small; [`MemoryNonceStore::with_limit`] also caps
 /// it (a flood of requests then fails closed rather than growing memory).
+///
+/// Each nonce is kept as a 128-bit keyed fingerprint of consumer key, token,
+/// timestamp and nonce (the key random per store), not as text: 24 bytes and
+/// no allocation per request. A replay always matches; a fresh request could
+/// be refused only on a 2⁻¹²⁸ clash.
 #[derive(Default)]
 pub struct MemoryNonceStore {
-    seen: HashSet<OwnedNonceKey>,
-    by_age: VecDeque<(u64, OwnedNonceKey)>,
+    hasher: RandomState,
+    seen: HashSet<Fingerprint, BuildHasherDefault<AsIs>>,
+    by_age: VecDeque<(u64, Fingerprint)>,
     limit: Option<usize>,
 }
 
@@ -126,24 +164,70 @@ impl std::fmt::Debug for MemoryNonceStore {
 impl NonceStore for MemoryNonceStore {
     fn check_and_remember(&mut self, key: &NonceKey<'_>, options: &VerifyOptions) -> bool {
         let oldest_useful = options.now.saturating_sub(options.timestamp_window);
-        while let Some((timestamp, _)) = self.by_age.front() {
-            if *timestamp >= oldest_useful {
+        while let Some(&(timestamp, old)) = self.by_age.front() {
+            if timestamp >= oldest_useful {
                 break;
             }
-            if let Some((_, old)) = self.by_age.pop_front() {
-                self.seen.remove(&old);
-            }
+            self.by_age.pop_front();
+            self.seen.remove(&old);
         }
-        let owned = owned_key(key);
         if self.limit.is_some_and(|limit| self.seen.len() >= limit) {
             return false;
         }
-        // One lookup (hashing the key once) both checks and remembers.
-        if !self.seen.insert(owned.clone()) {
+        let fingerprint = fingerprint(&self.hasher, key);
+        // One lookup both checks and remembers.
+        if !self.seen.insert(fingerprint) {
             return false;
         }
         // Kept in arrival order; timestamps are close to it, which is all pruning needs.
-        self.by_age.push_back((key.timestamp, owned));
+        self.by_age.push_back((key.timestamp, fingerprint));
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_that_differ_anywhere_are_different_uses() {
+        let options = VerifyOptions::new(100);
+        let keys = [
+            NonceKey::new("ab", Some("c"), 100, "n"),
+            NonceKey::new("a", Some("bc"), 100, "n"),
+            NonceKey::new("a", Some(""), 100, "bcn"),
+            NonceKey::new("a", None, 100, "bcn"),
+            NonceKey::new("a", None, 101, "bcn"),
+            NonceKey::new("a", None, 100, "bcm"),
+        ];
+        let mut store = MemoryNonceStore::new();
+        for key in &keys {
+            assert!(store.check_and_remember(key, &options), "{key:?}");
+        }
+        for key in &keys {
+            assert!(!store.check_and_remember(key, &options), "replay {key:?}");
+        }
+        assert_eq!(store.len(), keys.len());
+    }
+
+    #[test]
+    fn fingerprints_depend_on_the_store_key() {
+        let key = NonceKey::new("consumer", Some("token"), 1, "nonce");
+        let (one, two) = (RandomState::new(), RandomState::new());
+        assert_eq!(fingerprint(&one, &key), fingerprint(&one, &key));
+        assert_ne!(fingerprint(&one, &key), fingerprint(&two, &key));
+        let halves = fingerprint(&one, &key);
+        assert_ne!(halves >> 64, halves & u128::from(u64::MAX));
+    }
+
+    #[test]
+    fn expired_nonces_are_forgotten_in_arrival_order() {
+        let mut store = MemoryNonceStore::new();
+        let at = |now| VerifyOptions::new(now).timestamp_window(10);
+        assert!(store.check_and_remember(&NonceKey::new("k", None, 100, "a"), &at(100)));
+        assert!(store.check_and_remember(&NonceKey::new("k", None, 105, "b"), &at(105)));
+        assert!(store.check_and_remember(&NonceKey::new("k", None, 112, "c"), &at(112)));
+        assert_eq!(store.len(), 2, "the nonce at 100 left the window at 112");
+        assert!(store.check_and_remember(&NonceKey::new("k", None, 100, "a"), &at(112)));
     }
 }
