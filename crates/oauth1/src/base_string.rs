@@ -4,6 +4,7 @@
 #[cfg(test)]
 use crate::encoding::ascii_string;
 use crate::encoding::{escape_percents, percent_encode_bytes};
+use crate::sent::SentText;
 
 /// Parameters percent-encoded into one buffer, as (name, value) spans, ready
 /// to be normalized (RFC 5849 §3.4.1.3.2): sorted by encoded name, then
@@ -77,6 +78,32 @@ impl EncodedParams {
         );
         self.spans
             .push(Span::new(&self.buf, start, name_end, end, escaped));
+    }
+
+    /// Adds a parameter as it was sent: copied where it already is in RFC
+    /// 5849 §3.6 encoding (the usual case), decoded and encoded where not.
+    pub(crate) fn push_sent(&mut self, name: &SentText<'_>, value: &SentText<'_>) {
+        let start = self.buf.len();
+        let name_escaped = self.put_sent(name);
+        let name_end = self.buf.len();
+        let value_escaped = self.put_sent(value);
+        let end = self.buf.len();
+        let escaped = (name_escaped, value_escaped);
+        self.spans
+            .push(Span::new(&self.buf, start, name_end, end, escaped));
+    }
+
+    /// Appends `text` encoded; whether that holds a `%`.
+    fn put_sent(&mut self, text: &SentText<'_>) -> bool {
+        if text.is_canonical() {
+            self.buf.extend_from_slice(text.raw().as_bytes());
+            // Canonical text differs from its decoding only by escapes.
+            return text.is_escaped();
+        }
+        let decoded = text.decoded();
+        let before = self.buf.len();
+        percent_encode_bytes(&mut self.buf, &decoded);
+        self.buf.len() - before != decoded.len()
     }
 
     /// Adds a parameter whose name and value are already percent-encoded

@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 
 use crate::Error;
+use crate::sent::{SentPair, SentText};
 
 /// Percent-encodes `input` per RFC 5849 §3.6.
 ///
@@ -26,7 +27,7 @@ pub fn percent_encode(input: impl AsRef<[u8]>) -> String {
 }
 
 /// RFC 5849 §3.6 unreserved bytes, as a table (no branches per byte).
-const UNRESERVED: [bool; 256] = {
+pub(crate) const UNRESERVED: [bool; 256] = {
     let mut table = [false; 256];
     let mut byte = 0;
     while byte < 256 {
@@ -97,13 +98,13 @@ fn unreserved_lanes(word: u64) -> u64 {
         | in_range(word, b'~', b'~')
 }
 
-/// The high bit set in each lane of `word` that equals `byte` — exact for
-/// the lowest such lane; a lane above a match may be set falsely (the
-/// subtraction's borrow), so callers only use the lowest one, or whether any is set.
+/// The high bit set in each lane of `word` that equals `byte`, exactly: no
+/// lane's arithmetic carries into the next.
 #[inline(always)]
 pub(crate) fn lanes_equal(word: u64, byte: u8) -> u64 {
     let x = word ^ (ONES * u64::from(byte));
-    x.wrapping_sub(ONES) & !x & HIGHS
+    // A lane's high bit ends up clear only if all its bits were.
+    !((x & !HIGHS).wrapping_add(!HIGHS) | x) & HIGHS
 }
 
 /// Up to eight bytes as a little-endian word (lane 0 = the first byte),
@@ -200,7 +201,7 @@ pub(crate) fn percent_decode(
     Ok(out)
 }
 
-fn hex_value(byte: u8) -> Option<u8> {
+pub(crate) fn hex_value(byte: u8) -> Option<u8> {
     match byte {
         b'0'..=b'9' => Some(byte - b'0'),
         b'a'..=b'f' => Some(byte - b'a' + 10),
@@ -219,68 +220,77 @@ pub(crate) type RawPair = (Vec<u8>, Vec<u8>);
 /// carry no parameter and are skipped, as every form parser does.
 pub(crate) fn parse_form(input: &str, context: &'static str) -> Result<Vec<RawPair>, Error> {
     let mut pairs = Vec::new();
-    for_each_form_pair(input, context, |name, value| {
-        pairs.push((name.into_owned(), value.into_owned()));
+    for_each_form_pair(input, context, |pair| {
+        pairs.push((
+            pair.name.decoded().into_owned(),
+            pair.value.decoded().into_owned(),
+        ));
         Ok(())
     })?;
     Ok(pairs)
 }
 
-/// A decoded pair that borrows from its input where nothing needed decoding.
-pub(crate) type BorrowedPair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
-
-/// Visits the decoded pairs of a form (or query) string in order, borrowing
-/// what needed no decoding; stops at the first error, the visitor's included.
+/// Visits the pairs of a form (or query) string in order, as sent (see
+/// [`SentText`]: nothing decoded); stops at the first error, the visitor's
+/// included.
+///
+/// One pass eight bytes at a time finds the `&` and `=` and whether each
+/// name and value holds a byte that is not unreserved; only those that do
+/// are looked at again, byte by byte (their escapes checked, their form judged).
 pub(crate) fn for_each_form_pair<'a>(
     input: &'a str,
     context: &'static str,
-    mut visit: impl FnMut(Cow<'a, [u8]>, Cow<'a, [u8]>) -> Result<(), Error>,
+    mut visit: impl FnMut(SentPair<'a>) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    // One pass over the bytes: segment bounds, the first `=`, and whether
-    // anything in the segment needs decoding.
-    let bytes = input.as_bytes();
-    let mut start = 0;
-    let mut equals = None;
-    let mut escaped = false;
-    for i in 0..=bytes.len() {
-        let byte = bytes.get(i).copied().unwrap_or(b'&');
-        match byte {
-            b'&' => {
-                if i > start {
-                    let (name, value) = match equals {
-                        Some(at) => (&input[start..at], &input[at + 1..i]),
-                        None => (&input[start..i], ""),
-                    };
-                    if escaped {
-                        visit(
-                            decode_form_part(name, context)?,
-                            decode_form_part(value, context)?,
-                        )?;
-                    } else {
-                        visit(
-                            Cow::Borrowed(name.as_bytes()),
-                            Cow::Borrowed(value.as_bytes()),
-                        )?;
-                    }
-                }
-                start = i + 1;
-                equals = None;
-                escaped = false;
-            }
-            b'=' if equals.is_none() => equals = Some(i),
-            b'%' | b'+' => escaped = true,
-            _ => {}
+    let text = |part: &'a str, reserved: bool| match reserved {
+        false => Ok(SentText::unreserved(part)),
+        true => SentText::scan(Cow::Borrowed(part), true, context),
+    };
+    // A segment `input[start..end]`, its first `=`, and whether its name / its value
+    // holds a reserved byte.
+    let mut emit = |start: usize, equals: Option<usize>, end: usize, reserved: [bool; 2]| {
+        if end == start {
+            return Ok(()); // `a&&b`, a trailing `&`: no parameter
         }
+        let (name, value) = match equals {
+            Some(at) => (&input[start..at], &input[at + 1..end]),
+            None => (&input[start..end], ""),
+        };
+        visit(SentPair {
+            name: text(name, reserved[0])?,
+            value: text(value, reserved[1])?,
+        })
+    };
+    let bytes = input.as_bytes();
+    let (mut start, mut equals, mut reserved) = (0, None, [false; 2]);
+    for (index, chunk) in bytes.chunks(8).enumerate() {
+        let word = load_padded(chunk);
+        let real = u64::MAX >> (8 * (8 - chunk.len()));
+        let stops = (lanes_equal(word, b'&') | lanes_equal(word, b'=')) & real;
+        let content = reserved_lanes(word) & real & !stops;
+        // Lanes from bit `from` on are not yet counted into a name or value.
+        let mut from = 0;
+        let mut rest = stops;
+        while rest != 0 {
+            let bit = rest.trailing_zeros();
+            let between = ((1u64 << bit) - 1) & !((1u64 << from) - 1);
+            reserved[usize::from(equals.is_some())] |= content & between != 0;
+            let at = index * 8 + bit as usize / 8;
+            if bytes[at] == b'&' {
+                emit(start, equals, at, reserved)?;
+                (start, equals, reserved) = (at + 1, None, [false; 2]);
+            } else if equals.is_none() {
+                equals = Some(at);
+            } else {
+                reserved[1] = true; // a second `=` belongs to the value
+            }
+            from = bit + 1;
+            rest &= rest - 1;
+        }
+        let after = u64::MAX.checked_shl(from).unwrap_or(0);
+        reserved[usize::from(equals.is_some())] |= content & after != 0;
     }
-    Ok(())
-}
-
-fn decode_form_part<'a>(part: &'a str, context: &'static str) -> Result<Cow<'a, [u8]>, Error> {
-    if part.bytes().any(|b| b == b'%' || b == b'+') {
-        percent_decode(part, true, context).map(Cow::Owned)
-    } else {
-        Ok(Cow::Borrowed(part.as_bytes()))
-    }
+    emit(start, equals, bytes.len(), reserved)
 }
 
 /// Whether a `Content-Type` value is `application/x-www-form-urlencoded`,
@@ -453,6 +463,48 @@ mod tests {
                 (b"k".to_vec(), b"=".to_vec())
             ]
         );
+    }
+
+    #[test]
+    fn the_word_at_a_time_form_scan_agrees_with_splitting_and_decoding() {
+        // Pieces that matter (delimiters, escapes good and bad, `+`, reserved
+        // and non-ASCII text, unreserved filler) at every word offset.
+        const PIECES: [&str; 12] = [
+            "&", "=", "%2B", "%2b", "%41", "%", "+", "a", "bcdefg", "~", "*", "é",
+        ];
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        for _ in 0..20_000 {
+            let mut input = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for step in 0..(seed % 14) {
+                input.push_str(PIECES[((seed >> (4 * step + 8)) % 12) as usize]);
+            }
+            let reference = (|| {
+                let mut pairs = Vec::new();
+                for segment in input.split('&').filter(|s| !s.is_empty()) {
+                    let (name, value) = segment.split_once('=').unwrap_or((segment, ""));
+                    let part = |raw: &str| {
+                        let decoded = percent_decode(raw, true, "t")?;
+                        let canonical = percent_encode(&decoded) == raw;
+                        Ok::<_, Error>((decoded, canonical))
+                    };
+                    pairs.push((part(name)?, part(value)?));
+                }
+                Ok::<_, Error>(pairs)
+            })();
+            let mut scanned = Vec::new();
+            let result = for_each_form_pair(&input, "t", |pair| {
+                let part = |text: &SentText<'_>| (text.decoded().into_owned(), text.is_canonical());
+                scanned.push((part(&pair.name), part(&pair.value)));
+                Ok(())
+            });
+            match reference {
+                Ok(pairs) => assert_eq!((result, scanned), (Ok(()), pairs), "{input:?}"),
+                Err(error) => assert_eq!(result, Err(error), "{input:?}"),
+            }
+        }
     }
 
     #[test]

@@ -3,9 +3,8 @@
 use std::borrow::Cow;
 
 use crate::Error;
-use crate::encoding::{
-    BorrowedPair, lanes_equal, load_padded, percent_decode, percent_encode_bytes, reserved_lanes,
-};
+use crate::encoding::{lanes_equal, load_padded, percent_encode_bytes, reserved_lanes};
+use crate::sent::{SentPair, SentText};
 
 /// Writes `OAuth realm="...", name="value", ...`; names and values are encoded.
 pub(crate) fn format<'a>(
@@ -85,14 +84,13 @@ impl AuthorizationHeader {
     /// errors of [`crate::Error::MalformedHeader`].
     pub fn parse(value: &str) -> Result<Self, Error> {
         let parsed = parse(value)?;
-        let text = |bytes: Cow<'_, [u8]>| {
-            String::from_utf8(bytes.into_owned()).map_err(|_| Error::InvalidPercentEncoding {
-                context: "Authorization header (not UTF-8)",
-            })
+        let text = |text: &SentText<'_>| {
+            text.decoded_str("Authorization header (not UTF-8)")
+                .map(Cow::into_owned)
         };
         let mut params = Vec::with_capacity(parsed.params.len());
-        for (name, value) in parsed.params {
-            params.push((text(name)?, text(value)?));
+        for pair in &parsed.params {
+            params.push((text(&pair.name)?, text(&pair.value)?));
         }
         Ok(AuthorizationHeader {
             realm: parsed.realm.map(Cow::into_owned),
@@ -129,31 +127,12 @@ impl std::fmt::Debug for AuthorizationHeader {
     }
 }
 
-/// A parsed OAuth header: the realm (not signed) and the other parameters,
-/// decoded, borrowing from the header wherever nothing needed decoding (the
-/// usual case: a verifier allocates nothing per parameter).
+/// A parsed OAuth header: the realm (not signed) and the other parameters as
+/// sent, borrowing from the header (unless a quoted-pair had to be undone).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct ParsedHeader<'a> {
     pub(crate) realm: Option<Cow<'a, str>>,
-    pub(crate) params: Vec<BorrowedPair<'a>>,
-    /// Bit `i` set: parameter `i`'s name and value were sent all in
-    /// unreserved bytes, so they are already encoded as the base string
-    /// needs them (a verifier copies them instead of encoding them again).
-    clean: u64,
-}
-
-impl ParsedHeader<'_> {
-    /// Whether parameter `index` was sent in unreserved bytes only.
-    pub(crate) fn is_clean(&self, index: usize) -> bool {
-        index < 64 && self.clean & (1 << index) != 0
-    }
-
-    /// Records that parameter `index` was (beyond 64 parameters, none is).
-    fn mark_clean(&mut self, index: usize) {
-        if index < 64 {
-            self.clean |= 1 << index;
-        }
-    }
+    pub(crate) params: Vec<SentPair<'a>>,
 }
 
 /// Parses an `Authorization` header value whose scheme is `OAuth` (any case).
@@ -162,6 +141,27 @@ impl ParsedHeader<'_> {
 /// `\\` escapes are undone), parameters are separated by commas, and no name
 /// may repeat.
 pub(crate) fn parse(value: &str) -> Result<ParsedHeader<'_>, Error> {
+    let mut params: Vec<SentPair<'_>> = Vec::with_capacity(10);
+    let realm = for_each_param(value, |name, value| {
+        if params.iter().any(|seen| seen.name.decodes_like(&name)) {
+            return Err(Error::DuplicateParameter {
+                name: String::from_utf8_lossy(&name.decoded()).into_owned(),
+            });
+        }
+        params.push(SentPair { name, value });
+        Ok(())
+    })?;
+    Ok(ParsedHeader { realm, params })
+}
+
+/// [`parse`] as a visit: every parameter but the realm goes to `visit` as
+/// sent, in order (a repeated name is `visit`'s to refuse); returns the realm.
+/// A verifier takes each parameter where it belongs as it comes, without
+/// collecting them first.
+pub(crate) fn for_each_param<'a>(
+    value: &'a str,
+    mut visit: impl FnMut(SentText<'a>, SentText<'a>) -> Result<(), Error>,
+) -> Result<Option<Cow<'a, str>>, Error> {
     let malformed = |reason: &'static str| Error::MalformedHeader { reason };
     let value = value.trim_matches(is_space);
     let scheme_end = find_byte(value, |b| is_space(char::from(b))).unwrap_or(value.len());
@@ -169,8 +169,7 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader<'_>, Error> {
     if !scheme.eq_ignore_ascii_case("OAuth") {
         return Err(malformed("the scheme is not OAuth"));
     }
-    let mut parsed = ParsedHeader::default();
-    parsed.params.reserve(10);
+    let mut realm = None;
     loop {
         rest = skip_space(rest);
         if rest.is_empty() {
@@ -200,43 +199,32 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader<'_>, Error> {
             return Err(malformed("parameters are not separated by commas"));
         }
 
-        let decoded_name = decode(Cow::Borrowed(name), name_scan.has_percent)?;
-        let is_realm = *decoded_name == *b"realm";
-        let repeated = if is_realm {
-            parsed.realm.is_some()
+        let name = if name_scan.clean {
+            SentText::unreserved(name)
         } else {
-            parsed.params.iter().any(|(seen, _)| *seen == decoded_name)
+            SentText::scan(Cow::Borrowed(name), false, CONTEXT)?
         };
-        if repeated {
-            return Err(Error::DuplicateParameter {
-                name: String::from_utf8_lossy(&decoded_name).into_owned(),
-            });
-        }
-        if is_realm {
-            // The realm is a plain quoted-string, not percent-encoded (RFC 5849 §3.5.1).
-            parsed.realm = Some(raw_value.text);
-        } else {
-            if name_scan.clean && raw_value.clean {
-                parsed.mark_clean(parsed.params.len());
+        if *name.decoded() == *b"realm" {
+            if realm.is_some() {
+                return Err(Error::DuplicateParameter {
+                    name: "realm".to_owned(),
+                });
             }
-            let has_percent = raw_value.has_percent;
-            parsed
-                .params
-                .push((decoded_name, decode(raw_value.text, has_percent)?));
+            // A plain quoted-string, not percent-encoded (RFC 5849 §3.5.1).
+            realm = Some(raw_value.text);
+            continue;
         }
+        let value = match raw_value.text {
+            Cow::Borrowed(text) if raw_value.clean => SentText::unreserved(text),
+            text => SentText::scan(text, false, CONTEXT)?,
+        };
+        visit(name, value)?;
     }
-    Ok(parsed)
+    Ok(realm)
 }
 
-/// Percent-decodes a name or an unquoted value, borrowing it when it holds
-/// no `%` (`has_percent`, already known from scanning it).
-fn decode(raw: Cow<'_, str>, has_percent: bool) -> Result<Cow<'_, [u8]>, Error> {
-    const CONTEXT: &str = "Authorization header";
-    match raw {
-        Cow::Borrowed(text) if !has_percent => Ok(Cow::Borrowed(text.as_bytes())),
-        raw => percent_decode(&raw, false, CONTEXT).map(Cow::Owned),
-    }
-}
+/// What a malformed escape in a header is reported as.
+const CONTEXT: &str = "Authorization header";
 
 /// The position of the first byte of `text` that `matches`.
 fn find_byte(text: &str, matches: impl Fn(u8) -> bool) -> Option<usize> {
@@ -252,8 +240,6 @@ fn skip_space(text: &str) -> &str {
 /// A quoted-string's content, quoted-pairs undone.
 struct Unquoted<'a> {
     text: Cow<'a, str>,
-    /// Whether it holds a `%` (needs percent-decoding).
-    has_percent: bool,
     /// Whether it is all unreserved bytes (encodes to itself).
     clean: bool,
 }
@@ -266,11 +252,9 @@ fn unquote(quoted: &str) -> Option<(Unquoted<'_>, &str)> {
     let end = scanned.end?;
     if quoted.as_bytes()[end] == b'"' {
         let text = Cow::Borrowed(&quoted[..end]);
-        let (has_percent, clean) = (scanned.has_percent, scanned.clean);
         let unquoted = Unquoted {
             text,
-            has_percent,
-            clean,
+            clean: scanned.clean,
         };
         return Some((unquoted, &quoted[end + 1..]));
     }
@@ -279,14 +263,9 @@ fn unquote(quoted: &str) -> Option<(Unquoted<'_>, &str)> {
     while let Some((i, c)) = chars.next() {
         match c {
             '"' => {
-                let has_percent = value.contains('%');
                 let clean = crate::encoding::is_unreserved_text(value.as_bytes());
                 let text = Cow::Owned(value);
-                let unquoted = Unquoted {
-                    text,
-                    has_percent,
-                    clean,
-                };
+                let unquoted = Unquoted { text, clean };
                 return Some((unquoted, &quoted[i + 1..]));
             }
             '\\' => value.push(chars.next()?.1),
@@ -301,8 +280,6 @@ fn unquote(quoted: &str) -> Option<(Unquoted<'_>, &str)> {
 struct Scanned {
     /// Where the first stop byte is.
     end: Option<usize>,
-    /// Whether a `%` comes before it (the text needs percent-decoding).
-    has_percent: bool,
     /// Whether every byte before it is unreserved, so the text is already
     /// in the form RFC 5849 encoding gives it.
     clean: bool,
@@ -331,26 +308,23 @@ fn find_name_end(bytes: &[u8]) -> Scanned {
 /// eight bytes at a time.
 #[inline(always)]
 fn scan(bytes: &[u8], stops: impl Fn(u64) -> u64) -> Scanned {
-    let (mut percents, mut reserved) = (0, 0);
+    let mut reserved = 0;
     for (index, chunk) in bytes.chunks(8).enumerate() {
         let word = load_padded(chunk);
         let stop = stops(word);
-        let here = (lanes_equal(word, b'%'), reserved_lanes(word));
+        let here = reserved_lanes(word);
         if stop != 0 {
             let lane = stop.trailing_zeros() / 8;
             let below = (1u64 << (lane * 8)) - 1;
             return Scanned {
                 end: Some(index * 8 + lane as usize),
-                has_percent: (percents | (here.0 & below)) != 0,
-                clean: (reserved | (here.1 & below)) == 0,
+                clean: (reserved | (here & below)) == 0,
             };
         }
-        percents |= here.0;
-        reserved |= here.1;
+        reserved |= here;
     }
     Scanned {
         end: None,
-        has_percent: percents != 0,
         clean: false,
     }
 }
@@ -363,11 +337,21 @@ const fn is_space(c: char) -> bool {
 mod tests {
     use super::*;
 
-    fn pair(name: &str, value: &str) -> BorrowedPair<'static> {
-        (
-            Cow::Owned(name.as_bytes().to_vec()),
-            Cow::Owned(value.as_bytes().to_vec()),
-        )
+    fn pair(name: &str, value: &str) -> (Vec<u8>, Vec<u8>) {
+        (name.as_bytes().to_vec(), value.as_bytes().to_vec())
+    }
+
+    /// The parameters, decoded.
+    fn decoded(parsed: &ParsedHeader<'_>) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let params = parsed.params.iter();
+        params
+            .map(|p| {
+                (
+                    p.name.decoded().into_owned(),
+                    p.value.decoded().into_owned(),
+                )
+            })
+            .collect()
     }
 
     #[test]
@@ -390,7 +374,7 @@ mod tests {
         let parsed = parse(header).unwrap();
         assert_eq!(parsed.realm.as_deref(), Some("Example"));
         assert_eq!(
-            parsed.params,
+            decoded(&parsed),
             vec![
                 pair("oauth_consumer_key", "9djdj82h48djs9d2"),
                 pair("oauth_token", "kkk9d7dh3k39sjv7"),
@@ -419,7 +403,7 @@ mod tests {
         let parsed = parse(&header).unwrap();
         assert_eq!(parsed.realm.as_deref(), Some("r"));
         assert_eq!(
-            parsed.params,
+            decoded(&parsed),
             vec![pair("oauth_nonce", "a b+c/é\""), pair("oauth_token", "")]
         );
     }
@@ -456,7 +440,6 @@ mod tests {
             let before = &bytes[..end.unwrap_or(bytes.len())];
             Scanned {
                 end,
-                has_percent: before.contains(&b'%'),
                 clean: end.is_some() && crate::encoding::is_unreserved_text(before),
             }
         };
@@ -495,7 +478,7 @@ mod tests {
             let header = format(Some(realm), [("oauth_nonce", "n")]);
             let parsed = parse(&header).unwrap();
             assert_eq!(parsed.realm.as_deref(), Some(realm), "{header}");
-            assert_eq!(parsed.params, vec![pair("oauth_nonce", "n")]);
+            assert_eq!(decoded(&parsed), vec![pair("oauth_nonce", "n")]);
         }
         // An escaped quote inside a value is part of it.
         let parsed = parse(r#"OAuth realm="a\"b", x="1""#).unwrap();

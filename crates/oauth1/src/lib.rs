@@ -79,6 +79,7 @@ mod request_url;
 #[cfg(feature = "rsa")]
 mod rsa_keys;
 mod secret;
+mod sent;
 mod sign;
 mod signature;
 mod verify;

@@ -4,7 +4,9 @@ use std::fmt;
 
 use std::borrow::Cow;
 
-use crate::encoding::{BorrowedPair, for_each_form_pair, is_form_content_type};
+use crate::encoding::{for_each_form_pair, is_form_content_type};
+use crate::request_url::RequestUrl;
+use crate::sent::SentPair;
 use crate::{Error, request_url};
 
 /// An HTTP request to sign or verify: method, absolute URL, and optionally a body
@@ -66,39 +68,36 @@ impl<'a> Request<'a> {
         Ok(self.method)
     }
 
-    /// Base string URI, the decoded query then form parameters (borrowing
-    /// what needed no decoding), and how many of them came from the query.
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn borrowed_params(
-        &self,
-    ) -> Result<(Cow<'a, str>, Vec<BorrowedPair<'a>>, usize), Error> {
-        let mut params = Vec::with_capacity(8);
-        let mut from_query = 0;
-        let base_uri = self.for_each_param(|in_query, name, value| {
-            from_query += usize::from(in_query);
-            params.push((name, value));
-            Ok(())
-        })?;
-        Ok((base_uri, params, from_query))
-    }
-
-    /// [`borrowed_params`](Self::borrowed_params) as a visit, without
-    /// collecting the parameters (the signing path): every query parameter
-    /// (`in_query`), then every form parameter, goes to `visit`; returns the
-    /// base string URI.
+    /// Every query parameter (`in_query`), then every form parameter, as
+    /// sent, goes to `visit`; returns the base string URI.
     pub(crate) fn for_each_param(
         &self,
-        mut visit: impl FnMut(bool, Cow<'a, [u8]>, Cow<'a, [u8]>) -> Result<(), Error>,
+        visit: impl FnMut(bool, SentPair<'a>) -> Result<(), Error>,
     ) -> Result<Cow<'a, str>, Error> {
-        let url = request_url::parse(self.url)?;
-        if let Some(query) = url.query {
-            for_each_form_pair(query, "query", |name, value| visit(true, name, value))?;
+        let url = self.url()?;
+        self.for_each_param_in(url.query, visit)?;
+        Ok(url.base_uri)
+    }
+
+    /// The URL taken apart: base string URI and query.
+    pub(crate) fn url(&self) -> Result<RequestUrl<'a>, Error> {
+        request_url::parse(self.url)
+    }
+
+    /// [`for_each_param`](Self::for_each_param) with the URL already taken apart.
+    pub(crate) fn for_each_param_in(
+        &self,
+        query: Option<&'a str>,
+        mut visit: impl FnMut(bool, SentPair<'a>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if let Some(query) = query {
+            for_each_form_pair(query, "query", |pair| visit(true, pair))?;
         }
         if self.has_form_body() {
             let body = std::str::from_utf8(self.body).map_err(|_| Error::InvalidFormBody)?;
-            for_each_form_pair(body, "form body", |name, value| visit(false, name, value))?;
+            for_each_form_pair(body, "form body", |pair| visit(false, pair))?;
         }
-        Ok(url.base_uri)
+        Ok(())
     }
 }
 
@@ -136,16 +135,17 @@ mod tests {
     fn only_form_bodies_are_parsed() {
         let form =
             Request::new("POST", "http://h/?q=1").body("application/x-www-form-urlencoded", b"a=1");
-        let (_, params, from_query) = form.borrowed_params().unwrap();
-        assert_eq!((params.len(), from_query), (2, 1));
+        let params = |request: Request<'_>| {
+            let mut from = Vec::new();
+            request.for_each_param(|in_query, _| Ok(from.push(in_query)))?;
+            Ok::<_, Error>(from)
+        };
+        assert_eq!(params(form), Ok(vec![true, false]));
         let json = Request::new("POST", "http://h/").body("application/json", b"{\"a\":1}");
-        assert!(json.borrowed_params().unwrap().1.is_empty());
+        assert_eq!(params(json), Ok(vec![]));
         let binary = Request::new("POST", "http://h/")
             .body("application/x-www-form-urlencoded", &[0xFF, b'=', 0xFE]);
-        assert_eq!(
-            binary.borrowed_params().map(|_| ()),
-            Err(Error::InvalidFormBody)
-        );
+        assert_eq!(params(binary), Err(Error::InvalidFormBody));
     }
 
     #[test]

@@ -233,15 +233,16 @@ impl Signer {
         let method = request.checked_method()?;
         let (base_string, prepared, timestamp, nonce, body_hash) =
             EncodedParams::with_scratch(|signed| {
-                let base_uri = request.for_each_param(|_, name, value| {
+                let base_uri = request.for_each_param(|_, pair| {
                     // The request already carrying protocol parameters would
                     // sign them twice.
+                    let name = pair.name.decoded();
                     if protocol_index(&name).is_some() {
                         return Err(Error::DuplicateParameter {
                             name: String::from_utf8_lossy(&name).into_owned(),
                         });
                     }
-                    signed.push(&name, &value);
+                    signed.push_sent(&pair.name, &pair.value);
                     Ok(())
                 })?;
                 let prepared = self.prepared()?;

@@ -2,10 +2,12 @@
 //! its secrets, recompute the signature, compare in constant time, check the
 //! timestamp window and the nonce.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::base_string::EncodedParams;
 use crate::nonce::{MemoryNonceStore, NonceKey, NonceStore};
+use crate::sent::SentText;
 use crate::sign::{PROTOCOL_PARAMS, protocol_index};
 use crate::signature::{SigningKey, constant_time_eq};
 use crate::{Error, Request, SignatureMethod, VerifyError, header};
@@ -79,58 +81,41 @@ impl ReceivedRequest {
     /// other than `1.0`; unknown signature methods; non-numeric timestamps.
     pub fn parse(request: &Request<'_>) -> Result<Self, VerifyError> {
         let http_method = request.checked_method()?;
-        // Parameters borrow from the request wherever nothing needed decoding.
-        let (base_uri, query_and_form, query_len) = request.borrowed_params()?;
-        let mut header = match request.authorization {
-            Some(value) if is_oauth_scheme(value) => header::parse(value)?,
-            _ => header::ParsedHeader::default(),
-        };
-        let realm = header.realm.take();
-        let header_params = &header.params;
-        let (query, form) = query_and_form.split_at(query_len);
-        // Every parameter with where it came from: the query's, the form's,
-        // then the header's.
-        let all = || {
-            let from = |placement| move |pair| (placement, pair);
-            (query.iter().map(from(Placement::Query)))
-                .chain(form.iter().map(from(Placement::Form)))
-                .chain(header_params.iter().map(from(Placement::Header)))
-        };
-
-        // One pass: each protocol parameter into its slot (a handful: no
-        // hashing), borrowed; where they were; the extensions. A repeat or a
-        // bad value is reported after the placement, which is checked first.
-        let mut protocol: [Option<&str>; PROTOCOL_PARAMS.len()] = Default::default();
-        let mut placement = None;
-        let mut mixed = false;
-        let mut problem = None;
-        let mut extensions = Vec::new();
-        for (from, (name, value)) in all() {
-            let Some(index) = protocol_index(name) else {
-                if name.starts_with(b"oauth_") {
-                    extensions.push((
-                        String::from_utf8_lossy(name).into_owned(),
-                        String::from_utf8_lossy(value).into_owned(),
-                    ));
-                }
-                continue;
+        let url = request.url()?;
+        let header = request.authorization.filter(|value| is_oauth_scheme(value));
+        // One pass over the header's parameters, then the query's and the
+        // form's, as sent: each protocol parameter into its slot, every
+        // signed one (all but oauth_signature) into this thread's scratch
+        // buffer for the base string (§3.4.1.3.1), which is written at once.
+        let mut found = Found::default();
+        let (realm, base_string) = EncodedParams::with_scratch(|signed| {
+            let realm = match header {
+                Some(value) => header::for_each_param(value, |name, value| {
+                    found.take(Placement::Header, name, value, signed)
+                })?,
+                None => None,
             };
-            mixed |= placement.is_some_and(|seen| seen != from);
-            placement = Some(from);
-            match std::str::from_utf8(value) {
-                Ok(value) if protocol[index].is_none() => protocol[index] = Some(value),
-                Ok(_) => {
-                    problem.get_or_insert(Error::DuplicateParameter {
-                        name: PROTOCOL_PARAMS[index].to_owned(),
-                    });
-                }
-                Err(_) => {
-                    problem.get_or_insert(Error::InvalidPercentEncoding {
-                        context: "protocol parameter (not UTF-8)",
-                    });
-                }
-            }
-        }
+            let header_run = signed.len();
+            request.for_each_param_in(url.query, |in_query, pair| {
+                let from = if in_query {
+                    Placement::Query
+                } else {
+                    Placement::Form
+                };
+                found.take(from, pair.name, pair.value, signed)
+            })?;
+            let base_string =
+                signed.base_string_presorted(http_method, &url.base_uri, (header_run, false));
+            Ok::<_, Error>((realm, base_string))
+        })?;
+        let Found {
+            protocol,
+            placement,
+            mixed,
+            problem,
+            extensions,
+            ..
+        } = found;
         let placement = match (placement, mixed) {
             (None, _) => {
                 return Err(VerifyError::MissingParameter {
@@ -148,7 +133,7 @@ impl ReceivedRequest {
             PROTOCOL_PARAMS
                 .iter()
                 .position(|p| *p == name)
-                .and_then(|index| protocol[index])
+                .and_then(|index| protocol[index].as_deref())
         };
         let consumer_key = get("oauth_consumer_key").ok_or(VerifyError::MissingParameter {
             name: "oauth_consumer_key",
@@ -196,27 +181,6 @@ impl ReceivedRequest {
                 )
         });
 
-        // §3.4.1.3.1: every parameter except oauth_signature (the realm is
-        // already out), encoded into this thread's scratch buffer.
-        let base_string = EncodedParams::with_scratch(|signed| {
-            let signed_param = |name: &[u8]| name != b"oauth_signature";
-            for (name, value) in query_and_form.iter().filter(|(n, _)| signed_param(n)) {
-                signed.push(name, value);
-            }
-            let from_query_and_form = signed.len();
-            for (index, (name, value)) in header_params.iter().enumerate() {
-                if !signed_param(name) {
-                    continue;
-                }
-                if header.is_clean(index) {
-                    // Sent in unreserved bytes only: already encoded.
-                    signed.push_encoded_known(name, value, (false, false));
-                } else {
-                    signed.push(name, value);
-                }
-            }
-            signed.base_string_presorted(http_method, &base_uri, (from_query_and_form, false))
-        });
         Ok(ReceivedRequest {
             kept: Kept::new([
                 Some(consumer_key),
@@ -450,6 +414,89 @@ impl ReceivedRequest {
     /// `oauth_signature`, as sent.
     fn signature(&self) -> &str {
         self.kept.get(Kept::SIGNATURE).unwrap_or_default()
+    }
+}
+
+/// What one pass over a request's parameters finds.
+#[derive(Default)]
+struct Found<'a> {
+    /// Each protocol parameter, decoded (borrowed unless it had escapes).
+    protocol: [Option<Cow<'a, str>>; PROTOCOL_PARAMS.len()],
+    /// Where the protocol parameters were, and whether in more than one place.
+    placement: Option<Placement>,
+    mixed: bool,
+    /// The first repeat or undecodable value, reported after the placement.
+    problem: Option<Error>,
+    /// `oauth_*` parameters this crate does not define, decoded.
+    extensions: Vec<(String, String)>,
+    /// The names of the header's other parameters, to refuse a repeat.
+    header_others: Vec<SentText<'a>>,
+}
+
+impl<'a> Found<'a> {
+    /// Takes one parameter from `from`: into the base string unless it is the
+    /// signature, into its slot if it is a protocol parameter (a handful of
+    /// names: no hashing).
+    fn take(
+        &mut self,
+        from: Placement,
+        name: SentText<'a>,
+        value: SentText<'a>,
+        signed: &mut EncodedParams,
+    ) -> Result<(), Error> {
+        let index = protocol_index(&name.decoded());
+        if index != protocol_index(b"oauth_signature") {
+            signed.push_sent(&name, &value);
+        }
+        let Some(index) = index else {
+            return self.take_other(from, name, &value);
+        };
+        self.mixed |= self.placement.is_some_and(|seen| seen != from);
+        self.placement = Some(from);
+        match value.into_decoded_str("protocol parameter (not UTF-8)") {
+            Ok(value) if self.protocol[index].is_none() => self.protocol[index] = Some(value),
+            Ok(_) => {
+                self.problem.get_or_insert(Error::DuplicateParameter {
+                    name: PROTOCOL_PARAMS[index].to_owned(),
+                });
+            }
+            Err(error) => {
+                self.problem.get_or_insert(error);
+            }
+        }
+        Ok(())
+    }
+
+    /// A parameter that is not a protocol one: kept if an extension; in the
+    /// header, refused if repeated (a query or form may repeat names).
+    fn take_other(
+        &mut self,
+        from: Placement,
+        name: SentText<'a>,
+        value: &SentText<'_>,
+    ) -> Result<(), Error> {
+        let decoded = name.decoded();
+        if from == Placement::Header
+            && self
+                .header_others
+                .iter()
+                .any(|seen| seen.decodes_like(&name))
+        {
+            return Err(Error::DuplicateParameter {
+                name: String::from_utf8_lossy(&decoded).into_owned(),
+            });
+        }
+        if decoded.starts_with(b"oauth_") {
+            self.extensions.push((
+                String::from_utf8_lossy(&decoded).into_owned(),
+                String::from_utf8_lossy(&value.decoded()).into_owned(),
+            ));
+        }
+        drop(decoded);
+        if from == Placement::Header {
+            self.header_others.push(name);
+        }
+        Ok(())
     }
 }
 
