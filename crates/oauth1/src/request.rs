@@ -137,7 +137,10 @@ mod tests {
             Request::new("POST", "http://h/?q=1").body("application/x-www-form-urlencoded", b"a=1");
         let params = |request: Request<'_>| {
             let mut from = Vec::new();
-            request.for_each_param(|in_query, _| Ok(from.push(in_query)))?;
+            request.for_each_param(|in_query, _| {
+                from.push(in_query);
+                Ok(())
+            })?;
             Ok::<_, Error>(from)
         };
         assert_eq!(params(form), Ok(vec![true, false]));
