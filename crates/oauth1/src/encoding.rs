@@ -73,7 +73,7 @@ fn push_encoded_byte(out: &mut Vec<u8>, byte: u8) {
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
+pub(crate) const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of each byte of `word` (all below 0x80) set where the byte
 /// lies in `lo..=hi`: adding `0x80 - lo` sets it from `lo` up, adding
@@ -96,6 +96,12 @@ fn unreserved_lanes(word: u64) -> u64 {
         | in_range(word, b'-', b'.')
         | in_range(word, b'_', b'_')
         | in_range(word, b'~', b'~')
+}
+
+/// The high bit of each byte of `word` that is printable ASCII (`!` to `~`).
+#[inline(always)]
+pub(crate) fn graphic_lanes(word: u64) -> u64 {
+    in_range(word & !HIGHS, b'!', b'~') & !word & HIGHS
 }
 
 /// The high bit set in each lane of `word` that equals `byte`, exactly: no
@@ -362,6 +368,27 @@ mod tests {
                     expected,
                     "{byte:#04x}"
                 );
+            }
+        }
+        // Printable lanes and equal lanes, exact in every lane whatever the
+        // others hold (one lane equal to the byte sought, every other lane
+        // each value).
+        for byte in 0u8..=255 {
+            for other in 0u8..=255 {
+                for lane in 0..8 {
+                    let mut word = [other; 8];
+                    word[lane] = byte;
+                    let word = u64::from_le_bytes(word);
+                    let lanes = |hit: fn(u8) -> bool| {
+                        (0..8).fold(0u64, |mask, at| {
+                            let lane_byte = (word >> (8 * at)) as u8;
+                            mask | (u64::from(hit(lane_byte)) << (8 * at + 7))
+                        })
+                    };
+                    assert_eq!(graphic_lanes(word), lanes(|b| b.is_ascii_graphic()));
+                    assert_eq!(lanes_equal(word, b'#'), lanes(|b| b == b'#'), "{word:#x}");
+                    assert_eq!(lanes_equal(word, 0xFF), lanes(|b| b == 0xFF), "{word:#x}");
+                }
             }
         }
         // Long inputs take the eight-byte path; compare with one byte at a time.

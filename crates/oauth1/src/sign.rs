@@ -27,10 +27,13 @@ pub(crate) const PROTOCOL_PARAMS: [&str; 10] = [
 /// The slot of a protocol parameter's name in [`PROTOCOL_PARAMS`].
 #[inline]
 pub(crate) fn protocol_index(name: &[u8]) -> Option<usize> {
-    if !name.starts_with(b"oauth_") {
-        return None;
-    }
-    PROTOCOL_PARAMS.iter().position(|p| p.as_bytes() == name)
+    // Length and the byte after `oauth_` tell the ten apart, so one full
+    // comparison settles it (this runs for every parameter a verifier reads).
+    let key = (name.len(), *name.get(6)?);
+    let index = PROTOCOL_PARAMS
+        .iter()
+        .position(|p| (p.len(), p.as_bytes()[6]) == key)?;
+    (PROTOCOL_PARAMS[index].as_bytes() == name).then_some(index)
 }
 
 /// Where the nonce comes from.
@@ -549,4 +552,34 @@ pub(crate) fn pair_to_text((name, value): &RawPair) -> (String, String) {
         String::from_utf8_lossy(name).into_owned(),
         String::from_utf8_lossy(value).into_owned(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_names_are_told_apart_by_length_and_seventh_byte() {
+        for (index, name) in PROTOCOL_PARAMS.iter().enumerate() {
+            assert_eq!(protocol_index(name.as_bytes()), Some(index), "{name}");
+            let key = (name.len(), name.as_bytes()[6]);
+            let same_key = PROTOCOL_PARAMS
+                .iter()
+                .filter(|other| (other.len(), other.as_bytes()[6]) == key);
+            assert_eq!(same_key.count(), 1, "{name} shares its key");
+        }
+        for other in [
+            "",
+            "oauth_",
+            "oauth",
+            "oauth_tokex",
+            "oauth_nonce ",
+            "xauth_nonce",
+            "oauth_Nonce",
+            "oauth_signaturx",
+            "page",
+        ] {
+            assert_eq!(protocol_index(other.as_bytes()), None, "{other}");
+        }
+    }
 }

@@ -113,10 +113,12 @@ impl SigningKey {
         consumer_secret: &str,
         token_secret: Option<&str>,
     ) -> SigningKey {
-        let mut key = Vec::with_capacity(3 * (consumer_secret.len() + 1));
+        let token_secret = token_secret.unwrap_or("");
+        // Room for both encoded (at worst three bytes each) and the `&`.
+        let mut key = Vec::with_capacity(3 * (consumer_secret.len() + token_secret.len()) + 1);
         percent_encode_bytes(&mut key, consumer_secret.as_bytes());
         key.push(b'&');
-        percent_encode_bytes(&mut key, token_secret.unwrap_or("").as_bytes());
+        percent_encode_bytes(&mut key, token_secret.as_bytes());
         // HMAC takes keys of any length, so `new_from_slice` cannot fail.
         match method {
             SignatureMethod::HmacSha1 => {
