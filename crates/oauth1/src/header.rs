@@ -304,24 +304,38 @@ fn find_name_end(bytes: &[u8]) -> Scanned {
     })
 }
 
-/// The first byte whose lane `stops` marks, and what comes before it,
-/// eight bytes at a time.
+/// The first byte whose lane `stops` marks, and whether every byte before
+/// it is unreserved, eight bytes at a time. Every stop byte is reserved, so
+/// the first reserved byte settles it when it is a stop (clean text, the
+/// usual case: only the reserved lanes are computed); from any other, the
+/// stops are looked for alone.
 #[inline(always)]
 fn scan(bytes: &[u8], stops: impl Fn(u64) -> u64) -> Scanned {
-    let mut reserved = 0;
+    let mut from = bytes.len();
     for (index, chunk) in bytes.chunks(8).enumerate() {
-        let word = load_padded(chunk);
-        let stop = stops(word);
-        let here = reserved_lanes(word);
+        let real = u64::MAX >> (8 * (8 - chunk.len()));
+        let reserved = reserved_lanes(load_padded(chunk)) & real;
+        if reserved != 0 {
+            let at = index * 8 + reserved.trailing_zeros() as usize / 8;
+            if stops(u64::from(bytes[at])) != 0 {
+                return Scanned {
+                    end: Some(at),
+                    clean: true,
+                };
+            }
+            from = at;
+            break;
+        }
+    }
+    for (index, chunk) in bytes[from..].chunks(8).enumerate() {
+        // Exact lanes: the zero padding never matches a stop.
+        let stop = stops(load_padded(chunk));
         if stop != 0 {
-            let lane = stop.trailing_zeros() / 8;
-            let below = (1u64 << (lane * 8)) - 1;
             return Scanned {
-                end: Some(index * 8 + lane as usize),
-                clean: (reserved | (here & below)) == 0,
+                end: Some(from + index * 8 + stop.trailing_zeros() as usize / 8),
+                clean: false,
             };
         }
-        reserved |= here;
     }
     Scanned {
         end: None,
