@@ -42,6 +42,7 @@ impl<'a> SentText<'a> {
     }
 
     /// Text already known to be all unreserved bytes (a header scan found so).
+    #[inline]
     pub(crate) fn unreserved(raw: &'a str) -> Self {
         debug_assert!(crate::encoding::is_unreserved_text(raw.as_bytes()));
         SentText {
@@ -53,21 +54,25 @@ impl<'a> SentText<'a> {
     }
 
     /// The text as sent.
+    #[inline]
     pub(crate) fn raw(&self) -> &str {
         &self.raw
     }
 
     /// Whether decoding changes it.
+    #[inline]
     pub(crate) fn is_escaped(&self) -> bool {
         self.escaped
     }
 
     /// Whether it is already in RFC 5849 §3.6 encoding (see the field).
+    #[inline]
     pub(crate) fn is_canonical(&self) -> bool {
         self.canonical
     }
 
     /// The decoded bytes: borrowed unless something needed decoding.
+    #[inline]
     pub(crate) fn decoded(&self) -> Cow<'_, [u8]> {
         if !self.escaped {
             return Cow::Borrowed(self.raw.as_bytes());
@@ -88,6 +93,7 @@ impl<'a> SentText<'a> {
     }
 
     /// [`decoded_str`](Self::decoded_str), keeping a borrowed text's lifetime.
+    #[inline]
     pub(crate) fn into_decoded_str(self, context: &'static str) -> Result<Cow<'a, str>, Error> {
         if !self.escaped {
             return Ok(self.raw);
