@@ -60,18 +60,35 @@ type Fingerprint = u128;
 
 /// Consumer key, token, timestamp and nonce fed to `hasher` length-prefixed
 /// (no two keys share an encoding), then two 64-bit outputs: the keyed hash
-/// of the encoding, and of the encoding followed by one more byte.
+/// of the encoding, and of the encoding followed by one more byte. A key that
+/// fits (they all do in practice) is laid out on the stack and hashed in one
+/// write; a longer one is written piece by piece.
 fn fingerprint(hasher: &RandomState, key: &NonceKey<'_>) -> Fingerprint {
-    let mut state = hasher.build_hasher();
     let token = key.token.unwrap_or("");
-    for text in [key.consumer_key, token] {
-        state.write_usize(text.len());
-        state.write(text.as_bytes());
+    let lengths = [key.consumer_key.len() as u64, token.len() as u64];
+    let fixed = [
+        &lengths[0].to_le_bytes()[..],
+        key.consumer_key.as_bytes(),
+        &lengths[1].to_le_bytes(),
+        token.as_bytes(),
+        // "No token" and "an empty token" are different requests.
+        &[u8::from(key.token.is_some())],
+        &key.timestamp.to_le_bytes(),
+        key.nonce.as_bytes(),
+    ];
+    let mut state = hasher.build_hasher();
+    let mut laid_out = [0u8; 256];
+    let total: usize = fixed.iter().map(|piece| piece.len()).sum();
+    if let Some(room) = laid_out.get_mut(..total) {
+        let mut at = 0;
+        for piece in fixed {
+            room[at..at + piece.len()].copy_from_slice(piece);
+            at += piece.len();
+        }
+        state.write(room);
+    } else {
+        fixed.iter().for_each(|piece| state.write(piece));
     }
-    // "No token" and "an empty token" are different requests.
-    state.write_u8(u8::from(key.token.is_some()));
-    state.write_u64(key.timestamp);
-    state.write(key.nonce.as_bytes());
     let first = state.finish();
     state.write_u8(0xFF);
     (u128::from(first) << 64) | u128::from(state.finish())
@@ -208,6 +225,20 @@ mod tests {
             assert!(!store.check_and_remember(key, &options), "replay {key:?}");
         }
         assert_eq!(store.len(), keys.len());
+    }
+
+    #[test]
+    fn long_keys_are_told_apart_too() {
+        let options = VerifyOptions::new(100);
+        let long = "n".repeat(300);
+        let (a, b) = (format!("{long}a"), format!("{long}b"));
+        let mut store = MemoryNonceStore::new();
+        for nonce in [&a, &b, &long] {
+            assert!(store.check_and_remember(&NonceKey::new("k", None, 100, nonce), &options));
+        }
+        for nonce in [&a, &b, &long] {
+            assert!(!store.check_and_remember(&NonceKey::new("k", None, 100, nonce), &options));
+        }
     }
 
     #[test]
