@@ -183,6 +183,17 @@ pub(crate) fn percent_decode(
     context: &'static str,
 ) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(input.len());
+    percent_decode_into(&mut out, input, plus_as_space, context)?;
+    Ok(out)
+}
+
+/// [`percent_decode`], appending to `out`.
+pub(crate) fn percent_decode_into(
+    out: &mut Vec<u8>,
+    input: &str,
+    plus_as_space: bool,
+    context: &'static str,
+) -> Result<(), Error> {
     let mut rest = input.as_bytes();
     // Runs between escapes are copied whole.
     while let Some(at) = rest
@@ -204,7 +215,7 @@ pub(crate) fn percent_decode(
         rest = &rest[at + 3..];
     }
     out.extend_from_slice(rest);
-    Ok(out)
+    Ok(())
 }
 
 pub(crate) fn hex_value(byte: u8) -> Option<u8> {

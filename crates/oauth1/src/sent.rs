@@ -8,7 +8,9 @@
 use std::borrow::Cow;
 
 use crate::Error;
-use crate::encoding::{UNRESERVED, hex_value, load_padded, percent_decode, reserved_lanes};
+use crate::encoding::{
+    UNRESERVED, hex_value, load_padded, percent_decode, percent_decode_into, reserved_lanes,
+};
 
 /// A name or value as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,9 @@ pub(crate) struct SentText<'a> {
     /// but the `%XX` escapes, each upper-case and of a byte that must be
     /// escaped. The base string can take it as it is.
     canonical: bool,
+    /// An escape stands for a byte from 0x80 up: only then can the decoded
+    /// text fail to be UTF-8.
+    high_escape: bool,
     /// `+` stands for a space (a query or form, not a header).
     plus_as_space: bool,
 }
@@ -32,11 +37,12 @@ impl<'a> SentText<'a> {
         plus_as_space: bool,
         context: &'static str,
     ) -> Result<Self, Error> {
-        let (escaped, canonical) = shape(raw.as_bytes(), plus_as_space, context)?;
+        let (escaped, canonical, high_escape) = shape(raw.as_bytes(), plus_as_space, context)?;
         Ok(SentText {
             raw,
             escaped,
             canonical,
+            high_escape,
             plus_as_space,
         })
     }
@@ -49,6 +55,7 @@ impl<'a> SentText<'a> {
             raw: Cow::Borrowed(raw),
             escaped: false,
             canonical: true,
+            high_escape: false,
             plus_as_space: false,
         }
     }
@@ -92,14 +99,37 @@ impl<'a> SentText<'a> {
         }
     }
 
-    /// [`decoded_str`](Self::decoded_str), keeping a borrowed text's lifetime.
+    /// Checks that it decodes to UTF-8 (`context` names it otherwise) without
+    /// decoding it, unless an escape stands for a byte from 0x80 up.
     #[inline]
-    pub(crate) fn into_decoded_str(self, context: &'static str) -> Result<Cow<'a, str>, Error> {
-        if !self.escaped {
-            return Ok(self.raw);
+    pub(crate) fn check_text(&self, context: &'static str) -> Result<(), Error> {
+        match self.high_escape {
+            false => Ok(()),
+            true => self.decoded_str(context).map(drop),
         }
-        self.decoded_str(context)
-            .map(|text| Cow::Owned(text.into_owned()))
+    }
+
+    /// The decoded text, once [`check_text`](Self::check_text) passed
+    /// (anything else would come out with replacement characters).
+    #[inline]
+    pub(crate) fn text(&self) -> Cow<'_, str> {
+        match self.decoded() {
+            Cow::Borrowed(_) => Cow::Borrowed(self.raw()),
+            Cow::Owned(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Cow::Owned(text),
+                Err(error) => Cow::Owned(String::from_utf8_lossy(error.as_bytes()).into_owned()),
+            },
+        }
+    }
+
+    /// Appends the decoded bytes to `out`.
+    #[inline]
+    pub(crate) fn decode_into(&self, out: &mut Vec<u8>) {
+        match self.escaped {
+            false => out.extend_from_slice(self.raw.as_bytes()),
+            // The scan checked every escape, so decoding cannot fail here.
+            true => drop(percent_decode_into(out, &self.raw, self.plus_as_space, "")),
+        }
     }
 
     /// Whether it decodes to `other`'s bytes.
@@ -122,7 +152,11 @@ pub(crate) struct SentPair<'a> {
 /// Whether `bytes` decodes to something else (`escaped`) and whether it is
 /// canonical (see [`SentText::canonical`]); eight bytes at a time while all
 /// are unreserved, byte by byte from the first that is not.
-fn shape(bytes: &[u8], plus_as_space: bool, context: &'static str) -> Result<(bool, bool), Error> {
+fn shape(
+    bytes: &[u8],
+    plus_as_space: bool,
+    context: &'static str,
+) -> Result<(bool, bool, bool), Error> {
     let mut clean_words = 0;
     for chunk in bytes.chunks(8) {
         let word = load_padded(chunk);
@@ -135,9 +169,9 @@ fn shape(bytes: &[u8], plus_as_space: bool, context: &'static str) -> Result<(bo
     }
     let rest = &bytes[(clean_words * 8).min(bytes.len())..];
     if rest.is_empty() {
-        return Ok((false, true));
+        return Ok((false, true, false));
     }
-    let (mut escaped, mut canonical) = (false, true);
+    let (mut escaped, mut canonical, mut high_escape) = (false, true, false);
     let mut index = 0;
     while let Some(&byte) = rest.get(index) {
         match byte {
@@ -152,6 +186,7 @@ fn shape(bytes: &[u8], plus_as_space: bool, context: &'static str) -> Result<(bo
                 canonical &=
                     upper(digits.0) && upper(digits.1) && !UNRESERVED[usize::from(hi << 4 | lo)];
                 escaped = true;
+                high_escape |= hi >= 8;
                 index += 3;
             }
             b'+' if plus_as_space => {
@@ -164,7 +199,7 @@ fn shape(bytes: &[u8], plus_as_space: bool, context: &'static str) -> Result<(bo
             }
         }
     }
-    Ok((escaped, canonical))
+    Ok((escaped, canonical, high_escape))
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! its secrets, recompute the signature, compare in constant time, check the
 //! timestamp window and the nonce.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use crate::base_string::EncodedParams;
@@ -133,7 +132,7 @@ impl ReceivedRequest {
             PROTOCOL_PARAMS
                 .iter()
                 .position(|p| *p == name)
-                .and_then(|index| protocol[index].as_deref())
+                .and_then(|index| protocol[index].as_ref())
         };
         let consumer_key = get("oauth_consumer_key").ok_or(VerifyError::MissingParameter {
             name: "oauth_consumer_key",
@@ -142,15 +141,18 @@ impl ReceivedRequest {
             .ok_or(VerifyError::MissingParameter {
                 name: "oauth_signature_method",
             })?
+            .text()
             .parse::<SignatureMethod>()
             .map_err(|_| VerifyError::UnsupportedSignatureMethod)?;
         let signature = get("oauth_signature").ok_or(VerifyError::MissingParameter {
             name: "oauth_signature",
         })?;
-        if get("oauth_version").is_some_and(|version| version != "1.0") {
+        if get("oauth_version").is_some_and(|version| version.text() != "1.0") {
             return Err(VerifyError::UnsupportedVersion);
         }
-        let timestamp = get("oauth_timestamp").map(parse_timestamp).transpose()?;
+        let timestamp = get("oauth_timestamp")
+            .map(|text| parse_timestamp(&text.text()))
+            .transpose()?;
         let nonce = get("oauth_nonce");
         // RFC 5849 §3.1: only PLAINTEXT may omit the timestamp and nonce.
         if method != SignatureMethod::Plaintext {
@@ -165,7 +167,7 @@ impl ReceivedRequest {
                 });
             }
         }
-        if nonce == Some("") {
+        if nonce.is_some_and(|nonce| nonce.raw().is_empty()) {
             return Err(VerifyError::MissingParameter {
                 name: "oauth_nonce",
             });
@@ -176,7 +178,7 @@ impl ReceivedRequest {
         let body_hash_matches = get("oauth_body_hash").map(|sent| {
             opaque_body
                 && constant_time_eq(
-                    sent.as_bytes(),
+                    sent.text().as_bytes(),
                     crate::signature::body_hash(method, request.body).as_bytes(),
                 )
         });
@@ -420,8 +422,8 @@ impl ReceivedRequest {
 /// What one pass over a request's parameters finds.
 #[derive(Default)]
 struct Found<'a> {
-    /// Each protocol parameter, decoded (borrowed unless it had escapes).
-    protocol: [Option<Cow<'a, str>>; PROTOCOL_PARAMS.len()],
+    /// Each protocol parameter as sent (checked to decode to UTF-8).
+    protocol: [Option<SentText<'a>>; PROTOCOL_PARAMS.len()],
     /// Where the protocol parameters were, and whether in more than one place.
     placement: Option<Placement>,
     mixed: bool,
@@ -453,8 +455,8 @@ impl<'a> Found<'a> {
         };
         self.mixed |= self.placement.is_some_and(|seen| seen != from);
         self.placement = Some(from);
-        match value.into_decoded_str("protocol parameter (not UTF-8)") {
-            Ok(value) if self.protocol[index].is_none() => self.protocol[index] = Some(value),
+        match value.check_text("protocol parameter (not UTF-8)") {
+            Ok(()) if self.protocol[index].is_none() => self.protocol[index] = Some(value),
             Ok(_) => {
                 self.problem.get_or_insert(Error::DuplicateParameter {
                     name: PROTOCOL_PARAMS[index].to_owned(),
@@ -515,20 +517,24 @@ impl Kept {
     const CALLBACK: usize = 4;
     const VERIFIER: usize = 5;
 
-    fn new(values: [Option<&str>; 6]) -> Kept {
-        let mut text = String::with_capacity(values.iter().flatten().map(|v| v.len()).sum());
+    /// The values decoded into one buffer (each checked to be UTF-8).
+    fn new(values: [Option<&SentText<'_>>; 6]) -> Kept {
+        let mut text = Vec::with_capacity(values.iter().flatten().map(|v| v.raw().len()).sum());
         let spans = values.map(|value| {
             value.map(|value| {
                 let start = text.len();
-                text.push_str(value);
+                value.decode_into(&mut text);
                 (start, text.len())
             })
         });
+        // UTF-8 piece by piece, so the whole is; never lossy in fact.
+        let text = String::from_utf8(text)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
         Kept { text, spans }
     }
 
     fn get(&self, which: usize) -> Option<&str> {
-        self.spans[which].map(|(start, end)| &self.text[start..end])
+        self.spans[which].and_then(|(start, end)| self.text.get(start..end))
     }
 }
 

@@ -298,10 +298,27 @@ fn structurally_bad_requests_get_their_own_reason() {
             "OAuth oauth_consumer_key=k".into(),
             VerifyError::Malformed(Error::MalformedHeader { reason: "a value is not in double quotes" }),
         ),
+        (
+            full("").replace("\"n\"", "\"%FFn\""),
+            VerifyError::Malformed(Error::InvalidPercentEncoding { context: "protocol parameter (not UTF-8)" }),
+        ),
+        (
+            full("").replace("\"k\"", "\"%C3\""),
+            VerifyError::Malformed(Error::InvalidPercentEncoding { context: "protocol parameter (not UTF-8)" }),
+        ),
     ];
     for (header, expected) in cases {
         assert_eq!(parse_header(&header).err(), Some(expected), "{header}");
     }
+    // Escaped protocol values are read decoded, UTF-8 included.
+    let escaped = full("")
+        .replace("\"k\"", "\"caf%C3%A9%2B%20\"")
+        .replace("\"n\"", "\"n%7E\"");
+    let received = parse_header(&escaped).unwrap();
+    assert_eq!(
+        (received.consumer_key(), received.nonce()),
+        ("café+ ", Some("n~"))
+    );
 }
 
 #[test]
