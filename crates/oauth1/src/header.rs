@@ -247,6 +247,7 @@ struct Unquoted<'a> {
 /// The content of a quoted-string whose opening quote is already consumed,
 /// with quoted-pairs undone, and what follows the closing quote. Borrowed
 /// when it holds no quoted-pair (OAuth values never do).
+#[inline(always)]
 fn unquote(quoted: &str) -> Option<(Unquoted<'_>, &str)> {
     let scanned = find_quote_end(quoted.as_bytes());
     let end = scanned.end?;
@@ -286,6 +287,7 @@ struct Scanned {
 }
 
 /// The first `"` or `\\` in `bytes` (the values are most of a header).
+#[inline(always)]
 fn find_quote_end(bytes: &[u8]) -> Scanned {
     scan(bytes, |word| {
         lanes_equal(word, b'"') | lanes_equal(word, b'\\')
@@ -293,6 +295,7 @@ fn find_quote_end(bytes: &[u8]) -> Scanned {
 }
 
 /// The first byte that ends a parameter name (`=`, `,`, white space).
+#[inline(always)]
 fn find_name_end(bytes: &[u8]) -> Scanned {
     scan(bytes, |word| {
         lanes_equal(word, b'=')

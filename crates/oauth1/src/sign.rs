@@ -24,6 +24,10 @@ pub(crate) const PROTOCOL_PARAMS: [&str; 10] = [
     "oauth_body_hash",
 ];
 
+/// The slot of `oauth_signature` in [`PROTOCOL_PARAMS`] (the one parameter
+/// not signed).
+pub(crate) const SIGNATURE: usize = 3;
+
 /// The slot of a protocol parameter's name in [`PROTOCOL_PARAMS`].
 #[inline]
 pub(crate) fn protocol_index(name: &[u8]) -> Option<usize> {
@@ -560,6 +564,7 @@ mod tests {
 
     #[test]
     fn protocol_names_are_told_apart_by_length_and_seventh_byte() {
+        assert_eq!(PROTOCOL_PARAMS[SIGNATURE], "oauth_signature");
         for (index, name) in PROTOCOL_PARAMS.iter().enumerate() {
             assert_eq!(protocol_index(name.as_bytes()), Some(index), "{name}");
             let key = (name.len(), name.as_bytes()[6]);

@@ -113,24 +113,36 @@ impl SigningKey {
         consumer_secret: &str,
         token_secret: Option<&str>,
     ) -> SigningKey {
-        let token_secret = token_secret.unwrap_or("");
-        // Room for both encoded (at worst three bytes each) and the `&`.
-        let mut key = Vec::with_capacity(3 * (consumer_secret.len() + token_secret.len()) + 1);
-        percent_encode_bytes(&mut key, consumer_secret.as_bytes());
-        key.push(b'&');
-        percent_encode_bytes(&mut key, token_secret.as_bytes());
-        // HMAC takes keys of any length, so `new_from_slice` cannot fail.
-        match method {
-            SignatureMethod::HmacSha1 => {
-                Hmac::new_from_slice(&key).map_or(SigningKey::Rsa, SigningKey::HmacSha1)
-            }
-            SignatureMethod::HmacSha256 => {
-                Hmac::new_from_slice(&key).map_or(SigningKey::Rsa, SigningKey::HmacSha256)
-            }
-            SignatureMethod::Plaintext => SigningKey::Plaintext(ascii_string(key)),
-            #[cfg(feature = "rsa")]
-            SignatureMethod::RsaSha1 | SignatureMethod::RsaSha256 => SigningKey::Rsa,
+        thread_local! {
+            /// The encoded key, written here and hashed at once: a verifier
+            /// makes a key per request, without allocating for it.
+            static KEY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
+        KEY.with_borrow_mut(|key| {
+            key.clear();
+            percent_encode_bytes(key, consumer_secret.as_bytes());
+            key.push(b'&');
+            percent_encode_bytes(key, token_secret.unwrap_or("").as_bytes());
+            let signing_key = match method {
+                // HMAC takes keys of any length, so `new_from_slice` cannot fail.
+                SignatureMethod::HmacSha1 => {
+                    Hmac::new_from_slice(key).map_or(SigningKey::Rsa, SigningKey::HmacSha1)
+                }
+                SignatureMethod::HmacSha256 => {
+                    Hmac::new_from_slice(key).map_or(SigningKey::Rsa, SigningKey::HmacSha256)
+                }
+                SignatureMethod::Plaintext => SigningKey::Plaintext(ascii_string(key.clone())),
+                #[cfg(feature = "rsa")]
+                SignatureMethod::RsaSha1 | SignatureMethod::RsaSha256 => SigningKey::Rsa,
+            };
+            // Secrets do not stay behind in the buffer, and a huge one does
+            // not keep its memory.
+            key.fill(0);
+            if key.capacity() > 4096 {
+                *key = Vec::new();
+            }
+            signing_key
+        })
     }
 
     /// The HMAC (base64) or PLAINTEXT signature of `base_string`; `None`

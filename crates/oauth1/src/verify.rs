@@ -7,7 +7,7 @@ use std::fmt;
 use crate::base_string::EncodedParams;
 use crate::nonce::{MemoryNonceStore, NonceKey, NonceStore};
 use crate::sent::SentText;
-use crate::sign::{PROTOCOL_PARAMS, protocol_index};
+use crate::sign::{PROTOCOL_PARAMS, SIGNATURE, protocol_index};
 use crate::signature::{SigningKey, constant_time_eq};
 use crate::{Error, Request, SignatureMethod, VerifyError, header};
 
@@ -447,7 +447,7 @@ impl<'a> Found<'a> {
         signed: &mut EncodedParams,
     ) -> Result<(), Error> {
         let index = protocol_index(&name.decoded());
-        if index != protocol_index(b"oauth_signature") {
+        if index != Some(SIGNATURE) {
             signed.push_sent(&name, &value);
         }
         let Some(index) = index else {
