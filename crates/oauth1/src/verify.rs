@@ -520,13 +520,16 @@ impl Kept {
     /// The values decoded into one buffer (each checked to be UTF-8).
     fn new(values: [Option<&SentText<'_>>; 6]) -> Kept {
         let mut text = Vec::with_capacity(values.iter().flatten().map(|v| v.raw().len()).sum());
-        let spans = values.map(|value| {
-            value.map(|value| {
+        // A plain loop: `array::map` returned each span through memory, and
+        // reading it back stalled on every value.
+        let mut spans = [None; 6];
+        for (span, value) in spans.iter_mut().zip(values) {
+            if let Some(value) = value {
                 let start = text.len();
                 value.decode_into(&mut text);
-                (start, text.len())
-            })
-        });
+                *span = Some((start, text.len()));
+            }
+        }
         // UTF-8 piece by piece, so the whole is; never lossy in fact.
         let text = String::from_utf8(text)
             .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
