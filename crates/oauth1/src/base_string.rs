@@ -11,17 +11,40 @@ use crate::sent::SentText;
 /// encoded value, in byte order. Sorting moves small index records, never
 /// strings; each records whether its text holds a `%` (an escape), so the
 /// base string's second encoding copies every other parameter as it is.
+///
+/// A request's query, form body or header is copied in whole first
+/// ([`EncodedParams::copy_source`]): a parameter sent in RFC 5849 encoding
+/// (the usual case) is then a span of that copy, not copied again.
 pub(crate) struct EncodedParams {
     buf: Vec<u8>,
     spans: Vec<Span>,
 }
 
+/// A text copied into the buffer whole: where it is there, and the address
+/// and length it had, to find its parts' places in the copy.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct SourceCopy {
+    base: usize,
+    address: usize,
+    len: usize,
+}
+
+impl SourceCopy {
+    /// Where `text` is in the copy, if it is a part of the copied text.
+    fn place(&self, text: &[u8]) -> Option<(usize, usize)> {
+        let offset = (text.as_ptr() as usize).wrapping_sub(self.address);
+        let inside = offset <= self.len && text.len() <= self.len - offset;
+        inside.then(|| (self.base + offset, self.base + offset + text.len()))
+    }
+}
+
 /// One parameter in [`EncodedParams`]: `buf[start..name_end]` is the encoded
-/// name, `buf[name_end..end]` the encoded value.
+/// name, `buf[value_start..end]` the encoded value.
 #[derive(Clone, Copy)]
 struct Span {
     start: usize,
     name_end: usize,
+    value_start: usize,
     end: usize,
     /// Whether the name / the value holds a `%`.
     escaped: (bool, bool),
@@ -33,21 +56,21 @@ struct Span {
 }
 
 impl Span {
-    fn new(buf: &[u8], start: usize, name_end: usize, end: usize, escaped: (bool, bool)) -> Span {
-        let name = &buf[start..name_end];
+    fn new(buf: &[u8], name: (usize, usize), value: (usize, usize), escaped: (bool, bool)) -> Span {
         let mut head = [0u8; 8];
-        match name.first_chunk::<8>() {
+        match buf[name.0..name.1].first_chunk::<8>() {
             Some(first) => head = *first,
             // Byte by byte: cheaper than a call to memcpy.
             None => head
                 .iter_mut()
-                .zip(name)
+                .zip(&buf[name.0..name.1])
                 .for_each(|(lane, &byte)| *lane = byte),
         }
         Span {
-            start,
-            name_end,
-            end,
+            start: name.0,
+            name_end: name.1,
+            value_start: value.0,
+            end: value.1,
             escaped,
             prefix: u64::from_be_bytes(head),
         }
@@ -64,46 +87,67 @@ impl EncodedParams {
         }
     }
 
-    /// Adds a raw (decoded) parameter, encoding it.
-    pub(crate) fn push(&mut self, name: &[u8], value: &[u8]) {
+    /// Copies `text` (a query, form body or header) in whole, so parameters
+    /// sent in RFC 5849 encoding can be pushed as spans of the copy.
+    pub(crate) fn copy_source(&mut self, text: &[u8]) -> SourceCopy {
+        let base = self.buf.len();
+        self.buf.extend_from_slice(text);
+        SourceCopy {
+            base,
+            address: text.as_ptr() as usize,
+            len: text.len(),
+        }
+    }
+
+    /// Appends `bytes` as they are; where they are.
+    fn copy_in(&mut self, bytes: &[u8]) -> (usize, usize) {
         let start = self.buf.len();
-        percent_encode_bytes(&mut self.buf, name);
-        let name_end = self.buf.len();
-        percent_encode_bytes(&mut self.buf, value);
+        self.buf.extend_from_slice(bytes);
+        (start, self.buf.len())
+    }
+
+    /// Appends `raw` encoded; where, and whether encoding changed it.
+    fn encode_in(&mut self, raw: &[u8]) -> ((usize, usize), bool) {
+        let start = self.buf.len();
+        percent_encode_bytes(&mut self.buf, raw);
         let end = self.buf.len();
         // Encoding only ever lengthens what it escapes.
-        let escaped = (
-            name_end - start != name.len(),
-            end - name_end != value.len(),
-        );
-        self.spans
-            .push(Span::new(&self.buf, start, name_end, end, escaped));
+        ((start, end), end - start != raw.len())
     }
 
-    /// Adds a parameter as it was sent: copied where it already is in RFC
-    /// 5849 §3.6 encoding (the usual case), decoded and encoded where not.
-    pub(crate) fn push_sent(&mut self, name: &SentText<'_>, value: &SentText<'_>) {
-        let start = self.buf.len();
-        let name_escaped = self.put_sent(name);
-        let name_end = self.buf.len();
-        let value_escaped = self.put_sent(value);
-        let end = self.buf.len();
-        let escaped = (name_escaped, value_escaped);
-        self.spans
-            .push(Span::new(&self.buf, start, name_end, end, escaped));
+    /// Adds a raw (decoded) parameter, encoding it.
+    pub(crate) fn push(&mut self, name: &[u8], value: &[u8]) {
+        let (name, name_escaped) = self.encode_in(name);
+        let (value, value_escaped) = self.encode_in(value);
+        let span = Span::new(&self.buf, name, value, (name_escaped, value_escaped));
+        self.spans.push(span);
     }
 
-    /// Appends `text` encoded; whether that holds a `%`.
-    fn put_sent(&mut self, text: &SentText<'_>) -> bool {
-        if text.is_canonical() {
-            self.buf.extend_from_slice(text.raw().as_bytes());
-            // Canonical text differs from its decoding only by escapes.
-            return text.is_escaped();
+    /// Adds a parameter as it was sent: where it already is in RFC 5849
+    /// §3.6 encoding (the usual case) and part of `source`, a span of that
+    /// copy; otherwise copied, or decoded and encoded, into the buffer.
+    pub(crate) fn push_sent(
+        &mut self,
+        source: &SourceCopy,
+        name: &SentText<'_>,
+        value: &SentText<'_>,
+    ) {
+        let (name, name_escaped) = self.place_sent(source, name);
+        let (value, value_escaped) = self.place_sent(source, value);
+        let span = Span::new(&self.buf, name, value, (name_escaped, value_escaped));
+        self.spans.push(span);
+    }
+
+    /// Where `text` in RFC 5849 encoding is; whether that holds a `%`.
+    #[inline(always)]
+    fn place_sent(&mut self, source: &SourceCopy, text: &SentText<'_>) -> ((usize, usize), bool) {
+        if !text.is_canonical() {
+            return self.encode_in(&text.decoded());
         }
-        let decoded = text.decoded();
-        let before = self.buf.len();
-        percent_encode_bytes(&mut self.buf, &decoded);
-        self.buf.len() - before != decoded.len()
+        let raw = text.raw().as_bytes();
+        // Canonical text differs from its decoding only by escapes.
+        let place = source.place(raw).unwrap_or_else(|| self.copy_in(raw));
+        (place, text.is_escaped())
     }
 
     /// Adds a parameter whose name and value are already percent-encoded
@@ -116,17 +160,9 @@ impl EncodedParams {
     /// [`push_encoded`](Self::push_encoded) when whether the name and the
     /// value hold a `%` is known already.
     pub(crate) fn push_encoded_known(&mut self, name: &[u8], value: &[u8], escaped: (bool, bool)) {
-        let start = self.buf.len();
-        self.buf.extend_from_slice(name);
-        let name_end = self.buf.len();
-        self.buf.extend_from_slice(value);
-        self.spans.push(Span::new(
-            &self.buf,
-            start,
-            name_end,
-            self.buf.len(),
-            escaped,
-        ));
+        let (name, value) = (self.copy_in(name), self.copy_in(value));
+        let span = Span::new(&self.buf, name, value, escaped);
+        self.spans.push(span);
     }
 
     /// Runs `work` with this thread's scratch parameters, emptied: signing
@@ -173,7 +209,7 @@ impl EncodedParams {
             a.prefix.cmp(&b.prefix).then_with(|| {
                 text[a.start..a.name_end]
                     .cmp(&text[b.start..b.name_end])
-                    .then_with(|| text[a.name_end..a.end].cmp(&text[b.name_end..b.end]))
+                    .then_with(|| text[a.value_start..a.end].cmp(&text[b.value_start..b.end]))
             })
         };
         let sorted_from = sorted_from.min(self.spans.len());
@@ -211,7 +247,7 @@ impl EncodedParams {
             }
             out.extend_from_slice(&text[span.start..span.name_end]);
             out.push(b'=');
-            out.extend_from_slice(&text[span.name_end..span.end]);
+            out.extend_from_slice(&text[span.value_start..span.end]);
         });
         ascii_string(out)
     }
@@ -237,8 +273,12 @@ impl EncodedParams {
         runs: (usize, bool),
     ) -> Vec<u8> {
         // Room for the worst case, so the encoders never grow it.
+        let spans = self.spans.iter();
+        let text_len: usize = spans
+            .map(|s| (s.name_end - s.start) + (s.end - s.value_start))
+            .sum();
         let mut out = Vec::with_capacity(
-            method.len() + 3 * base_uri.len() + 2 * self.buf.len() + 6 * self.spans.len() + 2,
+            method.len() + 3 * base_uri.len() + 2 * text_len + 6 * self.spans.len() + 2,
         );
         out.extend(method.bytes().map(|b| b.to_ascii_uppercase()));
         out.push(b'&');
@@ -260,7 +300,7 @@ impl EncodedParams {
             }
             again(&mut out, &text[span.start..span.name_end], span.escaped.0);
             out.extend_from_slice(b"%3D");
-            again(&mut out, &text[span.name_end..span.end], span.escaped.1);
+            again(&mut out, &text[span.value_start..span.end], span.escaped.1);
         });
         // The method is an RFC 9110 token (ASCII, checked by the caller).
         out

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::base_string::EncodedParams;
+use crate::base_string::{EncodedParams, SourceCopy};
 use crate::nonce::{MemoryNonceStore, NonceKey, NonceStore};
 use crate::sent::SentText;
 use crate::sign::{PROTOCOL_PARAMS, SIGNATURE, protocol_index};
@@ -89,10 +89,19 @@ impl ReceivedRequest {
         let mut found = Found::default();
         let (realm, base_string) = EncodedParams::with_scratch(|signed| {
             let realm = match header {
-                Some(value) => header::for_each_param(value, |name, value| {
-                    found.take(Placement::Header, name, value, signed)
-                })?,
+                Some(value) => {
+                    let copy = signed.copy_source(value.as_bytes());
+                    header::for_each_param(value, |name, value| {
+                        found.take(Placement::Header, name, value, signed, &copy)
+                    })?
+                }
                 None => None,
+            };
+            // The query and a form body, copied once (see the header's).
+            let url_copy = signed.copy_source(request.url.as_bytes());
+            let form = match request.has_form_body() {
+                true => signed.copy_source(request.body),
+                false => SourceCopy::default(),
             };
             let header_run = signed.len();
             request.for_each_param_in(url.query, |in_query, pair| {
@@ -101,7 +110,8 @@ impl ReceivedRequest {
                 } else {
                     Placement::Form
                 };
-                found.take(from, pair.name, pair.value, signed)
+                let copy = if in_query { &url_copy } else { &form };
+                found.take(from, pair.name, pair.value, signed, copy)
             })?;
             let base_string =
                 signed.base_string_presorted(http_method, &url.base_uri, (header_run, false));
@@ -445,10 +455,11 @@ impl<'a> Found<'a> {
         name: SentText<'a>,
         value: SentText<'a>,
         signed: &mut EncodedParams,
+        copy: &SourceCopy,
     ) -> Result<(), Error> {
         let index = protocol_index(&name.decoded());
         if index != Some(SIGNATURE) {
-            signed.push_sent(&name, &value);
+            signed.push_sent(copy, &name, &value);
         }
         let Some(index) = index else {
             return self.take_other(from, name, &value);
