@@ -45,14 +45,19 @@ pub(crate) const UNRESERVED: [bool; 256] = {
 /// unreserved. This is the hottest loop of signing and verifying.
 pub(crate) fn percent_encode_bytes(out: &mut Vec<u8>, input: &[u8]) {
     out.reserve(3 * input.len());
+    // Runs of unreserved words are copied whole, once each (not a copy per
+    // word); a word with anything else in it is written byte by byte.
+    let mut run_start = 0;
     let mut chunks = input.chunks_exact(8);
-    for chunk in &mut chunks {
-        if all_unreserved(load_padded(chunk)) {
-            out.extend_from_slice(chunk);
-        } else {
+    for (index, chunk) in (&mut chunks).enumerate() {
+        if !all_unreserved(load_padded(chunk)) {
+            out.extend_from_slice(&input[run_start..index * 8]);
             chunk.iter().for_each(|&byte| push_encoded_byte(out, byte));
+            run_start = index * 8 + 8;
         }
     }
+    let tail = input.len() - chunks.remainder().len();
+    out.extend_from_slice(&input[run_start..tail]);
     for &byte in chunks.remainder() {
         push_encoded_byte(out, byte);
     }
