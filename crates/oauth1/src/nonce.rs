@@ -58,36 +58,37 @@ pub trait NonceStore {
 /// refuse a fresh request, never accept a replay.
 type Fingerprint = u128;
 
-/// Consumer key, token, timestamp and nonce fed to `hasher` length-prefixed
-/// (no two keys share an encoding), then two 64-bit outputs: the keyed hash
+/// The lengths of consumer key and token, whether there is a token, the
+/// timestamp, then consumer key, token and nonce, fed to `hasher` (no two
+/// keys share an encoding), then two 64-bit outputs: the keyed hash
 /// of the encoding, and of the encoding followed by one more byte. A key that
 /// fits (they all do in practice) is laid out on the stack and hashed in one
 /// write; a longer one is written piece by piece.
 fn fingerprint(hasher: &RandomState, key: &NonceKey<'_>) -> Fingerprint {
     let token = key.token.unwrap_or("");
-    let lengths = [key.consumer_key.len() as u64, token.len() as u64];
-    let fixed = [
-        &lengths[0].to_le_bytes()[..],
-        key.consumer_key.as_bytes(),
-        &lengths[1].to_le_bytes(),
-        token.as_bytes(),
-        // "No token" and "an empty token" are different requests.
-        &[u8::from(key.token.is_some())],
-        &key.timestamp.to_le_bytes(),
-        key.nonce.as_bytes(),
-    ];
+    let (consumer_key, nonce) = (key.consumer_key.as_bytes(), key.nonce.as_bytes());
     let mut state = hasher.build_hasher();
+    // Lengths, the "has a token" flag ("no token" and "an empty token" are
+    // different requests) and the timestamp: fixed-size, first.
+    let mut fixed = [0u8; 25];
+    fixed[..8].copy_from_slice(&(consumer_key.len() as u64).to_le_bytes());
+    fixed[8..16].copy_from_slice(&(token.len() as u64).to_le_bytes());
+    fixed[16] = u8::from(key.token.is_some());
+    fixed[17..].copy_from_slice(&key.timestamp.to_le_bytes());
+    let texts = [consumer_key, token.as_bytes(), nonce];
     let mut laid_out = [0u8; 256];
-    let total: usize = fixed.iter().map(|piece| piece.len()).sum();
+    let total = fixed.len() + texts.iter().map(|text| text.len()).sum::<usize>();
     if let Some(room) = laid_out.get_mut(..total) {
-        let mut at = 0;
-        for piece in fixed {
-            room[at..at + piece.len()].copy_from_slice(piece);
-            at += piece.len();
+        room[..fixed.len()].copy_from_slice(&fixed);
+        let mut at = fixed.len();
+        for text in texts {
+            room[at..at + text.len()].copy_from_slice(text);
+            at += text.len();
         }
         state.write(room);
     } else {
-        fixed.iter().for_each(|piece| state.write(piece));
+        state.write(&fixed);
+        texts.iter().for_each(|text| state.write(text));
     }
     let first = state.finish();
     state.write_u8(0xFF);

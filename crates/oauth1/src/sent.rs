@@ -157,45 +157,34 @@ fn shape(
     plus_as_space: bool,
     context: &'static str,
 ) -> Result<(bool, bool, bool), Error> {
-    let mut clean_words = 0;
-    for chunk in bytes.chunks(8) {
-        let word = load_padded(chunk);
+    let (mut escaped, mut canonical, mut high_escape) = (false, true, false);
+    // Eight bytes at a time; only the reserved ones are looked at. An
+    // escape's hex digits are unreserved, so each reserved byte is a `%`,
+    // a `+` or a byte that must be escaped, whatever came before it.
+    for (index, chunk) in bytes.chunks(8).enumerate() {
         // Padding lanes are zero bytes, reserved: only the real ones count.
         let real = u64::MAX >> (8 * (8 - chunk.len()));
-        if reserved_lanes(word) & real != 0 {
-            break;
-        }
-        clean_words += 1;
-    }
-    let rest = &bytes[(clean_words * 8).min(bytes.len())..];
-    if rest.is_empty() {
-        return Ok((false, true, false));
-    }
-    let (mut escaped, mut canonical, mut high_escape) = (false, true, false);
-    let mut index = 0;
-    while let Some(&byte) = rest.get(index) {
-        match byte {
-            b'%' => {
-                let digits = (rest.get(index + 1).copied(), rest.get(index + 2).copied());
-                let (Some(hi), Some(lo)) =
-                    (digits.0.and_then(hex_value), digits.1.and_then(hex_value))
-                else {
-                    return Err(Error::InvalidPercentEncoding { context });
-                };
-                let upper = |digit: Option<u8>| !digit.is_some_and(|d| d.is_ascii_lowercase());
-                canonical &=
-                    upper(digits.0) && upper(digits.1) && !UNRESERVED[usize::from(hi << 4 | lo)];
-                escaped = true;
-                high_escape |= hi >= 8;
-                index += 3;
-            }
-            b'+' if plus_as_space => {
-                (escaped, canonical) = (true, false);
-                index += 1;
-            }
-            byte => {
-                canonical &= UNRESERVED[usize::from(byte)];
-                index += 1;
+        let mut reserved = reserved_lanes(load_padded(chunk)) & real;
+        while reserved != 0 {
+            let at = index * 8 + reserved.trailing_zeros() as usize / 8;
+            reserved &= reserved - 1;
+            match bytes[at] {
+                b'%' => {
+                    let digits = (bytes.get(at + 1).copied(), bytes.get(at + 2).copied());
+                    let (Some(hi), Some(lo)) =
+                        (digits.0.and_then(hex_value), digits.1.and_then(hex_value))
+                    else {
+                        return Err(Error::InvalidPercentEncoding { context });
+                    };
+                    let upper = |digit: Option<u8>| !digit.is_some_and(|d| d.is_ascii_lowercase());
+                    canonical &= upper(digits.0)
+                        && upper(digits.1)
+                        && !UNRESERVED[usize::from(hi << 4 | lo)];
+                    escaped = true;
+                    high_escape |= hi >= 8;
+                }
+                b'+' if plus_as_space => (escaped, canonical) = (true, false),
+                _ => canonical = false,
             }
         }
     }
