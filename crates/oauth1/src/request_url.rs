@@ -24,7 +24,7 @@ pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
     // Every byte printable ASCII, and where the fragment starts: one pass,
     // eight bytes at a time (byte positions of ASCII delimiters, so the
     // slices below are on char boundaries).
-    let mut fragment = None;
+    let (mut fragment, mut question) = (None, None);
     for (index, chunk) in url.as_bytes().chunks(8).enumerate() {
         let word = load_padded(chunk);
         let real = u64::MAX >> (8 * (8 - chunk.len()));
@@ -33,14 +33,18 @@ pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
                 "it contains a space, control or non-ASCII character; percent-encode it first",
             ));
         }
-        let hash = lanes_equal(word, b'#') & real;
-        if hash != 0 && fragment.is_none() {
-            fragment = Some(index * 8 + hash.trailing_zeros() as usize / 8);
-        }
+        let first = |byte: u8| {
+            let lanes = lanes_equal(word, byte) & real;
+            (lanes != 0).then(|| index * 8 + lanes.trailing_zeros() as usize / 8)
+        };
+        fragment = fragment.or_else(|| first(b'#'));
+        question = question.or_else(|| first(b'?'));
     }
     let url = &url[..fragment.unwrap_or(url.len())];
-    // The first `://`: almost always at the first `:` (a byte search).
-    let first_colon = url.find(':').filter(|&at| url[at..].starts_with("://"));
+    let bytes = url.as_bytes();
+    // The first `://`: almost always at the first `:` (a few bytes in).
+    let first_colon =
+        (bytes.iter().position(|&b| b == b':')).filter(|&at| bytes[at..].starts_with(b"://"));
     let scheme_end = first_colon
         .or_else(|| url.find("://"))
         .ok_or(invalid("it has no scheme (expected scheme://host/...)"))?;
@@ -49,10 +53,13 @@ pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
         return Err(invalid("its scheme is not a valid URI scheme"));
     }
     let rest_at = scheme_end + 3;
-    // The authority ends at the first `/` or `?`; the query starts at the first `?`.
-    let query_at = url[rest_at..].find('?').map(|at| rest_at + at);
-    let before_query = &url[rest_at..query_at.unwrap_or(url.len())];
-    let authority_end = before_query.find('/').map(|at| rest_at + at).or(query_at);
+    // The query starts at the first `?` (a valid scheme holds none, so it
+    // is past `://`, and before any fragment); the authority ends at the
+    // first `/` or `?` (a few bytes: looked at one by one).
+    let query_at = question.filter(|&at| at >= rest_at && at < url.len());
+    let before_query = &bytes[rest_at..query_at.unwrap_or(url.len())];
+    let slash = before_query.iter().position(|&b| b == b'/');
+    let authority_end = slash.map(|at| rest_at + at).or(query_at);
     let authority_end = authority_end.unwrap_or(url.len());
     let authority = &url[rest_at..authority_end];
     let (path, query) = match query_at {
@@ -61,7 +68,8 @@ pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
     };
 
     // Userinfo is not part of the base string URI.
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let at_sign = authority.bytes().rposition(|b| b == b'@');
+    let host_port = at_sign.map_or(authority, |at| &authority[at + 1..]);
     let (host, port) = split_host_port(host_port)?;
     if host.is_empty() {
         return Err(invalid("it has no host"));
