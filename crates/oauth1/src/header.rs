@@ -286,41 +286,38 @@ struct Scanned {
     clean: bool,
 }
 
+/// What ends a quoted value: its closing quote, or a quoted-pair.
+const VALUE_STOPS: &[u8] = b"\"\\";
+
+/// What ends a parameter name: `=`, `,` or white space.
+const NAME_STOPS: &[u8] = b"=, \t\r\n";
+
 /// The first `"` or `\\` in `bytes` (the values are most of a header).
 #[inline(always)]
 fn find_quote_end(bytes: &[u8]) -> Scanned {
-    scan(bytes, |word| {
-        lanes_equal(word, b'"') | lanes_equal(word, b'\\')
-    })
+    scan(bytes, VALUE_STOPS)
 }
 
-/// The first byte that ends a parameter name (`=`, `,`, white space).
+/// The first byte that ends a parameter name.
 #[inline(always)]
 fn find_name_end(bytes: &[u8]) -> Scanned {
-    scan(bytes, |word| {
-        lanes_equal(word, b'=')
-            | lanes_equal(word, b',')
-            | lanes_equal(word, b' ')
-            | lanes_equal(word, b'\t')
-            | lanes_equal(word, b'\r')
-            | lanes_equal(word, b'\n')
-    })
+    scan(bytes, NAME_STOPS)
 }
 
-/// The first byte whose lane `stops` marks, and whether every byte before
-/// it is unreserved, eight bytes at a time. Every stop byte is reserved, so
-/// the first reserved byte settles it when it is a stop (clean text, the
-/// usual case: only the reserved lanes are computed); from any other, the
-/// stops are looked for alone.
+/// The first of the `stops` bytes, and whether every byte before it is
+/// unreserved, eight bytes at a time. Every stop byte is reserved, so the
+/// first reserved byte settles it when it is a stop (clean text, the usual
+/// case: only the reserved lanes are computed); from any other, the stops
+/// are looked for alone.
 #[inline(always)]
-fn scan(bytes: &[u8], stops: impl Fn(u64) -> u64) -> Scanned {
+fn scan(bytes: &[u8], stops: &[u8]) -> Scanned {
     let mut from = bytes.len();
     for (index, chunk) in bytes.chunks(8).enumerate() {
         let real = u64::MAX >> (8 * (8 - chunk.len()));
         let reserved = reserved_lanes(load_padded(chunk)) & real;
         if reserved != 0 {
             let at = index * 8 + reserved.trailing_zeros() as usize / 8;
-            if stops(u64::from(bytes[at])) != 0 {
+            if stops.contains(&bytes[at]) {
                 return Scanned {
                     end: Some(at),
                     clean: true,
@@ -330,9 +327,14 @@ fn scan(bytes: &[u8], stops: impl Fn(u64) -> u64) -> Scanned {
             break;
         }
     }
+    let stop_lanes = |word| {
+        stops
+            .iter()
+            .fold(0, |lanes, &stop| lanes | lanes_equal(word, stop))
+    };
     for (index, chunk) in bytes[from..].chunks(8).enumerate() {
         // Exact lanes: the zero padding never matches a stop.
-        let stop = stops(load_padded(chunk));
+        let stop = stop_lanes(load_padded(chunk));
         if stop != 0 {
             return Scanned {
                 end: Some(from + index * 8 + stop.trailing_zeros() as usize / 8),
