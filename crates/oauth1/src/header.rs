@@ -165,38 +165,69 @@ pub(crate) fn for_each_param<'a>(
     let malformed = |reason: &'static str| Error::MalformedHeader { reason };
     let value = value.trim_matches(is_space);
     let scheme_end = find_byte(value, |b| is_space(char::from(b))).unwrap_or(value.len());
-    let (scheme, mut rest) = value.split_at(scheme_end);
+    let (scheme, rest) = value.split_at(scheme_end);
     if !scheme.eq_ignore_ascii_case("OAuth") {
         return Err(malformed("the scheme is not OAuth"));
     }
     let mut realm = None;
+    // Byte positions in `rest`: every delimiter is ASCII, so each is a
+    // char boundary.
+    let bytes = rest.as_bytes();
+    let skip_space = |mut at: usize| {
+        while bytes.get(at).is_some_and(|&b| is_space(char::from(b))) {
+            at += 1;
+        }
+        at
+    };
+    let mut at = 0;
     loop {
-        rest = skip_space(rest);
-        if rest.is_empty() {
+        at = skip_space(at);
+        if at == bytes.len() {
             break;
         }
-        // Every delimiter is ASCII, so a byte position is a char boundary.
-        let name_scan = find_name_end(rest.as_bytes());
-        let name_end = name_scan
-            .end
-            .ok_or_else(|| malformed("a parameter has no value"))?;
-        let (name, after_name) = rest.split_at(name_end);
-        if name.is_empty() {
+        let name_scan = find_name_end(&bytes[at..]);
+        let name_end = at
+            + name_scan
+                .end
+                .ok_or_else(|| malformed("a parameter has no value"))?;
+        if name_end == at {
             return Err(malformed("a parameter has no name"));
         }
-        let after_eq = skip_space(after_name)
-            .strip_prefix('=')
-            .ok_or_else(|| malformed("a parameter has no value"))?;
-        let quoted = skip_space(after_eq)
-            .strip_prefix('"')
-            .ok_or_else(|| malformed("a value is not in double quotes"))?;
-        let (raw_value, after_value) =
-            unquote(quoted).ok_or_else(|| malformed("a quoted value is not closed"))?;
-        rest = skip_space(after_value);
-        if let Some(after_comma) = rest.strip_prefix(',') {
-            rest = after_comma;
-        } else if !rest.is_empty() {
-            return Err(malformed("parameters are not separated by commas"));
+        let name = &rest[at..name_end];
+        let equals = skip_space(name_end);
+        if bytes.get(equals) != Some(&b'=') {
+            return Err(malformed("a parameter has no value"));
+        }
+        let quote = skip_space(equals + 1);
+        if bytes.get(quote) != Some(&b'"') {
+            return Err(malformed("a value is not in double quotes"));
+        }
+        let value_scan = find_quote_end(&bytes[quote + 1..]);
+        let value_end = quote
+            + 1
+            + value_scan
+                .end
+                .ok_or_else(|| malformed("a quoted value is not closed"))?;
+        let (raw_value, after_value) = if bytes[value_end] == b'"' {
+            let text = Cow::Borrowed(&rest[quote + 1..value_end]);
+            (
+                Unquoted {
+                    text,
+                    clean: value_scan.clean,
+                },
+                value_end + 1,
+            )
+        } else {
+            // A quoted-pair: undone into a copy (OAuth values never hold one).
+            let (unquoted, after) = unquote(&rest[quote + 1..])
+                .ok_or_else(|| malformed("a quoted value is not closed"))?;
+            (unquoted, rest.len() - after.len())
+        };
+        at = skip_space(after_value);
+        match bytes.get(at) {
+            None => {}
+            Some(b',') => at += 1,
+            Some(_) => return Err(malformed("parameters are not separated by commas")),
         }
 
         let name = if name_scan.clean {
@@ -229,12 +260,6 @@ const CONTEXT: &str = "Authorization header";
 /// The position of the first byte of `text` that `matches`.
 fn find_byte(text: &str, matches: impl Fn(u8) -> bool) -> Option<usize> {
     text.bytes().position(matches)
-}
-
-/// `text` without its leading spaces, tabs and line breaks.
-fn skip_space(text: &str) -> &str {
-    let start = find_byte(text, |b| !is_space(char::from(b))).unwrap_or(text.len());
-    &text[start..]
 }
 
 /// A quoted-string's content, quoted-pairs undone.
