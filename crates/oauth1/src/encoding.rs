@@ -285,32 +285,24 @@ pub(crate) fn for_each_form_pair<'a>(
     };
     let bytes = input.as_bytes();
     let (mut start, mut equals, mut reserved) = (0, None, [false; 2]);
+    // `&` and `=` are reserved bytes too: walking the reserved bytes finds
+    // the delimiters and marks the names and values that hold any other.
     for (index, chunk) in bytes.chunks(8).enumerate() {
-        let word = load_padded(chunk);
         let real = u64::MAX >> (8 * (8 - chunk.len()));
-        let stops = (lanes_equal(word, b'&') | lanes_equal(word, b'=')) & real;
-        let content = reserved_lanes(word) & real & !stops;
-        // Lanes from bit `from` on are not yet counted into a name or value.
-        let mut from = 0;
-        let mut rest = stops;
-        while rest != 0 {
-            let bit = rest.trailing_zeros();
-            let between = ((1u64 << bit) - 1) & !((1u64 << from) - 1);
-            reserved[usize::from(equals.is_some())] |= content & between != 0;
-            let at = index * 8 + bit as usize / 8;
-            if bytes[at] == b'&' {
-                emit(start, equals, at, reserved)?;
-                (start, equals, reserved) = (at + 1, None, [false; 2]);
-            } else if equals.is_none() {
-                equals = Some(at);
-            } else {
-                reserved[1] = true; // a second `=` belongs to the value
+        let mut lanes = reserved_lanes(load_padded(chunk)) & real;
+        while lanes != 0 {
+            let at = index * 8 + lanes.trailing_zeros() as usize / 8;
+            lanes &= lanes - 1;
+            match bytes[at] {
+                b'&' => {
+                    emit(start, equals, at, reserved)?;
+                    (start, equals, reserved) = (at + 1, None, [false; 2]);
+                }
+                b'=' if equals.is_none() => equals = Some(at),
+                // Anything else (a second `=` included) is part of the text.
+                _ => reserved[usize::from(equals.is_some())] = true,
             }
-            from = bit + 1;
-            rest &= rest - 1;
         }
-        let after = u64::MAX.checked_shl(from).unwrap_or(0);
-        reserved[usize::from(equals.is_some())] |= content & after != 0;
     }
     emit(start, equals, bytes.len(), reserved)
 }
