@@ -235,7 +235,7 @@ pub(crate) fn for_each_param<'a>(
         } else {
             SentText::scan(Cow::Borrowed(name), false, CONTEXT)?
         };
-        if *name.decoded() == *b"realm" {
+        if name.with_decoded(|name| name == b"realm") {
             if realm.is_some() {
                 return Err(Error::DuplicateParameter {
                     name: "realm".to_owned(),

@@ -88,6 +88,16 @@ impl<'a> SentText<'a> {
         Cow::Owned(percent_decode(&self.raw, self.plus_as_space, "").unwrap_or_default())
     }
 
+    /// `read` applied to the decoded bytes, decoding only if there are
+    /// escapes (no `Cow` goes back and forth on the common path).
+    #[inline(always)]
+    pub(crate) fn with_decoded<R>(&self, read: impl FnOnce(&[u8]) -> R) -> R {
+        match self.escaped {
+            false => read(self.raw.as_bytes()),
+            true => read(&self.decoded()),
+        }
+    }
+
     /// The decoded text, which must be UTF-8 (`context` names it otherwise).
     pub(crate) fn decoded_str(&self, context: &'static str) -> Result<Cow<'_, str>, Error> {
         match self.decoded() {

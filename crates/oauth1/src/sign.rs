@@ -250,10 +250,9 @@ impl Signer {
                 let base_uri = request.for_each_param(|in_query, pair| {
                     // The request already carrying protocol parameters would
                     // sign them twice.
-                    let name = pair.name.decoded();
-                    if protocol_index(&name).is_some() {
+                    if pair.name.with_decoded(protocol_index).is_some() {
                         return Err(Error::DuplicateParameter {
-                            name: String::from_utf8_lossy(&name).into_owned(),
+                            name: String::from_utf8_lossy(&pair.name.decoded()).into_owned(),
                         });
                     }
                     signed.push_sent(if in_query { &url } else { &form }, &pair.name, &pair.value);

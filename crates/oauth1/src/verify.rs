@@ -457,7 +457,7 @@ impl<'a> Found<'a> {
         signed: &mut EncodedParams,
         copy: &SourceCopy,
     ) -> Result<(), Error> {
-        let index = protocol_index(&name.decoded());
+        let index = name.with_decoded(protocol_index);
         if index != Some(SIGNATURE) {
             signed.push_sent(copy, &name, &value);
         }
