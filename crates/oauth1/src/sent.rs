@@ -119,17 +119,15 @@ impl<'a> SentText<'a> {
         }
     }
 
-    /// The decoded text, once [`check_text`](Self::check_text) passed
-    /// (anything else would come out with replacement characters).
-    #[inline]
-    pub(crate) fn text(&self) -> Cow<'_, str> {
-        match self.decoded() {
-            Cow::Borrowed(_) => Cow::Borrowed(self.raw()),
-            Cow::Owned(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => Cow::Owned(text),
-                Err(error) => Cow::Owned(String::from_utf8_lossy(error.as_bytes()).into_owned()),
-            },
+    /// `read` applied to the decoded text, once [`check_text`](Self::check_text)
+    /// passed (anything else would come out with replacement characters);
+    /// decoding only if there are escapes.
+    #[inline(always)]
+    pub(crate) fn with_text<R>(&self, read: impl FnOnce(&str) -> R) -> R {
+        if !self.escaped {
+            return read(&self.raw);
         }
+        read(&String::from_utf8_lossy(&self.decoded()))
     }
 
     /// Appends the decoded bytes to `out`.

@@ -151,17 +151,16 @@ impl ReceivedRequest {
             .ok_or(VerifyError::MissingParameter {
                 name: "oauth_signature_method",
             })?
-            .text()
-            .parse::<SignatureMethod>()
+            .with_text(str::parse::<SignatureMethod>)
             .map_err(|_| VerifyError::UnsupportedSignatureMethod)?;
         let signature = get("oauth_signature").ok_or(VerifyError::MissingParameter {
             name: "oauth_signature",
         })?;
-        if get("oauth_version").is_some_and(|version| version.text() != "1.0") {
+        if get("oauth_version").is_some_and(|version| version.with_text(|text| text != "1.0")) {
             return Err(VerifyError::UnsupportedVersion);
         }
         let timestamp = get("oauth_timestamp")
-            .map(|text| parse_timestamp(&text.text()))
+            .map(|text| text.with_text(parse_timestamp))
             .transpose()?;
         let nonce = get("oauth_nonce");
         // RFC 5849 §3.1: only PLAINTEXT may omit the timestamp and nonce.
@@ -187,10 +186,10 @@ impl ReceivedRequest {
         let opaque_body = request.content_type.is_some() && !request.has_form_body();
         let body_hash_matches = get("oauth_body_hash").map(|sent| {
             opaque_body
-                && constant_time_eq(
-                    sent.text().as_bytes(),
-                    crate::signature::body_hash(method, request.body).as_bytes(),
-                )
+                && sent.with_text(|sent| {
+                    let expected = crate::signature::body_hash(method, request.body);
+                    constant_time_eq(sent.as_bytes(), expected.as_bytes())
+                })
         });
 
         Ok(ReceivedRequest {
