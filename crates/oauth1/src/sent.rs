@@ -32,6 +32,7 @@ pub(crate) struct SentText<'a> {
 
 impl<'a> SentText<'a> {
     /// Scans `raw`; a `%` without two hex digits after it is an error naming `context`.
+    #[inline(always)]
     pub(crate) fn scan(
         raw: Cow<'a, str>,
         plus_as_space: bool,
