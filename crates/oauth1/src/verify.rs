@@ -117,6 +117,7 @@ impl ReceivedRequest {
                 signed.base_string_presorted(http_method, &url.base_uri, (header_run, false));
             Ok::<_, Error>((realm, base_string))
         })?;
+        // Borrowed where it lies: moving the slots out would copy them all.
         let Found {
             protocol,
             placement,
@@ -124,8 +125,8 @@ impl ReceivedRequest {
             problem,
             extensions,
             ..
-        } = found;
-        let placement = match (placement, mixed) {
+        } = &mut found;
+        let placement = match (*placement, *mixed) {
             (None, _) => {
                 return Err(VerifyError::MissingParameter {
                     name: "oauth_signature",
@@ -134,7 +135,7 @@ impl ReceivedRequest {
             (Some(_), true) => return Err(VerifyError::MixedPlacement),
             (Some(one), false) => one,
         };
-        if let Some(problem) = problem {
+        if let Some(problem) = problem.take() {
             return Err(problem.into());
         }
         // By a literal name: the compiler finds the slot, no search at run time.
@@ -208,7 +209,7 @@ impl ReceivedRequest {
             placement,
             body_hash_matches,
             opaque_body,
-            extensions,
+            extensions: std::mem::take(extensions),
         })
     }
 
