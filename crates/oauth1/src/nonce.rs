@@ -50,7 +50,8 @@ pub trait NonceStore {
 
 /// A remembered nonce: a 128-bit fingerprint of its [`NonceKey`] under the
 /// store's own random key, so remembering one allocates nothing and costs
-/// 24 bytes (with its timestamp) however long the key's texts are.
+/// the same (about 50 bytes: set entry and age queue) however long the key's
+/// texts are.
 ///
 /// The same key always gives the same fingerprint, so a replay is always
 /// refused; two different keys share one with probability 2⁻¹²⁸, and the key
@@ -121,9 +122,9 @@ impl Hasher for AsIs {
 /// it (a flood of requests then fails closed rather than growing memory).
 ///
 /// Each nonce is kept as a 128-bit keyed fingerprint of consumer key, token,
-/// timestamp and nonce (the key random per store), not as text: 24 bytes and
-/// no allocation per request. A replay always matches; a fresh request could
-/// be refused only on a 2⁻¹²⁸ clash.
+/// timestamp and nonce (the key random per store), not as text: about 50
+/// bytes and no allocation per request. A replay always matches; a fresh
+/// request could be refused only on a 2⁻¹²⁸ clash.
 #[derive(Default)]
 pub struct MemoryNonceStore {
     hasher: RandomState,
