@@ -118,6 +118,44 @@ pub(crate) fn lanes_equal(word: u64, byte: u8) -> u64 {
     !((x & !HIGHS).wrapping_add(!HIGHS) | x) & HIGHS
 }
 
+/// The positions of the bytes of `bytes` that are not RFC 5849 unreserved,
+/// in order, found eight bytes at a time.
+#[inline(always)]
+pub(crate) fn reserved_bytes(bytes: &[u8]) -> ReservedBytes<'_> {
+    ReservedBytes {
+        words: bytes.chunks(8),
+        next_word: 0,
+        lanes: 0,
+    }
+}
+
+/// See [`reserved_bytes`].
+pub(crate) struct ReservedBytes<'a> {
+    words: std::slice::Chunks<'a, u8>,
+    /// Where the word after the current one starts.
+    next_word: usize,
+    /// The current word's reserved lanes not yet visited.
+    lanes: u64,
+}
+
+impl Iterator for ReservedBytes<'_> {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        while self.lanes == 0 {
+            let chunk = self.words.next()?;
+            // Padding lanes are zero bytes, reserved: only the real ones count.
+            let real = u64::MAX >> (8 * (8 - chunk.len()));
+            self.lanes = reserved_lanes(load_padded(chunk)) & real;
+            self.next_word += 8;
+        }
+        let at = self.next_word - 8 + self.lanes.trailing_zeros() as usize / 8;
+        self.lanes &= self.lanes - 1;
+        Some(at)
+    }
+}
+
 /// Up to eight bytes as a little-endian word (lane 0 = the first byte),
 /// zero-padded.
 #[inline(always)]
@@ -287,21 +325,15 @@ pub(crate) fn for_each_form_pair<'a>(
     let (mut start, mut equals, mut reserved) = (0, None, [false; 2]);
     // `&` and `=` are reserved bytes too: walking the reserved bytes finds
     // the delimiters and marks the names and values that hold any other.
-    for (index, chunk) in bytes.chunks(8).enumerate() {
-        let real = u64::MAX >> (8 * (8 - chunk.len()));
-        let mut lanes = reserved_lanes(load_padded(chunk)) & real;
-        while lanes != 0 {
-            let at = index * 8 + lanes.trailing_zeros() as usize / 8;
-            lanes &= lanes - 1;
-            match bytes[at] {
-                b'&' => {
-                    emit(start, equals, at, reserved)?;
-                    (start, equals, reserved) = (at + 1, None, [false; 2]);
-                }
-                b'=' if equals.is_none() => equals = Some(at),
-                // Anything else (a second `=` included) is part of the text.
-                _ => reserved[usize::from(equals.is_some())] = true,
+    for at in reserved_bytes(bytes) {
+        match bytes[at] {
+            b'&' => {
+                emit(start, equals, at, reserved)?;
+                (start, equals, reserved) = (at + 1, None, [false; 2]);
             }
+            b'=' if equals.is_none() => equals = Some(at),
+            // Anything else (a second `=` included) is part of the text.
+            _ => reserved[usize::from(equals.is_some())] = true,
         }
     }
     emit(start, equals, bytes.len(), reserved)

@@ -8,9 +8,7 @@
 use std::borrow::Cow;
 
 use crate::Error;
-use crate::encoding::{
-    UNRESERVED, hex_value, load_padded, percent_decode, percent_decode_into, reserved_lanes,
-};
+use crate::encoding::{UNRESERVED, hex_value, percent_decode, percent_decode_into, reserved_bytes};
 
 /// A name or value as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,31 +168,23 @@ fn shape(
     // Eight bytes at a time; only the reserved ones are looked at. An
     // escape's hex digits are unreserved, so each reserved byte is a `%`,
     // a `+` or a byte that must be escaped, whatever came before it.
-    for (index, chunk) in bytes.chunks(8).enumerate() {
-        // Padding lanes are zero bytes, reserved: only the real ones count.
-        let real = u64::MAX >> (8 * (8 - chunk.len()));
-        let mut reserved = reserved_lanes(load_padded(chunk)) & real;
-        while reserved != 0 {
-            let at = index * 8 + reserved.trailing_zeros() as usize / 8;
-            reserved &= reserved - 1;
-            match bytes[at] {
-                b'%' => {
-                    let digits = (bytes.get(at + 1).copied(), bytes.get(at + 2).copied());
-                    let (Some(hi), Some(lo)) =
-                        (digits.0.and_then(hex_value), digits.1.and_then(hex_value))
-                    else {
-                        return Err(Error::InvalidPercentEncoding { context });
-                    };
-                    let upper = |digit: Option<u8>| !digit.is_some_and(|d| d.is_ascii_lowercase());
-                    canonical &= upper(digits.0)
-                        && upper(digits.1)
-                        && !UNRESERVED[usize::from(hi << 4 | lo)];
-                    escaped = true;
-                    high_escape |= hi >= 8;
-                }
-                b'+' if plus_as_space => (escaped, canonical) = (true, false),
-                _ => canonical = false,
+    for at in reserved_bytes(bytes) {
+        match bytes[at] {
+            b'%' => {
+                let digits = (bytes.get(at + 1).copied(), bytes.get(at + 2).copied());
+                let (Some(hi), Some(lo)) =
+                    (digits.0.and_then(hex_value), digits.1.and_then(hex_value))
+                else {
+                    return Err(Error::InvalidPercentEncoding { context });
+                };
+                let upper = |digit: Option<u8>| !digit.is_some_and(|d| d.is_ascii_lowercase());
+                canonical &=
+                    upper(digits.0) && upper(digits.1) && !UNRESERVED[usize::from(hi << 4 | lo)];
+                escaped = true;
+                high_escape |= hi >= 8;
             }
+            b'+' if plus_as_space => (escaped, canonical) = (true, false),
+            _ => canonical = false,
         }
     }
     Ok((escaped, canonical, high_escape))
