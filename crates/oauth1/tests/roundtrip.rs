@@ -299,6 +299,18 @@ fn structurally_bad_requests_get_their_own_reason() {
             VerifyError::Malformed(Error::MalformedHeader { reason: "a value is not in double quotes" }),
         ),
         (
+            full(", oauth%5Fnonce=\"m\""),
+            VerifyError::Malformed(Error::DuplicateParameter { name: "oauth_nonce".into() }),
+        ),
+        (
+            full(", oauth_session=\"a\", oauth%5Fsession=\"b\""),
+            VerifyError::Malformed(Error::DuplicateParameter { name: "oauth_session".into() }),
+        ),
+        (
+            full(", realm=\"a\", realm=\"b\""),
+            VerifyError::Malformed(Error::DuplicateParameter { name: "realm".into() }),
+        ),
+        (
             full("").replace("\"n\"", "\"%FFn\""),
             VerifyError::Malformed(Error::InvalidPercentEncoding { context: "protocol parameter (not UTF-8)" }),
         ),
