@@ -74,6 +74,7 @@ mod flow;
 mod header;
 mod nonce;
 mod prepared;
+mod protocol_values;
 mod request;
 mod request_url;
 #[cfg(feature = "rsa")]
