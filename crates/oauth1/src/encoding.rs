@@ -231,6 +231,7 @@ pub(crate) fn percent_decode(
 }
 
 /// [`percent_decode`], appending to `out`.
+#[inline]
 pub(crate) fn percent_decode_into(
     out: &mut Vec<u8>,
     input: &str,
