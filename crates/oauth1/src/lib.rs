@@ -84,6 +84,7 @@ mod sent;
 mod sign;
 mod signature;
 mod verify;
+mod verify_key;
 
 pub use encoding::percent_encode;
 pub use error::{Error, VerifyError};
@@ -100,3 +101,4 @@ pub use secret::Secret;
 pub use sign::{SignedRequest, Signer};
 pub use signature::SignatureMethod;
 pub use verify::{Placement, ReceivedRequest, VerifyOptions};
+pub use verify_key::VerifyKey;

@@ -99,6 +99,7 @@ impl SignatureMethod {
 /// (RFC 5849 §3.4.2, §3.4.4), with the HMAC key schedule (the padded key
 /// hashed once) already done, so a signer that keeps it clones the state per
 /// request instead of redoing it.
+#[derive(Clone)]
 pub(crate) enum SigningKey {
     HmacSha1(Hmac<sha1::Sha1>),
     HmacSha256(Hmac<sha2::Sha256>),

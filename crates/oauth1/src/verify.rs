@@ -9,7 +9,7 @@ use crate::nonce::{MemoryNonceStore, NonceKey, NonceStore};
 use crate::protocol_values::{Found, Kept};
 use crate::sign::PROTOCOL_PARAMS;
 use crate::signature::{SigningKey, constant_time_eq};
-use crate::{Error, Request, SignatureMethod, VerifyError, header};
+use crate::{Error, Request, SignatureMethod, VerifyError, VerifyKey, header};
 
 /// A received request whose OAuth parameters have been parsed but not yet verified.
 ///
@@ -292,6 +292,32 @@ impl ReceivedRequest {
         options: &VerifyOptions,
         nonces: &mut dyn NonceStore,
     ) -> Result<(), VerifyError> {
+        self.check_method(options, token_secret.is_some())?;
+        let key = SigningKey::new(self.method, consumer_secret, token_secret);
+        self.check_signature_then_freshness(&key, options, nonces)
+    }
+
+    /// [`verify`](Self::verify) with secrets prepared once ([`VerifyKey`]):
+    /// the same checks in the same order, without encoding the secrets and
+    /// hashing the key for each request.
+    pub fn verify_with(
+        &self,
+        key: &VerifyKey,
+        options: &VerifyOptions,
+        nonces: &mut dyn NonceStore,
+    ) -> Result<(), VerifyError> {
+        self.check_method(options, key.has_token())?;
+        let key = key
+            .for_method(self.method)
+            .ok_or(VerifyError::SignatureMethodNotAllowed {
+                method: self.method,
+            })?;
+        self.check_signature_then_freshness(key, options, nonces)
+    }
+
+    /// The method is allowed and verified with secrets (not RSA), and a
+    /// token secret is given exactly when the request names a token.
+    fn check_method(&self, options: &VerifyOptions, token_secret: bool) -> Result<(), VerifyError> {
         if !options.allowed_methods.contains(&self.method) {
             return Err(VerifyError::SignatureMethodNotAllowed {
                 method: self.method,
@@ -303,10 +329,20 @@ impl ReceivedRequest {
                 method: self.method,
             });
         }
-        if self.token().is_some() != token_secret.is_some() {
+        if self.token().is_some() != token_secret {
             return Err(VerifyError::TokenMismatch);
         }
-        let key = SigningKey::new(self.method, consumer_secret, token_secret);
+        Ok(())
+    }
+
+    /// The signature (so an unsigned request cannot use up a nonce), then
+    /// the timestamp window and the nonce.
+    fn check_signature_then_freshness(
+        &self,
+        key: &SigningKey,
+        options: &VerifyOptions,
+        nonces: &mut dyn NonceStore,
+    ) -> Result<(), VerifyError> {
         if !key.verifies(&self.base_string, self.signature().as_bytes()) {
             return Err(VerifyError::InvalidSignature);
         }

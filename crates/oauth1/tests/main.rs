@@ -4,3 +4,4 @@ mod flow;
 mod properties;
 mod roundtrip;
 mod vectors;
+mod verify_key;

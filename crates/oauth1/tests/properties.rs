@@ -2,7 +2,7 @@
 //! signed request makes verification fail.
 
 use oauth1::{
-    MemoryNonceStore, ReceivedRequest, Request, SignatureMethod, Signer, VerifyError,
+    MemoryNonceStore, ReceivedRequest, Request, SignatureMethod, Signer, VerifyError, VerifyKey,
     VerifyOptions, percent_encode,
 };
 use proptest::prelude::*;
@@ -156,6 +156,38 @@ proptest! {
     fn sign_then_verify_always_holds(case in cases()) {
         let (url, body, header) = sign(&case);
         prop_assert_eq!(verify(&case, &case.method, &url, &body, header.as_deref()), Ok(()));
+    }
+
+    #[test]
+    fn a_prepared_key_verifies_exactly_as_the_secrets_do(
+        case in cases(),
+        tamper in any::<Option<(prop::sample::Index, u8)>>(),
+        secrets in 0u8..4,
+    ) {
+        let (url, mut body, header) = sign(&case);
+        if let Some((position, choice)) = tamper.filter(|_| !body.is_empty()) {
+            body = mutate(&body, position.index(body.len()), choice).unwrap();
+        }
+        let mut request = Request::new(&case.method, &url).body(FORM, body.as_bytes());
+        if let Some(header) = &header {
+            request = request.authorization(header);
+        }
+        let Ok(received) = ReceivedRequest::parse(&request) else { return Ok(()) };
+        // The right secrets, a wrong consumer secret, no token secret, a
+        // token secret where none was used.
+        let token_secret = case.token.as_ref().map(|(_, secret)| secret.as_str());
+        let (consumer_secret, token_secret) = match secrets {
+            0 => (case.consumer_secret.as_str(), token_secret),
+            1 => ("not the secret", token_secret),
+            2 => (case.consumer_secret.as_str(), None),
+            _ => (case.consumer_secret.as_str(), Some(token_secret.unwrap_or("extra"))),
+        };
+        let options = VerifyOptions::new(NOW);
+        let with_secrets =
+            received.verify(consumer_secret, token_secret, &options, &mut MemoryNonceStore::new());
+        let key = VerifyKey::new(consumer_secret, token_secret);
+        let with_key = received.verify_with(&key, &options, &mut MemoryNonceStore::new());
+        prop_assert_eq!(with_key, with_secrets);
     }
 
     #[test]
