@@ -23,7 +23,8 @@
 //!   both replaceable ([`Signer::nonce`], [`Signer::timestamp`]) for tests.
 //! - Server side: [`ReceivedRequest`] with constant-time comparison, a timestamp
 //!   window and a pluggable [`NonceStore`]; each rejection is its own
-//!   [`VerifyError`] variant.
+//!   [`VerifyError`] variant. A [`VerifyKey`] keeps a consumer's secrets
+//!   prepared between requests ([`ReceivedRequest::verify_with`]).
 //! - The three-legged flow as pure helpers: [`request_token_request`],
 //!   [`authorize_url`], [`access_token_request`], [`parse_token_response`].
 //! - No panics on any input; secrets are [`Secret`]s and never appear in `Debug`
