@@ -6,6 +6,16 @@ use oauth1::{
     VerifyOptions,
 };
 
+/// A request to `url` signed by `signer` at time 1,000, as received.
+fn received(signer: Signer, url: &str) -> ReceivedRequest {
+    let signed = signer
+        .timestamp(1_000)
+        .sign(&Request::new("GET", url))
+        .unwrap();
+    let header = signed.authorization_header();
+    ReceivedRequest::parse(&Request::new("GET", url).authorization(&header)).unwrap()
+}
+
 #[test]
 fn one_key_serves_many_requests_and_every_method_it_covers() {
     let key = VerifyKey::new("consumer&secret", Some("tøken secret"));
@@ -18,15 +28,10 @@ fn one_key_serves_many_requests_and_every_method_it_covers() {
         SignatureMethod::Plaintext,
     ] {
         for _ in 0..3 {
-            let header = Signer::new("consumer", "consumer&secret")
+            let signer = Signer::new("consumer", "consumer&secret")
                 .token("token", "tøken secret")
-                .signature_method(method)
-                .timestamp(1_000)
-                .sign(&Request::new("GET", url))
-                .unwrap()
-                .authorization_header();
-            let received =
-                ReceivedRequest::parse(&Request::new("GET", url).authorization(&header)).unwrap();
+                .signature_method(method);
+            let received = received(signer, url);
             assert_eq!(
                 received.verify_with(&key, &options, &mut nonces),
                 Ok(()),
@@ -44,14 +49,10 @@ fn one_key_serves_many_requests_and_every_method_it_covers() {
 
 #[test]
 fn a_key_for_other_secrets_or_another_token_state_is_refused() {
-    let url = "https://api.example.com/videos";
-    let header = Signer::new("consumer", "secret")
-        .timestamp(1_000)
-        .sign(&Request::new("GET", url))
-        .unwrap()
-        .authorization_header();
-    let received =
-        ReceivedRequest::parse(&Request::new("GET", url).authorization(&header)).unwrap();
+    let received = received(
+        Signer::new("consumer", "secret"),
+        "https://api.example.com/videos",
+    );
     let options = VerifyOptions::new(1_000);
     let check = |key: VerifyKey| received.verify_with(&key, &options, &mut MemoryNonceStore::new());
     assert_eq!(
