@@ -2,8 +2,7 @@
 
 use std::fmt;
 
-use std::borrow::Cow;
-
+use crate::base_string::{EncodedParams, SourceCopy};
 use crate::encoding::{for_each_form_pair, is_form_content_type};
 use crate::request_url::RequestUrl;
 use crate::sent::SentPair;
@@ -68,23 +67,35 @@ impl<'a> Request<'a> {
         Ok(self.method)
     }
 
-    /// Every query parameter (`in_query`), then every form parameter, as
-    /// sent, goes to `visit`; returns the base string URI.
-    pub(crate) fn for_each_param(
-        &self,
-        visit: impl FnMut(bool, SentPair<'a>) -> Result<(), Error>,
-    ) -> Result<Cow<'a, str>, Error> {
-        let url = self.url()?;
-        self.for_each_param_in(url.query, visit)?;
-        Ok(url.base_uri)
-    }
-
     /// The URL taken apart: base string URI and query.
     pub(crate) fn url(&self) -> Result<RequestUrl<'a>, Error> {
         request_url::parse(self.url)
     }
 
-    /// [`for_each_param`](Self::for_each_param) with the URL already taken apart.
+    /// Every query parameter (`in_query`), then every form parameter, as
+    /// sent, goes to `visit` with the scratch buffer and the copy of the text
+    /// it is part of: the URL and a form body are copied into `signed` once
+    /// first, so a parameter sent in RFC 5849 encoding can be pushed as a span
+    /// of its copy (the signer and the verifier both read a request so).
+    pub(crate) fn for_each_param_copied(
+        &self,
+        query: Option<&'a str>,
+        signed: &mut EncodedParams,
+        mut visit: impl FnMut(bool, SentPair<'a>, &mut EncodedParams, &SourceCopy) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let url = signed.copy_source(self.url.as_bytes());
+        let form = match self.has_form_body() {
+            true => signed.copy_source(self.body),
+            false => SourceCopy::default(),
+        };
+        self.for_each_param_in(query, |in_query, pair| {
+            let copy = if in_query { &url } else { &form };
+            visit(in_query, pair, signed, copy)
+        })
+    }
+
+    /// Every query parameter (`in_query`), then every form parameter, as
+    /// sent, goes to `visit`.
     pub(crate) fn for_each_param_in(
         &self,
         query: Option<&'a str>,
@@ -137,7 +148,8 @@ mod tests {
             Request::new("POST", "http://h/?q=1").body("application/x-www-form-urlencoded", b"a=1");
         let params = |request: Request<'_>| {
             let mut from = Vec::new();
-            request.for_each_param(|in_query, _| {
+            let query = request.url()?.query;
+            request.for_each_param_in(query, |in_query, _| {
                 from.push(in_query);
                 Ok(())
             })?;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::base_string::{EncodedParams, SourceCopy};
+use crate::base_string::EncodedParams;
 use crate::encoding::{RawPair, is_unreserved_text, percent_encode};
 use crate::prepared::{InlineText, NonceGenerator, Own, Prepared, SignerParts};
 use crate::{Error, Request, Secret, SignatureMethod};
@@ -240,14 +240,8 @@ impl Signer {
         let method = request.checked_method()?;
         let (base_string, prepared, timestamp, nonce, body_hash) =
             EncodedParams::with_scratch(|signed| {
-                // The query and a form body are copied once; their parameters
-                // are spans of the copies.
-                let url = signed.copy_source(request.url.as_bytes());
-                let form = match request.has_form_body() {
-                    true => signed.copy_source(request.body),
-                    false => SourceCopy::default(),
-                };
-                let base_uri = request.for_each_param(|in_query, pair| {
+                let url = request.url()?;
+                request.for_each_param_copied(url.query, signed, |_, pair, signed, copy| {
                     // The request already carrying protocol parameters would
                     // sign them twice.
                     if pair.name.with_decoded(protocol_index).is_some() {
@@ -255,9 +249,10 @@ impl Signer {
                             name: String::from_utf8_lossy(&pair.name.decoded()).into_owned(),
                         });
                     }
-                    signed.push_sent(if in_query { &url } else { &form }, &pair.name, &pair.value);
+                    signed.push_sent(copy, &pair.name, &pair.value);
                     Ok(())
                 })?;
+                let base_uri = url.base_uri;
                 let prepared = self.prepared()?;
                 let timestamp = InlineText::decimal(self.timestamp_now());
                 let nonce = self.nonce_now()?;

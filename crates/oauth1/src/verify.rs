@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::base_string::{EncodedParams, SourceCopy};
+use crate::base_string::EncodedParams;
 use crate::nonce::{MemoryNonceStore, NonceKey, NonceStore};
 use crate::protocol_values::{Found, Kept};
 use crate::sign::PROTOCOL_PARAMS;
@@ -97,20 +97,13 @@ impl ReceivedRequest {
                 }
                 None => None,
             };
-            // The query and a form body, copied once (see the header's).
-            let url_copy = signed.copy_source(request.url.as_bytes());
-            let form = match request.has_form_body() {
-                true => signed.copy_source(request.body),
-                false => SourceCopy::default(),
-            };
             let header_run = signed.len();
-            request.for_each_param_in(url.query, |in_query, pair| {
+            request.for_each_param_copied(url.query, signed, |in_query, pair, signed, copy| {
                 let from = if in_query {
                     Placement::Query
                 } else {
                     Placement::Form
                 };
-                let copy = if in_query { &url_copy } else { &form };
                 found.take(from, pair.name, pair.value, signed, copy)
             })?;
             let base_string =
