@@ -208,20 +208,15 @@ pub(crate) fn for_each_param<'a>(
             + value_scan
                 .end
                 .ok_or_else(|| malformed("a quoted value is not closed"))?;
-        let (raw_value, after_value) = if bytes[value_end] == b'"' {
+        let (raw_value, value_clean, after_value) = if bytes[value_end] == b'"' {
             let text = Cow::Borrowed(&rest[quote + 1..value_end]);
-            (
-                Unquoted {
-                    text,
-                    clean: value_scan.clean,
-                },
-                value_end + 1,
-            )
+            (text, value_scan.clean, value_end + 1)
         } else {
-            // A quoted-pair: undone into a copy (OAuth values never hold one).
-            let (unquoted, after) = unquote(&rest[quote + 1..])
+            // A quoted-pair: undone into a copy (OAuth values never hold
+            // one), which is scanned like any text that is not clean.
+            let (value, after) = undo_quoted_pairs(&rest[quote + 1..])
                 .ok_or_else(|| malformed("a quoted value is not closed"))?;
-            (unquoted, rest.len() - after.len())
+            (Cow::Owned(value), false, rest.len() - after.len())
         };
         at = skip_space(after_value);
         match bytes.get(at) {
@@ -242,11 +237,11 @@ pub(crate) fn for_each_param<'a>(
                 });
             }
             // A plain quoted-string, not percent-encoded (RFC 5849 §3.5.1).
-            realm = Some(raw_value.text);
+            realm = Some(raw_value);
             continue;
         }
-        let value = match raw_value.text {
-            Cow::Borrowed(text) if raw_value.clean => SentText::unreserved(text),
+        let value = match raw_value {
+            Cow::Borrowed(text) if value_clean => SentText::unreserved(text),
             text => SentText::scan(text, false, CONTEXT)?,
         };
         visit(name, value)?;
@@ -262,38 +257,15 @@ fn find_byte(text: &str, matches: impl Fn(u8) -> bool) -> Option<usize> {
     text.bytes().position(matches)
 }
 
-/// A quoted-string's content, quoted-pairs undone.
-struct Unquoted<'a> {
-    text: Cow<'a, str>,
-    /// Whether it is all unreserved bytes (encodes to itself).
-    clean: bool,
-}
-
-/// The content of a quoted-string whose opening quote is already consumed,
-/// with quoted-pairs undone, and what follows the closing quote. Borrowed
-/// when it holds no quoted-pair (OAuth values never do).
-#[inline(always)]
-fn unquote(quoted: &str) -> Option<(Unquoted<'_>, &str)> {
-    let scanned = find_quote_end(quoted.as_bytes());
-    let end = scanned.end?;
-    if quoted.as_bytes()[end] == b'"' {
-        let text = Cow::Borrowed(&quoted[..end]);
-        let unquoted = Unquoted {
-            text,
-            clean: scanned.clean,
-        };
-        return Some((unquoted, &quoted[end + 1..]));
-    }
+/// The content of a quoted-string that holds a quoted-pair, its opening
+/// quote already consumed, with the quoted-pairs undone, and what follows the
+/// closing quote; `None` if it is not closed.
+fn undo_quoted_pairs(quoted: &str) -> Option<(String, &str)> {
     let mut value = String::new();
     let mut chars = quoted.char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
-            '"' => {
-                let clean = crate::encoding::is_unreserved_text(value.as_bytes());
-                let text = Cow::Owned(value);
-                let unquoted = Unquoted { text, clean };
-                return Some((unquoted, &quoted[i + 1..]));
-            }
+            '"' => return Some((value, &quoted[i + 1..])),
             '\\' => value.push(chars.next()?.1),
             c => value.push(c),
         }
@@ -527,6 +499,13 @@ mod tests {
         // An escaped quote inside a value is part of it.
         let parsed = parse(r#"OAuth realm="a\"b", x="1""#).unwrap();
         assert_eq!(parsed.realm.as_deref(), Some(r#"a"b"#));
+        // A quoted-pair in a parameter's value is undone, then decoded.
+        let parsed = parse(r#"OAuth x="a\"b%20c\\", y="1""#).unwrap();
+        assert_eq!(
+            decoded(&parsed),
+            vec![pair("x", r#"a"b c\"#), pair("y", "1")]
+        );
+        assert!(!parsed.params[0].value.is_canonical());
     }
 
     #[test]
