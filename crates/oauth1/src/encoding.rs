@@ -295,9 +295,9 @@ pub(crate) fn parse_form(input: &str, context: &'static str) -> Result<Vec<RawPa
 /// [`SentText`]: nothing decoded); stops at the first error, the visitor's
 /// included.
 ///
-/// One pass eight bytes at a time finds the `&` and `=` and whether each
-/// name and value holds a byte that is not unreserved; only those that do
-/// are looked at again, byte by byte (their escapes checked, their form judged).
+/// One walk over the reserved bytes finds the `&` and `=` and whether each
+/// name and value holds another; only those that do are scanned again (their
+/// escapes checked, their form judged).
 pub(crate) fn for_each_form_pair<'a>(
     input: &'a str,
     context: &'static str,

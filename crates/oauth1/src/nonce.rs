@@ -170,7 +170,7 @@ impl MemoryNonceStore {
     }
 }
 
-/// Counts only: the remembered keys hold tokens.
+/// Counts only (the fingerprints are of keys that hold tokens).
 impl std::fmt::Debug for MemoryNonceStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryNonceStore")

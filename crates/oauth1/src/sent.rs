@@ -46,7 +46,8 @@ impl<'a> SentText<'a> {
         })
     }
 
-    /// Text already known to be all unreserved bytes (a header scan found so).
+    /// Text already known to be all unreserved bytes (the header's or the
+    /// form's scan found so).
     #[inline]
     pub(crate) fn unreserved(raw: &'a str) -> Self {
         debug_assert!(crate::encoding::is_unreserved_text(raw.as_bytes()));
@@ -156,9 +157,9 @@ pub(crate) struct SentPair<'a> {
     pub(crate) value: SentText<'a>,
 }
 
-/// Whether `bytes` decodes to something else (`escaped`) and whether it is
-/// canonical (see [`SentText::canonical`]); eight bytes at a time while all
-/// are unreserved, byte by byte from the first that is not.
+/// Whether `bytes` decodes to something else (`escaped`), whether it is
+/// canonical (see [`SentText::canonical`]) and whether an escape stands for a
+/// byte from 0x80 up; only its reserved bytes are looked at.
 fn shape(
     bytes: &[u8],
     plus_as_space: bool,
