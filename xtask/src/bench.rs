@@ -218,6 +218,57 @@ fn curl_chunked(endpoint: &str, pieces: &[PathBuf]) -> Result<Measured, String> 
     measure(command.spawn().map_err(|e| format!("curl: {e}"))?)
 }
 
+/// PATCHes in the per-request probe, and the bytes each carries.
+const PROBE_PATCHES: u64 = 256;
+const PROBE_BYTES: u64 = 64 * 1024;
+
+/// What one PATCH costs beyond its bytes at this server: curl sends
+/// [`PROBE_PATCHES`] small ones over one connection (best of [`RUNS`]); the
+/// time their bytes take at the whole-file rate is taken off.
+fn per_request_cost(endpoint: &str, file: &Path, whole: &Measured) -> Result<f64, String> {
+    let dir = target_dir().join("bench/probe-pieces");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut input = std::fs::File::open(file).map_err(|e| e.to_string())?;
+    let mut pieces = Vec::new();
+    for i in 0..PROBE_PATCHES {
+        let path = dir.join(format!("{i:03}"));
+        let mut output = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+        std::io::copy(
+            &mut std::io::Read::take(&mut input, PROBE_BYTES),
+            &mut output,
+        )
+        .map_err(|e| e.to_string())?;
+        pieces.push(path);
+    }
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        runs.push(curl_chunked(endpoint, &pieces)?);
+    }
+    let probe = Measured::best(&runs);
+    let bytes_time = (PROBE_PATCHES * PROBE_BYTES) as f64 / (whole.rate(GIB) * MIB as f64);
+    Ok(((probe.wall.as_secs_f64() - bytes_time) / PROBE_PATCHES as f64).max(0.0))
+}
+
+/// The server's cost per PATCH and the speed it leaves any client at each
+/// chunk size, as a ratio to one PATCH of the whole file.
+fn bound_line(name: &str, per_patch: f64, whole: &Measured) -> String {
+    let whole_time = whole.wall.as_secs_f64();
+    let bounds: Vec<String> = [8 * MIB, 128 * MIB]
+        .iter()
+        .map(|chunk| {
+            let patches = GIB.div_ceil(*chunk) as f64;
+            let bound = whole_time / (whole_time + patches * per_patch);
+            format!("{:.2}x at {} MiB", bound, chunk / MIB)
+        })
+        .collect();
+    format!(
+        "{name}: {:.2} ms per PATCH beyond its bytes ({PROBE_PATCHES} PATCHes of {} KiB by curl), which leaves any client at most {} of curl's single PATCH",
+        per_patch * 1e3,
+        PROBE_BYTES / 1024,
+        bounds.join(", ")
+    )
+}
+
 /// The 1 GiB file cut into `chunk`-byte pieces (made once, beside it).
 fn pieces_of(file: &Path, chunk: u64) -> Result<Vec<PathBuf>, String> {
     let dir = target_dir().join(format!("bench/pieces-{}", chunk / MIB));
@@ -321,6 +372,8 @@ fn upload_bench() -> Result<(), String> {
     let file = source_file()?;
     let mut report = Vec::new();
     let mut verdicts = Vec::new();
+    // What each server's per-request cost leaves any client (printed, not a target).
+    let mut limits = Vec::new();
     let mut servers: Vec<(&str, ServerStarter<'_>)> =
         vec![("sandbox", Box::new(|| start_sandbox(&release)))];
     if crate::node::available() {
@@ -354,6 +407,13 @@ fn upload_bench() -> Result<(), String> {
         }
         let curl = Measured::best(&runs);
         report.push(row(name, "curl (baseline)", &curl, GIB, None));
+        match per_request_cost(&server.endpoint, &file, &curl) {
+            Ok(cost) => {
+                limits.push(bound_line(name, cost, &curl));
+                clear();
+            }
+            Err(reason) => limits.push(format!("{name}: per-PATCH cost NOT MEASURED: {reason}")),
+        }
         // (chunk, parallel parts): single streams, then 4 parts over 4
         // connections where the server offers concatenation (the sandbox).
         let mut rows = vec![(8 * MIB, 1), (128 * MIB, 1), (GIB, 1)];
@@ -433,6 +493,9 @@ fn upload_bench() -> Result<(), String> {
     );
     if let Err(reason) = concurrent {
         println!("!!!!!!!! 16-UPLOAD ROW FAILED: {reason} !!!!!!!!");
+    }
+    for limit in limits {
+        println!("limit: {limit}");
     }
     for verdict in verdicts {
         println!("target: {verdict}");

@@ -1,13 +1,15 @@
 //! `cargo xtask bench peers`: the same 1 GiB to the same @tus/server by curl,
 //! our client, tus-js-client (Node) and tuspy (Python), at 8 MiB and 128 MiB
 //! chunks, with MiB/s, CPU seconds and peak RSS per client and our ratio to
-//! the best peer. The peers are installed under `target/bench-peers` from
+//! the best peer; then the same race against the sandbox, a server fast
+//! enough not to be the limit. The peers are installed under `target/bench-peers` from
 //! the lockfiles in `tests/peers/`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::measure::{Measured, measure};
+use super::start_sandbox;
 use super::{GIB, MIB, RUNS, Server, build_upload_binaries, curl_baseline, data_root, met};
 use super::{print_table, row};
 use super::{run_ours, source_file};
@@ -54,71 +56,92 @@ pub(super) fn peers_bench() -> Result<(), String> {
     let (peers, python) = install_peers()?;
     let install = crate::node::install()?;
     let node = crate::node::start(&install, &data_root().join("peers-node-data"))?;
-    let server = Server {
+    let node = Server {
         endpoint: node.endpoint.clone(),
         dir: node.dir.clone(),
         _process: Box::new(node),
     };
-    let clear = || {
-        let _ = std::fs::remove_dir_all(&server.dir);
-        let _ = std::fs::create_dir_all(&server.dir);
-    };
-    let best_of = |run: &dyn Fn() -> Result<Measured, String>| -> Result<Measured, String> {
-        let mut runs = Vec::new();
-        for _ in 0..RUNS {
-            runs.push(run()?);
-            clear();
-        }
-        Ok(Measured::best(&runs))
-    };
-    let curl = best_of(&|| curl_baseline(&server.endpoint, &file))?;
-    let mut lines = vec![row("@tus/server", "curl (baseline)", &curl, GIB, None)];
+    let mut lines = Vec::new();
     let mut verdicts = Vec::new();
-    for chunk in [8 * MIB, 128 * MIB] {
-        let ours = best_of(&|| run_ours(&release, &file, &server.endpoint, chunk, 1, None))?;
-        let js = best_of(&|| run_peer(node_peer(&peers, &file, &server.endpoint, chunk)))?;
-        let py =
-            best_of(&|| run_peer(python_peer(&python, &peers, &file, &server.endpoint, chunk)))?;
-        let size = chunk / MIB;
-        lines.push(row(
-            "@tus/server",
-            &format!("ours, {size} MiB"),
-            &ours,
-            GIB,
-            Some(&curl),
-        ));
-        lines.push(row(
-            "@tus/server",
-            &format!("tus-js-client, {size} MiB"),
-            &js,
-            GIB,
-            Some(&curl),
-        ));
-        lines.push(row(
-            "@tus/server",
-            &format!("tuspy, {size} MiB"),
-            &py,
-            GIB,
-            Some(&curl),
-        ));
-        let best_peer = js.rate(GIB).max(py.rate(GIB));
-        let ratio = ours.rate(GIB) / best_peer;
-        verdicts.push(format!(
-            "{size} MiB chunks: ours {ratio:.2}x the best peer (target >= 1.50: {}); peak RSS ours {:.1} MiB, tus-js-client {:.1}, tuspy {:.1}",
-            met(ratio >= 1.5),
-            ours.peak_kib as f64 / 1024.0,
-            js.peak_kib as f64 / 1024.0,
-            py.peak_kib as f64 / 1024.0
-        ));
+    // @tus/server is the server; it caps every client near curl's
+    // speed, so the same race is run again against the sandbox, which does
+    // not, to show the clients' own limits.
+    for (name, server) in [("@tus/server", node), ("sandbox", start_sandbox(&release)?)] {
+        let clients = Clients {
+            release: &release,
+            file: &file,
+            peers: &peers,
+            python: &python,
+            server: &server,
+        };
+        clients.race(name, &mut lines, &mut verdicts)?;
     }
     println!(
-        "\nthe same 1 GiB to the same @tus/server, best of {RUNS} runs (speed and CPU as ratios to a single curl PATCH)"
+        "\nthe same 1 GiB to the same server, best of {RUNS} runs (speed and CPU as ratios to a single curl PATCH to that server)"
     );
     print_table(&lines);
     for verdict in verdicts {
         println!("target: {verdict}");
     }
     Ok(())
+}
+
+/// Everything one race needs: our binary, the peers, the file, the server.
+struct Clients<'a> {
+    release: &'a Path,
+    file: &'a Path,
+    peers: &'a Path,
+    python: &'a Path,
+    server: &'a Server,
+}
+
+impl Clients<'_> {
+    /// Best of [`RUNS`], the server's files cleared after each run.
+    fn best_of(&self, run: &dyn Fn() -> Result<Measured, String>) -> Result<Measured, String> {
+        let mut runs = Vec::new();
+        for _ in 0..RUNS {
+            runs.push(run()?);
+            let _ = std::fs::remove_dir_all(&self.server.dir);
+            let _ = std::fs::create_dir_all(&self.server.dir);
+        }
+        Ok(Measured::best(&runs))
+    }
+
+    /// curl, then ours and both peers at 8 and 128 MiB chunks: table rows
+    /// and a verdict per chunk size.
+    fn race(
+        &self,
+        name: &str,
+        lines: &mut Vec<String>,
+        verdicts: &mut Vec<String>,
+    ) -> Result<(), String> {
+        let (file, endpoint) = (self.file, self.server.endpoint.as_str());
+        let curl = self.best_of(&|| curl_baseline(endpoint, file))?;
+        lines.push(row(name, "curl (baseline)", &curl, GIB, None));
+        for chunk in [8 * MIB, 128 * MIB] {
+            let ours = self.best_of(&|| run_ours(self.release, file, endpoint, chunk, 1, None))?;
+            let js = self.best_of(&|| run_peer(node_peer(self.peers, file, endpoint, chunk)))?;
+            let py = self.best_of(&|| {
+                run_peer(python_peer(self.python, self.peers, file, endpoint, chunk))
+            })?;
+            let size = chunk / MIB;
+            for (client, measured) in [("ours", &ours), ("tus-js-client", &js), ("tuspy", &py)] {
+                let label = format!("{client}, {size} MiB");
+                lines.push(row(name, &label, measured, GIB, Some(&curl)));
+            }
+            let best_peer = js.rate(GIB).max(py.rate(GIB));
+            let ratio = ours.rate(GIB) / best_peer;
+            verdicts.push(format!(
+                "{name}, {size} MiB chunks: ours {ratio:.2}x the best peer (target >= 1.50: {}; curl itself {:.2}x the best peer); peak RSS ours {:.1} MiB, tus-js-client {:.1}, tuspy {:.1}",
+                met(ratio >= 1.5),
+                curl.rate(GIB) / best_peer,
+                ours.peak_kib as f64 / 1024.0,
+                js.peak_kib as f64 / 1024.0,
+                py.peak_kib as f64 / 1024.0
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn node_peer(peers: &Path, file: &Path, endpoint: &str, chunk: u64) -> Command {
