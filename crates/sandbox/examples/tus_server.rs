@@ -2,7 +2,8 @@
 //! Prints `listening on URL` once ready (used by `cargo xtask bench`).
 //! `TUS_HOST` binds another address than 127.0.0.1; `TUS_RELATIVE_LOCATION=1`
 //! answers creation with relative `Location`s (so a relay in front keeps
-//! the client's requests).
+//! the client's requests); `TUS_DISCARD=1` counts PATCH bytes without
+//! storing them (a server that is not the limit in a benchmark).
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,6 +18,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if std::env::var_os("TUS_RELATIVE_LOCATION").is_some() {
         config = config.relative_location();
+    }
+    if std::env::var_os("TUS_DISCARD").is_some() {
+        config = config.discard_bytes();
     }
     let server = sandbox::TusServer::start(config).await?;
     println!("listening on {}", server.endpoint());

@@ -64,6 +64,9 @@ pub struct TusConfig {
     /// accepted requests (the old one then gets 401). See
     /// [`TusServer::current_token`].
     pub rotate_token_every: Option<u64>,
+    /// Count each PATCH's bytes and throw them away (see
+    /// [`TusConfig::discard_bytes`]).
+    pub discard_bytes: bool,
 }
 
 impl TusConfig {
@@ -79,7 +82,23 @@ impl TusConfig {
             expires_after: None,
             host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             rotate_token_every: None,
+            discard_bytes: false,
         }
+    }
+
+    /// Counts each PATCH's bytes (offsets and checksums as usual) but
+    /// stores none: a server that costs next to nothing per byte, so a
+    /// benchmark measures the client rather than the server's disk. The
+    /// upload files stay empty, so a GET or a concatenation of such an
+    /// upload returns no data.
+    ///
+    /// ```
+    /// let config = sandbox::TusConfig::new("/tmp/unused").discard_bytes();
+    /// assert!(config.discard_bytes);
+    /// ```
+    pub fn discard_bytes(mut self) -> Self {
+        self.discard_bytes = true;
+        self
     }
 
     /// Token-protected mode: a bearer token that rotates after `requests`

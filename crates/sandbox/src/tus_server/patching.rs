@@ -131,9 +131,9 @@ pub(super) async fn patch(
     Ok(response)
 }
 
-/// Streams a body to the upload's file from `offset` through a 1 MiB buffer and
-/// advances the offset once the bytes are written out. A client that disconnects
-/// keeps what arrived (tus allows it).
+/// Streams a body to the upload's file from `offset` through a 1 MiB buffer (or
+/// only counts it, with `discard_bytes`) and advances the offset once the bytes
+/// are written out. A client that disconnects keeps what arrived (tus allows it).
 #[allow(clippy::too_many_arguments)] // internal; each is a distinct part of one body write
 pub(super) async fn write_body(
     state: &State,
@@ -145,12 +145,15 @@ pub(super) async fn write_body(
     checksum: Option<Checksum>,
     entry: &mut LoggedRequest,
 ) -> Result<Stored, CutConnection> {
-    let path = state.config.dir.join(id);
-    let Ok(file) = open_at(&path, offset).await else {
-        return Err(CutConnection);
+    let mut file = if state.config.discard_bytes {
+        None
+    } else {
+        let Ok(file) = open_at(&state.config.dir.join(id), offset).await else {
+            return Err(CutConnection);
+        };
+        // Body frames are small; batching them saves one blocking-pool hop per frame.
+        Some(tokio::io::BufWriter::with_capacity(1 << 20, file))
     };
-    // Body frames are small; batching them saves one blocking-pool hop per frame.
-    let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
     let cut = match fault {
         Some(Fault::CutAfter { bytes, lose }) => Some((bytes, lose)),
         _ => None,
@@ -177,7 +180,9 @@ pub(super) async fn write_body(
             let room = limit.saturating_sub(written);
             data.truncate(data.len().min(room as usize));
         }
-        if file.write_all(&data).await.is_err() {
+        if let Some(file) = file.as_mut()
+            && file.write_all(&data).await.is_err()
+        {
             return Err(CutConnection);
         }
         if let Some(hasher) = hasher.as_mut() {
@@ -188,15 +193,22 @@ pub(super) async fn write_body(
             break;
         }
     }
-    if file.flush().await.is_err() {
-        return Err(CutConnection);
-    }
-    let file = file.into_inner();
+    let file = match file {
+        Some(mut file) => {
+            if file.flush().await.is_err() {
+                return Err(CutConnection);
+            }
+            Some(file.into_inner())
+        }
+        None => None,
+    };
     // A checksummed chunk is kept only whole and verified (tus checksum extension).
     if let (Some(expected), Some(hasher)) = (&checksum, hasher) {
         let forced = matches!(fault, Some(Fault::ChecksumMismatch));
         if !complete || cut.is_some() || forced || hasher.finish() != expected.digest {
-            let _ = file.set_len(offset).await;
+            if let Some(file) = &file {
+                let _ = file.set_len(offset).await;
+            }
             entry.body_stored = 0;
             return if cut.is_some() {
                 Err(CutConnection)
@@ -212,7 +224,9 @@ pub(super) async fn write_body(
     entry.body_stored = written;
     if let Some((_, lose)) = cut {
         let kept = written.saturating_sub(lose);
-        let _ = file.set_len(offset + kept).await;
+        if let Some(file) = &file {
+            let _ = file.set_len(offset + kept).await;
+        }
         if let Some(upload) = uploads(state).get_mut(id) {
             upload.offset = offset + kept;
         }
