@@ -121,10 +121,19 @@ impl Drop for KillOnDrop {
 }
 
 fn start_sandbox(release_dir: &Path) -> Result<Server, String> {
+    start_sandbox_with(release_dir, false)
+}
+
+/// The sandbox; with `discard`, one that counts PATCH bytes without storing
+/// them, so the client rather than the server's storage is measured.
+fn start_sandbox_with(release_dir: &Path, discard: bool) -> Result<Server, String> {
     let dir = data_root().join("sandbox-data");
     let _ = std::fs::remove_dir_all(&dir);
     let mut command = Command::new(release_dir.join("examples/tus_server"));
     command.arg("0").arg(&dir);
+    if discard {
+        command.env("TUS_DISCARD", "1");
+    }
     let (child, endpoint) = start_listening(command, "the sandbox")?;
     Ok(Server {
         endpoint,
@@ -376,6 +385,10 @@ fn upload_bench() -> Result<(), String> {
     let mut limits = Vec::new();
     let mut servers: Vec<(&str, ServerStarter<'_>)> =
         vec![("sandbox", Box::new(|| start_sandbox(&release)))];
+    servers.push((
+        "discarding",
+        Box::new(|| start_sandbox_with(&release, true)),
+    ));
     if crate::node::available() {
         let install = crate::node::install()?;
         servers.push((
@@ -489,7 +502,7 @@ fn upload_bench() -> Result<(), String> {
     );
     print_table(&report);
     println!(
-        "(the parallel row includes the sandbox joining the parts: one more 1 GiB copy on the server)"
+        "(the parallel row includes the sandbox joining the parts: one more 1 GiB copy on the server;\n \"discarding\" is the sandbox counting PATCH bytes without storing them: the clients are what is measured)"
     );
     if let Err(reason) = concurrent {
         println!("!!!!!!!! 16-UPLOAD ROW FAILED: {reason} !!!!!!!!");
