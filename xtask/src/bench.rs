@@ -11,9 +11,11 @@ mod criterion;
 mod latency;
 mod measure;
 mod peers;
+mod upload;
 use criterion::{cache_summary, oauth1_summary};
 use latency::latency_bench;
 use measure::{Measured, machine_line, measure};
+use upload::upload_bench;
 
 const GIB: u64 = 1 << 30;
 const MIB: u64 = 1 << 20;
@@ -227,57 +229,6 @@ fn curl_chunked(endpoint: &str, pieces: &[PathBuf]) -> Result<Measured, String> 
     measure(command.spawn().map_err(|e| format!("curl: {e}"))?)
 }
 
-/// PATCHes in the per-request probe, and the bytes each carries.
-const PROBE_PATCHES: u64 = 256;
-const PROBE_BYTES: u64 = 64 * 1024;
-
-/// What one PATCH costs beyond its bytes at this server: curl sends
-/// [`PROBE_PATCHES`] small ones over one connection (best of [`RUNS`]); the
-/// time their bytes take at the whole-file rate is taken off.
-fn per_request_cost(endpoint: &str, file: &Path, whole: &Measured) -> Result<f64, String> {
-    let dir = target_dir().join("bench/probe-pieces");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut input = std::fs::File::open(file).map_err(|e| e.to_string())?;
-    let mut pieces = Vec::new();
-    for i in 0..PROBE_PATCHES {
-        let path = dir.join(format!("{i:03}"));
-        let mut output = std::fs::File::create(&path).map_err(|e| e.to_string())?;
-        std::io::copy(
-            &mut std::io::Read::take(&mut input, PROBE_BYTES),
-            &mut output,
-        )
-        .map_err(|e| e.to_string())?;
-        pieces.push(path);
-    }
-    let mut runs = Vec::new();
-    for _ in 0..RUNS {
-        runs.push(curl_chunked(endpoint, &pieces)?);
-    }
-    let probe = Measured::best(&runs);
-    let bytes_time = (PROBE_PATCHES * PROBE_BYTES) as f64 / (whole.rate(GIB) * MIB as f64);
-    Ok(((probe.wall.as_secs_f64() - bytes_time) / PROBE_PATCHES as f64).max(0.0))
-}
-
-/// The server's cost per PATCH and the speed it leaves any client at each
-/// chunk size, as a ratio to one PATCH of the whole file.
-fn bound_line(name: &str, per_patch: f64, whole: &Measured) -> String {
-    let whole_time = whole.wall.as_secs_f64();
-    let bounds: Vec<String> = [8 * MIB, 128 * MIB]
-        .iter()
-        .map(|chunk| {
-            let patches = GIB.div_ceil(*chunk) as f64;
-            let bound = whole_time / (whole_time + patches * per_patch);
-            format!("{:.2}x at {} MiB", bound, chunk / MIB)
-        })
-        .collect();
-    format!(
-        "{name}: {:.2} ms per PATCH beyond its bytes ({PROBE_PATCHES} PATCHes of {} KiB by curl), which leaves any client at most {} of curl's single PATCH",
-        per_patch * 1e3,
-        PROBE_BYTES / 1024,
-        bounds.join(", ")
-    )
-}
-
 /// The 1 GiB file cut into `chunk`-byte pieces (made once, beside it).
 fn pieces_of(file: &Path, chunk: u64) -> Result<Vec<PathBuf>, String> {
     let dir = target_dir().join(format!("bench/pieces-{}", chunk / MIB));
@@ -376,146 +327,6 @@ fn row(server: &str, client: &str, m: &Measured, bytes: u64, base: Option<&Measu
     )
 }
 
-fn upload_bench() -> Result<(), String> {
-    let release = build_upload_binaries()?;
-    let file = source_file()?;
-    let mut report = Vec::new();
-    let mut verdicts = Vec::new();
-    // What each server's per-request cost leaves any client (printed, not a target).
-    let mut limits = Vec::new();
-    let mut servers: Vec<(&str, ServerStarter<'_>)> =
-        vec![("sandbox", Box::new(|| start_sandbox(&release)))];
-    servers.push((
-        "discarding",
-        Box::new(|| start_sandbox_with(&release, true)),
-    ));
-    if crate::node::available() {
-        let install = crate::node::install()?;
-        servers.push((
-            "@tus/server",
-            Box::new(move || {
-                let node = crate::node::start(&install, &data_root().join("node-data"))?;
-                Ok(Server {
-                    endpoint: node.endpoint.clone(),
-                    dir: node.dir.clone(),
-                    _process: Box::new(node),
-                })
-            }),
-        ));
-    } else {
-        eprintln!("!!!!!!!! NODE NOT FOUND: benchmarking against the sandbox only !!!!!!!!");
-    }
-    let mut worst_rss = 0;
-    for (name, start) in &servers {
-        let server = start()?;
-        let clear = || {
-            let _ = std::fs::remove_dir_all(&server.dir);
-            let _ = std::fs::create_dir_all(&server.dir);
-        };
-        // Best of RUNS for every row: loopback throughput is noisy on a shared machine.
-        let mut runs = Vec::new();
-        for _ in 0..RUNS {
-            runs.push(curl_baseline(&server.endpoint, &file)?);
-            clear();
-        }
-        let curl = Measured::best(&runs);
-        report.push(row(name, "curl (baseline)", &curl, GIB, None));
-        match per_request_cost(&server.endpoint, &file, &curl) {
-            Ok(cost) => {
-                limits.push(bound_line(name, cost, &curl));
-                clear();
-            }
-            Err(reason) => limits.push(format!("{name}: per-PATCH cost NOT MEASURED: {reason}")),
-        }
-        // (chunk, parallel parts): single streams, then 4 parts over 4
-        // connections where the server offers concatenation (the sandbox).
-        let mut rows = vec![(8 * MIB, 1), (128 * MIB, 1), (GIB, 1)];
-        if *name == "sandbox" {
-            rows.push((128 * MIB, 4));
-        }
-        for (chunk, parallel) in rows {
-            let mut runs = Vec::new();
-            for _ in 0..RUNS {
-                runs.push(run_ours(
-                    &release,
-                    &file,
-                    &server.endpoint,
-                    chunk,
-                    parallel,
-                    None,
-                )?);
-                clear();
-            }
-            let ours = Measured::best(&runs);
-            worst_rss = worst_rss.max(ours.peak_kib);
-            let label = if parallel > 1 {
-                format!("tus, {parallel}×{} MiB parallel", chunk / MIB)
-            } else {
-                format!("tus, {} MiB chunks", chunk / MIB)
-            };
-            report.push(row(name, &label, &ours, GIB, Some(&curl)));
-            if parallel == 1 && chunk != GIB {
-                // The same chunks sent by curl: what the server's per-request
-                // cost leaves for any client at this chunk size.
-                let pieces = pieces_of(&file, chunk)?;
-                let mut runs = Vec::new();
-                for _ in 0..RUNS {
-                    runs.push(curl_chunked(&server.endpoint, &pieces)?);
-                    clear();
-                }
-                let same = Measured::best(&runs);
-                report.push(row(
-                    name,
-                    &format!("curl, {} MiB chunks", chunk / MIB),
-                    &same,
-                    GIB,
-                    Some(&curl),
-                ));
-                let speed = ours.rate(GIB) / curl.rate(GIB);
-                let cpu = ours.cpu / curl.cpu.max(0.01);
-                verdicts.push(format!(
-                    "{name}, {} MiB chunks: speed {speed:.2}x curl (target >= 1.00: {}; {:.2}x curl sending the same chunks), CPU {cpu:.2}x curl's (target <= 1.20: {})",
-                    chunk / MIB,
-                    met(speed >= 1.0),
-                    ours.rate(GIB) / same.rate(GIB),
-                    met(cpu <= 1.2)
-                ));
-            }
-        }
-    }
-    let concurrent = concurrent_row(&release, &file);
-    if let Ok((line, rss)) = &concurrent {
-        report.push(line.clone());
-        verdicts.push(format!(
-            "16 concurrent uploads through one client: peak RSS {:.1} MiB (target <= 32: {})",
-            *rss as f64 / 1024.0,
-            met(*rss <= 32 * 1024)
-        ));
-    }
-    verdicts.push(format!(
-        "single uploads: worst peak RSS {:.1} MiB (target <= 16 at every chunk size: {})",
-        worst_rss as f64 / 1024.0,
-        met(worst_rss <= 16 * 1024)
-    ));
-    println!(
-        "\nupload of 1 GiB over loopback, best of {RUNS} runs (ratios against a single curl PATCH to the same server in the same run)"
-    );
-    print_table(&report);
-    println!(
-        "(the parallel row includes the sandbox joining the parts: one more 1 GiB copy on the server;\n \"discarding\" is the sandbox counting PATCH bytes without storing them: the clients are what is measured)"
-    );
-    if let Err(reason) = concurrent {
-        println!("!!!!!!!! 16-UPLOAD ROW FAILED: {reason} !!!!!!!!");
-    }
-    for limit in limits {
-        println!("limit: {limit}");
-    }
-    for verdict in verdicts {
-        println!("target: {verdict}");
-    }
-    Ok(())
-}
-
 /// `--parallel 4` against one stream over a slow link, printed.
 fn latency_section(release: &Path) {
     match latency_bench(release) {
@@ -532,51 +343,4 @@ fn latency_section(release: &Path) {
 /// "met" or "NOT MET", for the target lines.
 pub(crate) fn met(ok: bool) -> &'static str {
     if ok { "met" } else { "NOT MET" }
-}
-
-/// 16 uploads of 64 MiB at once through one client (1 GiB in all) against the
-/// sandbox: memory must stay flat with many uploads in flight. The row and
-/// the peak RSS in KiB.
-fn concurrent_row(release: &Path, big: &Path) -> Result<(String, u64), String> {
-    const COUNT: u64 = 16;
-    let small = data_root().join("source-64m.bin");
-    if std::fs::metadata(&small).map(|m| m.len()).ok() != Some(GIB / COUNT) {
-        let mut input = std::fs::File::open(big).map_err(|e| e.to_string())?;
-        let mut output = std::fs::File::create(&small).map_err(|e| e.to_string())?;
-        std::io::copy(
-            &mut std::io::Read::take(&mut input, GIB / COUNT),
-            &mut output,
-        )
-        .map_err(|e| e.to_string())?;
-    }
-    let server = start_sandbox(release)?;
-    let clear = || {
-        let _ = std::fs::remove_dir_all(&server.dir);
-        let _ = std::fs::create_dir_all(&server.dir);
-    };
-    let curl = curl_baseline(&server.endpoint, big)?;
-    clear();
-    let mut runs = Vec::new();
-    for _ in 0..RUNS {
-        runs.push(run_ours(
-            release,
-            &small,
-            &server.endpoint,
-            8 * MIB,
-            1,
-            Some(COUNT),
-        )?);
-        clear();
-    }
-    let ours = Measured::best(&runs);
-    Ok((
-        row(
-            "sandbox",
-            &format!("tus, {COUNT}×64 MiB at once"),
-            &ours,
-            GIB,
-            Some(&curl),
-        ),
-        ours.peak_kib,
-    ))
 }
