@@ -103,3 +103,32 @@ pub use rewind::Rewindable;
 pub use source::{ReadSeek, Source};
 pub use store::{BoxFuture, FileUrlStore, MemoryUrlStore, UrlStore};
 pub use upload::{UploadOutcome, Verification};
+
+/// Compile-time checks: the client, its options and errors, and the future of
+/// every public `async fn` can move between threads (`tokio::spawn` on a
+/// multi-threaded runtime). A change that breaks this fails this crate's
+/// build instead of a user's. Never called.
+#[allow(dead_code)]
+fn _assert_impls(
+    client: &Client,
+    options: &UploadOptions,
+    source: Source,
+    creator: &dyn Creator,
+) {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: T) {}
+    send_sync::<Client>();
+    send_sync::<UploadOptions>();
+    send_sync::<Error>();
+    send_sync::<CancelToken>();
+    send(client.upload("", source.clone(), options));
+    send(client.upload_to("", source.clone(), options));
+    send(client.upload_with(creator, None, source.clone(), options));
+    send(client.upload_stream("", tokio::io::empty(), options));
+    send(client.status(""));
+    send(client.verify("", 0));
+    send(client.options(""));
+    send(client.terminate(""));
+    send(source.fingerprint(false));
+    send(Source::from_path(""));
+}

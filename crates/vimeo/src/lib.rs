@@ -73,3 +73,52 @@ pub use upload::{
 pub use cache;
 pub use oauth1;
 pub use tus;
+
+/// Compile-time checks: the clients, their options and errors, and the future
+/// of every public `async fn` can move between threads (`tokio::spawn` on a
+/// multi-threaded runtime). A change that breaks this fails this crate's
+/// build instead of a user's. Never called.
+#[allow(dead_code)]
+fn _assert_impls(
+    client: &VimeoClient,
+    legacy: &LegacyClient,
+    options: &UploadOptions,
+    ticket: &UploadTicket,
+    authorization: &AuthorizationRequest,
+    pages: &mut Paginator<Video>,
+) {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: T) {}
+    send_sync::<VimeoClient>();
+    send_sync::<LegacyClient>();
+    send_sync::<UploadOptions>();
+    send_sync::<Error>();
+    send_sync::<Paginator<Video>>();
+    send(client.get::<Video>(""));
+    send(client.post::<Video>("", &()));
+    send(client.patch::<Video>("", &()));
+    send(client.put::<Video>("", &()));
+    send(client.delete(""));
+    send(client.send(ApiRequest::get("")));
+    send(client.clear_cache());
+    send(client.upload("", options));
+    send(client.replace("", "", options));
+    send(client.upload_status(""));
+    send(client.wait_for_transcode("", WaitOptions::new(std::time::Duration::ZERO)));
+    send(client.upload_from_url("", options));
+    send(client.create_upload(0, options));
+    send(client.upload_to_ticket(ticket, "", options));
+    send(client.add_text_track("", "", &TextTrackOptions::new("")));
+    send(client.text_tracks(""));
+    send(client.delete_text_track(""));
+    send(client.set_picture("", ""));
+    send(client.exchange_code(authorization, "", ""));
+    send(client.client_credentials(&[]));
+    send(client.convert_oauth1_token("", ""));
+    send(legacy.auth(Permission::Read, None));
+    send(legacy.request_token(None));
+    send(legacy.access_token(""));
+    send(legacy.call("", &[]));
+    send(legacy.clear_cache());
+    send(pages.next());
+}
