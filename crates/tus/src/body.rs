@@ -63,6 +63,18 @@ impl Lease {
     }
 }
 
+/// The driver's hold on a lent source: revokes the lease when dropped, so
+/// the source comes back however the driver stops waiting — an answer, an
+/// error, or its future dropped mid-request (then the body, which hyper may
+/// still be polling, fails at its next block and the request ends).
+pub(crate) struct LeaseHold(pub(crate) Arc<Lease>);
+
+impl Drop for LeaseHold {
+    fn drop(&mut self) {
+        self.0.revoke();
+    }
+}
+
 pub(crate) struct StreamBody {
     lease: Arc<Lease>,
     /// Positional reads of a file source (instead of the leased reader).

@@ -62,6 +62,20 @@
 //!
 //! The same code runs for real against the sandbox in this crate's tests
 //! (`tests/upload.rs`) and in `examples/upload.rs`.
+//!
+//! # Cancel safety
+//!
+//! An upload's future may be dropped at any point — by `tokio::select!`, a
+//! timeout, an aborted task — just as a [`CancelToken`] may stop it: the
+//! body stops reading the source at its next block and the request ends,
+//! the server keeps what it received, and with a [`UrlStore`] the next
+//! upload of the same source resumes that upload from the server's offset
+//! (`tests/resume.rs` drops one mid-PATCH and checks the rerun byte for
+//! byte). The one exception is a creation dropped before its answer: its URL
+//! was never learned, so the next run creates a new upload.
+//!
+//! Every public future is `Send`, so an upload can be spawned on a
+//! multi-threaded runtime (checked when this crate compiles).
 
 mod body;
 mod client;
@@ -109,12 +123,7 @@ pub use upload::{UploadOutcome, Verification};
 /// multi-threaded runtime). A change that breaks this fails this crate's
 /// build instead of a user's. Never called.
 #[allow(dead_code)]
-fn _assert_impls(
-    client: &Client,
-    options: &UploadOptions,
-    source: Source,
-    creator: &dyn Creator,
-) {
+fn _assert_impls(client: &Client, options: &UploadOptions, source: Source, creator: &dyn Creator) {
     fn send_sync<T: Send + Sync>() {}
     fn send<T: Send>(_: T) {}
     send_sync::<Client>();

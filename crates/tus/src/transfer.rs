@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, Uri};
 
-use crate::body::{Meter, RequestBody, StreamBody, digest_header, lease_at};
+use crate::body::{LeaseHold, Meter, RequestBody, StreamBody, digest_header, lease_at};
 use crate::client::{Answer, CONTENT_LENGTH_HEADER, Failure};
 use crate::core::checksum::ChecksumAlgorithm;
 use crate::drive::{Driver, Payload};
@@ -84,6 +84,8 @@ impl Driver<'_> {
         };
         let url = &url;
         let meter = Arc::new(Meter::default());
+        // Dropped (revoking the lease) once the request is over, or with this
+        // future if it is dropped first.
         let mut lease = None;
         let body = if len == 0 && method == Method::POST {
             RequestBody::Empty
@@ -100,7 +102,7 @@ impl Driver<'_> {
                         }
                         Err(error) => return (Some(Err(error.into())), 0),
                     };
-                    lease = Some(reader.clone());
+                    lease = Some(LeaseHold(reader.clone()));
                     let on_bytes = self.progress(source.len(), offset, started, sent_before);
                     RequestBody::Stream(StreamBody::new(
                         source,
@@ -134,9 +136,7 @@ impl Driver<'_> {
                 credentials,
             )
             .await;
-        if let Some(lease) = lease {
-            lease.revoke();
-        }
+        drop(lease);
         let sent = meter.sent.load(Ordering::Relaxed);
         let answer = match result {
             Ok(answer) => answer,

@@ -4,6 +4,7 @@ mod extensions;
 mod hooks;
 mod parallel;
 mod proxy;
+mod resume;
 mod support;
 mod tls;
 mod upload;

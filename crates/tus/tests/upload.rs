@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use http::Method;
 use sandbox::Fault;
-use tus::{
-    Error, Event, FileUrlStore, ProtocolError, RetryPolicy, Source, UploadOptions, Verification,
-};
+use tus::{Error, Event, ProtocolError, RetryPolicy, Source, UploadOptions, Verification};
 
 use crate::support::{Events, Harness, client, content};
 
@@ -498,124 +496,6 @@ async fn malformed_and_backwards_offsets_are_protocol_errors_and_resumable() {
         assert_eq!(outcome.resumed_from, 131_072, "{text}");
         h.assert_stored(&outcome.url, &path);
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retries_give_up_and_a_rerun_resumes_through_the_file_store() {
-    let h = Harness::start().await;
-    for nth in 3..=8 {
-        h.server.faults().inject(
-            Method::PATCH,
-            nth,
-            Fault::Status {
-                status: 500,
-                retry_after: None,
-            },
-        );
-    }
-    let path = h.file("j.bin", 256 * KIB, 9);
-    let store = Arc::new(FileUrlStore::new(h.dir.path().join("resume")));
-    let options = small_chunks().store(store.clone());
-    let err = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options,
-        )
-        .await
-        .unwrap_err();
-    match &err {
-        Error::RetriesExhausted { attempts, last } => {
-            assert_eq!(*attempts, 6);
-            assert!(matches!(**last, Error::Status(ref s) if s.status == 500));
-        }
-        other => panic!("{other:?}"),
-    }
-    let stored: Vec<_> = std::fs::read_dir(h.dir.path().join("resume"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(stored.len(), 1, "one resume entry");
-    let name = stored[0].to_string_lossy().into_owned();
-    assert!(
-        name.ends_with(".url") && name.len() == 64 + 4,
-        "file named by fingerprint only: {name}"
-    );
-
-    // A new process (new client, same store directory) resumes.
-    let events = Events::default();
-    let fresh_store = Arc::new(FileUrlStore::new(h.dir.path().join("resume")));
-    let options = events.options(small_chunks().store(fresh_store));
-    let before = h.server.requests().len();
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options,
-        )
-        .await
-        .unwrap();
-    assert_eq!(outcome.resumed_from, 131_072);
-    assert!(events.all().contains(&Event::Resumed { offset: 131_072 }));
-    h.assert_stored(&outcome.url, &path);
-    let rerun = &h.server.requests()[before..];
-    assert!(
-        rerun.iter().all(|r| r.method != Method::POST),
-        "no new upload was created"
-    );
-    assert_eq!(
-        rerun
-            .iter()
-            .find(|r| r.method == Method::PATCH)
-            .unwrap()
-            .upload_offset,
-        Some(131_072)
-    );
-    // Success removes the entry.
-    assert_eq!(
-        std::fs::read_dir(h.dir.path().join("resume"))
-            .unwrap()
-            .count(),
-        0
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancelling_keeps_the_upload_resumable() {
-    let h = Harness::start().await;
-    let path = h.file("k.bin", 512 * KIB, 10);
-    let store = Arc::new(tus::MemoryUrlStore::new());
-    let cancel = tus::CancelToken::new();
-    let trigger = cancel.clone();
-    let options = small_chunks()
-        .store(store.clone())
-        .cancel_token(cancel)
-        .on_event(move |event| {
-            if let Event::ChunkComplete { offset, .. } = event
-                && *offset >= 196_608
-            {
-                trigger.cancel();
-            }
-        });
-    let err = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options,
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Cancelled), "{err:?}");
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &small_chunks().store(store),
-        )
-        .await
-        .unwrap();
-    assert!(outcome.resumed_from >= 196_608);
-    h.assert_stored(&outcome.url, &path);
 }
 
 #[tokio::test]
