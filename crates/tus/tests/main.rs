@@ -1,6 +1,7 @@
 //! The tus client against real servers over loopback (one test binary).
 
 mod extensions;
+mod faults;
 mod hooks;
 mod parallel;
 mod proxy;

@@ -8,13 +8,7 @@ use http::Method;
 use sandbox::Fault;
 use tus::{Error, Event, FileUrlStore, Source, UploadOptions};
 
-use crate::support::{Events, Harness, client};
-
-const KIB: usize = 1024;
-
-fn small_chunks() -> UploadOptions {
-    UploadOptions::default().chunk_size(64 * KIB as u64)
-}
+use crate::support::{Events, Harness, KIB, client, small_chunks};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_give_up_and_a_rerun_resumes_through_the_file_store() {

@@ -119,3 +119,20 @@ impl Events {
             .collect()
     }
 }
+
+pub(crate) const KIB: usize = 1024;
+
+/// Upload options with 64 KiB chunks: many PATCHes from a small file.
+pub(crate) fn small_chunks() -> tus::UploadOptions {
+    tus::UploadOptions::default().chunk_size(64 * KIB as u64)
+}
+
+/// The methods the server received, in order.
+pub(crate) fn methods(harness: &Harness) -> Vec<http::Method> {
+    harness
+        .server
+        .requests()
+        .into_iter()
+        .map(|r| r.method)
+        .collect()
+}
