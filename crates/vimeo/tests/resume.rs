@@ -98,3 +98,53 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The facade's upload future dropped mid-PATCH (a `select!`, a timeout, an
+/// aborted task): the next `upload` of the same file resumes the same video
+/// from the server's offset, byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_dropped_mid_patch_resumes_the_same_video() {
+    const LEN: usize = 32 << 20;
+    let sandbox = sandbox::Sandbox::start().await.unwrap();
+    let dir = TempDir::new("vimeo-dropped").unwrap();
+    let (path, bytes) = crate::support::sample_file(dir.path(), "dropped.mp4", LEN);
+    let resume = Arc::new(FileCache::open(dir.path().join("resume")).unwrap());
+    let client = |chunk: u64| {
+        crate::support::builder(&sandbox)
+            .token(sandbox.credentials().personal_token.as_str())
+            .resume_cache(resume.clone())
+            .chunk_size(chunk)
+            .build()
+            .unwrap()
+    };
+    let (mid_body, mut dropped) = tokio::sync::watch::channel(false);
+    let options = vimeo::UploadOptions::new().on_event(move |event| {
+        if let tus::Event::Progress(progress) = event
+            && progress.sent >= 256 << 10
+        {
+            let _ = mid_body.send(true);
+        }
+    });
+    // The whole file in one PATCH, dropped once 256 KiB are on their way.
+    let first = client(LEN as u64);
+    tokio::select! {
+        done = first.upload(path.as_path(), &options) => {
+            panic!("the upload finished before it was dropped: {done:?}")
+        }
+        _ = dropped.wait_for(|mid| *mid) => {}
+    }
+    // Bytes of the dropped request may still be landing while this run
+    // starts: it must take them, not call them a protocol error.
+    let video = client(1 << 20)
+        .upload(path.as_path(), &vimeo::UploadOptions::new())
+        .await
+        .unwrap();
+    let creations = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.method == Method::POST && r.path == "/me/videos")
+        .count();
+    assert_eq!(creations, 1, "the video was not created twice");
+    assert!(video.resumed_from < LEN as u64, "{video:?}");
+    assert_eq!(crate::support::stored_bytes(&sandbox, video.id), bytes);
+}

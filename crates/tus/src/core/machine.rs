@@ -184,7 +184,9 @@ pub(crate) struct Machine {
     gone: Option<Uri>,
     /// Where the next PATCH starts: always the server's word.
     offset: u64,
-    /// The end of the furthest byte ever sent (a HEAD may not report more).
+    /// The furthest offset a HEAD may report: the end of what this run sent,
+    /// or, for an upload resumed from an earlier run (whose last request may
+    /// still be landing on the server), the upload's length.
     sent_end: u64,
     /// Bytes `floor..available` can be sent (files: 0..length; streams: the buffered chunk).
     floor: u64,

@@ -306,6 +306,33 @@ fn offsets_beyond_what_was_sent_are_protocol_errors() {
 }
 
 #[test]
+fn a_resumed_upload_takes_bytes_an_earlier_run_lands_after_the_resume_head() {
+    // The earlier run's last PATCH was still arriving: the resume HEAD says
+    // 0, our PATCH meets its lock (423), the next HEAD says 15 — bytes this
+    // run never sent, but the earlier run did. Continue from 15.
+    let stored = Start::Resume("https://tus.test/files/old".parse().unwrap());
+    let mut run = Run::new(config(Some(100), 10, stored), RetryPolicy::default());
+    assert!(matches!(run.next(), Action::Head { .. }));
+    run.feed(head(0, 100));
+    assert!(is_patch(&run.next(), 0, 10));
+    run.feed(status(423));
+    assert!(matches!(run.next(), Action::Head { .. }));
+    run.feed(head(15, 100));
+    assert!(is_patch(&run.next(), 15, 10));
+    // Never beyond the upload's length.
+    run.feed(status(423));
+    assert!(matches!(run.next(), Action::Head { .. }));
+    run.feed(head(101, 100));
+    assert!(matches!(
+        run.next(),
+        Action::Failed(Error::Protocol {
+            error: ProtocolError::OffsetTooLarge { .. },
+            ..
+        })
+    ));
+}
+
+#[test]
 fn a_head_going_backwards_is_followed_from_where_the_server_is() {
     let mut run = created_run(30, 10, RetryPolicy::default());
     run.next();

@@ -28,7 +28,11 @@ impl Machine {
                 match checked {
                     Ok(offset) => {
                         self.offset = offset;
-                        self.sent_end = offset;
+                        // Bytes an earlier run sent may still arrive after this
+                        // HEAD (its process killed mid-PATCH, its data still in
+                        // the sockets): later HEADs may report up to the length
+                        // — the same trust this HEAD's offset was given.
+                        self.sent_end = self.length.map_or(offset, |length| length.max(offset));
                         self.resumed_from = offset;
                         self.budget.acknowledged(offset);
                         if offset > 0 || !existing {
