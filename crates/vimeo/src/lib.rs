@@ -29,6 +29,19 @@
 //! ```
 //!
 //! The building blocks are re-exported, so one dependency reaches every layer.
+//!
+//! # Cancel safety
+//!
+//! An upload's future may be dropped at any point (`tokio::select!`, a
+//! timeout, an aborted task), as a [`tus::CancelToken`] given to
+//! [`UploadOptions::cancel_token`] may stop it: the bytes sent stay on the
+//! upload server, and the resume cache lets the next `upload` of the same
+//! file continue the same video from the server's offset — even while the
+//! dropped request's last bytes are still arriving (`tests/resume.rs`). A
+//! drop in the short window between Vimeo's answer creating the video and
+//! the resume record being written leaves that empty video behind; the next
+//! run creates another. Every public future is `Send` (checked when this
+//! crate compiles).
 
 mod answer;
 mod auth;
