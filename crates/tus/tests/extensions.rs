@@ -19,12 +19,8 @@ async fn every_patch_carries_a_verified_checksum() {
     ] {
         let h = Harness::start().await;
         let path = h.file("c.bin", 200_000, 40);
-        let outcome = client()
-            .upload(
-                &h.server.endpoint(),
-                Source::from_path(&path).await.unwrap(),
-                &options().checksum(algorithm),
-            )
+        let outcome = h
+            .upload(&path, &options().checksum(algorithm))
             .await
             .unwrap();
         assert!(outcome.verification.is_complete());
@@ -59,12 +55,8 @@ async fn a_460_resends_only_the_failed_chunk() {
         .faults()
         .inject(Method::PATCH, 2, Fault::ChecksumMismatch);
     let path = h.file("d.bin", 200_000, 41);
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options().checksum(ChecksumAlgorithm::Sha1),
-        )
+    let outcome = h
+        .upload(&path, &options().checksum(ChecksumAlgorithm::Sha1))
         .await
         .unwrap();
     h.assert_stored(&outcome.url, &path);
@@ -130,12 +122,8 @@ async fn a_persistent_mismatch_gives_up_with_the_460() {
 async fn servers_without_the_extension_get_no_checksum_header() {
     let h = Harness::with(|c| c.without_extension("checksum")).await;
     let path = h.file("f.bin", 100_000, 43);
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options().checksum(ChecksumAlgorithm::Sha256),
-        )
+    let outcome = h
+        .upload(&path, &options().checksum(ChecksumAlgorithm::Sha256))
         .await
         .unwrap();
     h.assert_stored(&outcome.url, &path);
@@ -155,12 +143,8 @@ async fn upload_to_negotiates_checksums_with_the_upload_url() {
             retry_after: None,
         },
     );
-    let _ = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options().store(store).creation_with_upload(false),
-        )
+    let _ = h
+        .upload(&path, &options().store(store).creation_with_upload(false))
         .await;
     let url = h.upload_url();
     client()
@@ -248,14 +232,7 @@ async fn an_upload_that_expires_midway_starts_over_cleanly() {
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     });
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options,
-        )
-        .await
-        .unwrap();
+    let outcome = h.upload(&path, &options).await.unwrap();
     assert!(restarted.load(std::sync::atomic::Ordering::SeqCst));
     assert_eq!(outcome.resumed_from, 0);
     h.assert_stored(&outcome.url, &path);
@@ -277,14 +254,7 @@ async fn an_expired_stored_upload_is_replaced_on_resume() {
     let store = std::sync::Arc::new(tus::MemoryUrlStore::new());
     start_and_cancel(&h, &path, store.clone()).await;
     h.server.faults().inject_next(Method::HEAD, Fault::Expire);
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options().store(store),
-        )
-        .await
-        .unwrap();
+    let outcome = h.upload(&path, &options().store(store)).await.unwrap();
     assert_eq!(outcome.resumed_from, 0);
     h.assert_stored(&outcome.url, &path);
     assert_eq!(
@@ -302,14 +272,7 @@ async fn without_the_extension_a_vanished_upload_is_an_error_not_a_restart() {
     let h = Harness::start().await;
     h.server.faults().inject(Method::PATCH, 2, Fault::Expire);
     let path = h.file("w.bin", 200_000, 48);
-    let err = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options(),
-        )
-        .await
-        .unwrap_err();
+    let err = h.upload(&path, &options()).await.unwrap_err();
     assert!(
         matches!(err, Error::Status(ref s) if s.status == 410),
         "{err:?}"

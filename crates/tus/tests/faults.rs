@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use http::Method;
 use sandbox::Fault;
-use tus::{Error, Event, ProtocolError, Source};
+use tus::{Error, Event, ProtocolError};
 
-use crate::support::{Events, Harness, KIB, client, methods, small_chunks};
+use crate::support::{Events, Harness, KIB, methods, small_chunks};
 
 /// Runs one upload with `fault` injected on the `nth` request of `method` and
 /// checks it still completes byte for byte.
@@ -19,12 +19,8 @@ async fn survives(method: Method, nth: u64, fault: Fault) -> (Harness, Events, t
     h.server.faults().inject(method, nth, fault.clone());
     let path = h.file("f.bin", 256 * KIB + 100, 5);
     let events = Events::default();
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &events.options(small_chunks()),
-        )
+    let outcome = h
+        .upload(&path, &events.options(small_chunks()))
         .await
         .unwrap_or_else(|e| panic!("{fault:?}: {e}"));
     assert!(outcome.verification.is_complete(), "{fault:?}");
@@ -130,28 +126,14 @@ async fn a_creation_cut_mid_body_is_not_repeated_and_a_rerun_is_safe() {
         },
     );
     let path = h.file("one.bin", 30 * KIB, 4);
-    let error = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &small_chunks(),
-        )
-        .await
-        .unwrap_err();
+    let error = h.upload(&path, &small_chunks()).await.unwrap_err();
     assert!(
         matches!(error, Error::CreationUncertain { .. }),
         "{error:?}"
     );
     assert!(error.to_string().contains("rerun is safe"), "{error}");
     assert_eq!(methods(&h), [Method::OPTIONS, Method::POST]);
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &small_chunks(),
-        )
-        .await
-        .unwrap();
+    let outcome = h.upload(&path, &small_chunks()).await.unwrap();
     h.assert_stored(&outcome.url, &path);
     let methods = methods(&h);
     assert_eq!(methods.iter().filter(|m| **m == Method::POST).count(), 2);
@@ -221,14 +203,7 @@ async fn never_retries_errors_that_cannot_succeed() {
             },
         );
         let path = h.file("g.bin", 200 * KIB, 6);
-        let err = client()
-            .upload(
-                &h.server.endpoint(),
-                Source::from_path(&path).await.unwrap(),
-                &small_chunks(),
-            )
-            .await
-            .unwrap_err();
+        let err = h.upload(&path, &small_chunks()).await.unwrap_err();
         match err {
             Error::Status(e) => {
                 assert_eq!(e.status, status);
@@ -263,14 +238,7 @@ async fn html_error_pages_become_readable_errors() {
         },
     );
     let path = h.file("h.bin", 10, 7);
-    let err = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &small_chunks(),
-        )
-        .await
-        .unwrap_err();
+    let err = h.upload(&path, &small_chunks()).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -311,27 +279,13 @@ async fn malformed_and_backwards_offsets_are_protocol_errors_and_resumable() {
         let path = h.file("i.bin", 200 * KIB, 8);
         let store = Arc::new(tus::MemoryUrlStore::new());
         let options = small_chunks().store(store.clone());
-        let err = client()
-            .upload(
-                &h.server.endpoint(),
-                Source::from_path(&path).await.unwrap(),
-                &options,
-            )
-            .await
-            .unwrap_err();
+        let err = h.upload(&path, &options).await.unwrap_err();
         match err {
             Error::Protocol { error, .. } => assert_eq!(error, expected, "{text}"),
             other => panic!("{text}: {other:?}"),
         }
         // The upload is still resumable: the rerun continues from the real offset.
-        let outcome = client()
-            .upload(
-                &h.server.endpoint(),
-                Source::from_path(&path).await.unwrap(),
-                &options,
-            )
-            .await
-            .unwrap();
+        let outcome = h.upload(&path, &options).await.unwrap();
         assert_eq!(outcome.resumed_from, 131_072, "{text}");
         h.assert_stored(&outcome.url, &path);
     }

@@ -28,10 +28,9 @@ async fn four_parts_upload_concurrently_and_join_into_one_verified_upload() {
     let h = Harness::start().await;
     let path = h.file("p.bin", 1_000_003, 90);
     let events = Events::default();
-    let outcome = client()
+    let outcome = h
         .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
+            &path,
             &events.options(options().metadata("filename", "p.bin")),
         )
         .await
@@ -97,14 +96,7 @@ async fn a_failed_part_is_resumed_alone_on_the_next_run() {
     let (acknowledged, _) = h.server.upload_state(&cut).unwrap();
     let before = log.len();
 
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options().store(store),
-        )
-        .await
-        .unwrap();
+    let outcome = h.upload(&path, &options().store(store)).await.unwrap();
     assert!(outcome.verification.is_complete());
     h.assert_stored(&outcome.url, &path);
     let rerun = &h.server.requests()[before..];
@@ -132,14 +124,7 @@ async fn retries_inside_a_run_touch_only_the_failing_part() {
             retry_after: None,
         },
     );
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options(),
-        )
-        .await
-        .unwrap();
+    let outcome = h.upload(&path, &options()).await.unwrap();
     h.assert_stored(&outcome.url, &path);
     assert_eq!(outcome.retries, 1);
     let log = h.server.requests();
@@ -166,14 +151,7 @@ async fn retries_inside_a_run_touch_only_the_failing_part() {
 async fn without_concatenation_or_for_readers_it_is_one_stream() {
     let h = Harness::with(|c| c.without_extension("concatenation")).await;
     let path = h.file("s.bin", 300_000, 93);
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options(),
-        )
-        .await
-        .unwrap();
+    let outcome = h.upload(&path, &options()).await.unwrap();
     h.assert_stored(&outcome.url, &path);
     assert_eq!(concat_headers(&h).len(), 1);
 

@@ -26,14 +26,7 @@ async fn retries_give_up_and_a_rerun_resumes_through_the_file_store() {
     let path = h.file("j.bin", 256 * KIB, 9);
     let store = Arc::new(FileUrlStore::new(h.dir.path().join("resume")));
     let options = small_chunks().store(store.clone());
-    let err = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options,
-        )
-        .await
-        .unwrap_err();
+    let err = h.upload(&path, &options).await.unwrap_err();
     match &err {
         Error::RetriesExhausted { attempts, last } => {
             assert_eq!(*attempts, 6);
@@ -57,14 +50,7 @@ async fn retries_give_up_and_a_rerun_resumes_through_the_file_store() {
     let fresh_store = Arc::new(FileUrlStore::new(h.dir.path().join("resume")));
     let options = events.options(small_chunks().store(fresh_store));
     let before = h.server.requests().len();
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options,
-        )
-        .await
-        .unwrap();
+    let outcome = h.upload(&path, &options).await.unwrap();
     assert_eq!(outcome.resumed_from, 131_072);
     assert!(events.all().contains(&Event::Resumed { offset: 131_072 }));
     h.assert_stored(&outcome.url, &path);
@@ -107,23 +93,9 @@ async fn cancelling_keeps_the_upload_resumable() {
                 trigger.cancel();
             }
         });
-    let err = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options,
-        )
-        .await
-        .unwrap_err();
+    let err = h.upload(&path, &options).await.unwrap_err();
     assert!(matches!(err, Error::Cancelled), "{err:?}");
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &small_chunks().store(store),
-        )
-        .await
-        .unwrap();
+    let outcome = h.upload(&path, &small_chunks().store(store)).await.unwrap();
     assert!(outcome.resumed_from >= 196_608);
     h.assert_stored(&outcome.url, &path);
 }

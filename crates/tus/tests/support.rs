@@ -31,6 +31,22 @@ impl Harness {
         path
     }
 
+    /// Uploads the file at `path` to this server's endpoint with a fresh
+    /// client (as a new process would).
+    pub(crate) async fn upload(
+        &self,
+        path: &Path,
+        options: &tus::UploadOptions,
+    ) -> Result<tus::UploadOutcome, tus::Error> {
+        client()
+            .upload(
+                &self.server.endpoint(),
+                tus::Source::from_path(path).await.unwrap(),
+                options,
+            )
+            .await
+    }
+
     /// The absolute URL of the upload the first PATCH went to.
     pub(crate) fn upload_url(&self) -> String {
         let patch = self

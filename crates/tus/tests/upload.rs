@@ -15,14 +15,7 @@ async fn uploads_a_file_in_chunks_and_verifies_it() {
     let path = h.file("a.bin", 300 * KIB + 7, 1);
     let events = Events::default();
     let options = events.options(small_chunks().metadata("filename", "a.bin"));
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options,
-        )
-        .await
-        .unwrap();
+    let outcome = h.upload(&path, &options).await.unwrap();
 
     assert_eq!(
         outcome.verification,
@@ -97,14 +90,7 @@ async fn plain_creation_and_relative_locations() {
     let h = Harness::with(|c| c.relative_location()).await;
     let path = h.file("b.bin", 100 * KIB, 2);
     let options = small_chunks().creation_with_upload(false);
-    let outcome = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options,
-        )
-        .await
-        .unwrap();
+    let outcome = h.upload(&path, &options).await.unwrap();
     assert!(outcome.verification.is_complete());
     assert!(
         outcome.url.starts_with(&h.server.endpoint()),
@@ -126,14 +112,7 @@ async fn empty_and_one_byte_files() {
     let h = Harness::start().await;
     for len in [0, 1] {
         let path = h.file(&format!("e{len}.bin"), len, 3);
-        let outcome = client()
-            .upload(
-                &h.server.endpoint(),
-                Source::from_path(&path).await.unwrap(),
-                &small_chunks(),
-            )
-            .await
-            .unwrap();
+        let outcome = h.upload(&path, &small_chunks()).await.unwrap();
         assert_eq!(
             outcome.verification,
             Verification::Complete { length: len as u64 }
@@ -174,14 +153,7 @@ async fn upload_to_an_existing_url_and_check_status() {
     let options = small_chunks()
         .store(store.clone())
         .creation_with_upload(false);
-    client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options,
-        )
-        .await
-        .unwrap_err();
+    h.upload(&path, &options).await.unwrap_err();
     let url = h.upload_url();
 
     assert_eq!(
@@ -226,14 +198,7 @@ async fn options_reports_capabilities() {
     );
     assert_eq!(caps.max_size, Some(1000));
     let path = h.file("m.bin", 1001, 12);
-    let err = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &small_chunks(),
-        )
-        .await
-        .unwrap_err();
+    let err = h.upload(&path, &small_chunks()).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -285,14 +250,7 @@ async fn a_file_that_grows_during_the_upload_is_detected() {
                 .unwrap();
         }
     });
-    let err = client()
-        .upload(
-            &h.server.endpoint(),
-            Source::from_path(&path).await.unwrap(),
-            &options,
-        )
-        .await
-        .unwrap_err();
+    let err = h.upload(&path, &options).await.unwrap_err();
     assert!(
         matches!(
             err,
