@@ -168,3 +168,67 @@ async fn without_concatenation_or_for_readers_it_is_one_stream() {
     assert!(outcome.verification.is_complete());
     assert_eq!(concat_headers(&h).len(), 1);
 }
+
+/// A parallel upload's future dropped while its parts are mid-PATCH: the
+/// parts stop with it (their tasks are aborted), and the rerun continues every
+/// part that had stored bytes from its server offset — none is created again
+/// or re-sent from its start — and joins them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parallel_upload_dropped_mid_patch_resumes_its_parts() {
+    const LEN: usize = 32 << 20;
+    // Without creation-with-upload, so the parts' bytes go in PATCHes.
+    let h = Harness::with(|c| c.without_extension("creation-with-upload")).await;
+    let path = h.file("dropped.bin", LEN, 93);
+    let store = Arc::new(tus::MemoryUrlStore::new());
+    let (mid_body, mut dropped) = tokio::sync::watch::channel(false);
+    let options = UploadOptions::default()
+        .chunk_size(LEN as u64)
+        .parallel(4)
+        .store(store.clone())
+        .on_event(move |event| {
+            if let Event::Progress(progress) = event
+                && progress.sent >= 1 << 20
+            {
+                let _ = mid_body.send(true);
+            }
+        });
+    let (endpoint, dropping) = (h.server.endpoint(), client());
+    let upload = dropping.upload(&endpoint, Source::from_path(&path).await.unwrap(), &options);
+    tokio::select! {
+        done = upload => panic!("the upload finished before it was dropped: {done:?}"),
+        _ = dropped.wait_for(|mid| *mid) => {}
+    }
+    let rerun = UploadOptions::default()
+        .chunk_size(1 << 20)
+        .parallel(4)
+        .store(store);
+    let outcome = h.upload(&path, &rerun).await.unwrap();
+    assert!(outcome.verification.is_complete());
+    h.assert_stored(&outcome.url, &path);
+    // The dropped PATCHes are the ones never answered (the rerun meets no
+    // fault); each of their parts was continued by the rerun: its accepted
+    // PATCHes start past 0 (one meeting the dropped request's lock, 423, or
+    // its offset, 409, stores nothing).
+    let log = h.server.requests();
+    let started: std::collections::BTreeSet<&str> = log
+        .iter()
+        .filter(|r| r.method == Method::PATCH && r.status.is_none())
+        .map(|r| r.path.as_str())
+        .collect();
+    assert!(!started.is_empty(), "{log:?}");
+    for part in &started {
+        let patches: Vec<_> = log
+            .iter()
+            .filter(|r| r.method == Method::PATCH && r.path == *part && r.status == Some(204))
+            .collect();
+        let (offset, length) = h.server.upload_state(part).unwrap();
+        assert_eq!(offset, length, "{part} was completed");
+        assert!(
+            patches.iter().all(|r| r.upload_offset > Some(0)),
+            "{part} was continued, not stored again from its start: {patches:?}"
+        );
+    }
+    // What the dropped run stored was not sent again (its resume HEADs may
+    // have come before those bytes landed, so `resumed_from` can read 0).
+    assert!(outcome.bytes_sent < LEN as u64, "{outcome:?}");
+}
