@@ -37,11 +37,12 @@
 //! [`UploadOptions::cancel_token`] may stop it: the bytes sent stay on the
 //! upload server, and the resume cache lets the next `upload` of the same
 //! file continue the same video from the server's offset — even while the
-//! dropped request's last bytes are still arriving (`tests/resume.rs`). A
-//! drop in the short window between Vimeo's answer creating the video and
-//! the resume record being written leaves that empty video behind; the next
-//! run creates another. Every public future is `Send` (checked when this
-//! crate compiles).
+//! dropped request's last bytes are still arriving (`tests/resume.rs`). The
+//! video's creation and its resume record are finished in a task of their
+//! own, so a drop while Vimeo is creating the video still leaves a record
+//! the next run resumes, not an empty video behind (a killed process can:
+//! then the next run creates another). Every public future is `Send`
+//! (checked when this crate compiles).
 
 mod answer;
 mod auth;

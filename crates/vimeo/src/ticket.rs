@@ -240,23 +240,55 @@ impl TicketOffice<'_> {
             }
             self.abandon(&record).await;
         }
-        let record = self
-            .client
-            .create_ticket(self.target, length, self.file_name, self.options)
-            .await?;
-        if let Some(key) = self.record_key {
-            self.client
-                .inner
-                .resume
-                .put_json(key, &record, Ttl::After(RESUME_TTL))
-                .await?;
-        }
+        let record = self.create_and_record(length).await?;
         let link = record.upload_link.clone();
         *self
             .current
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(record);
         Ok(link)
+    }
+
+    /// Creates the video (or version) and writes its resume record in a task
+    /// of its own: a caller who stops waiting (drops the upload, or its
+    /// timeout fires) once the creation is on its way still gets the record
+    /// written, so the next run resumes that video instead of leaving it
+    /// behind empty and creating another.
+    async fn create_and_record(&self, length: u64) -> Result<ResumeRecord, Error> {
+        let client = self.client.clone();
+        let replaced = match self.target {
+            Target::New => None,
+            Target::Replace { video_uri } => Some((*video_uri).to_owned()),
+        };
+        let file_name = self.file_name.map(str::to_owned);
+        let options = self.options.clone();
+        let key = self.record_key.cloned();
+        let task = tokio::spawn(
+            async move {
+                let target = match &replaced {
+                    None => Target::New,
+                    Some(video_uri) => Target::Replace { video_uri },
+                };
+                let record = client
+                    .create_ticket(&target, length, file_name.as_deref(), &options)
+                    .await?;
+                if let Some(key) = &key {
+                    client
+                        .inner
+                        .resume
+                        .put_json(key, &record, Ttl::After(RESUME_TTL))
+                        .await?;
+                }
+                Ok(record)
+            }
+            .in_current_span(),
+        );
+        match task.await {
+            Ok(created) => created,
+            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+            // Only when the runtime itself shuts down.
+            Err(_) => Err(Error::Upload(tus::Error::Cancelled)),
+        }
     }
 
     /// A new video abandoned mid-way is deleted, so it does not linger as a

@@ -3,6 +3,7 @@
 //! another machine) would.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::Method;
 use sandbox::{Fault, TempDir, TusConfig, TusServer};
@@ -146,5 +147,60 @@ async fn an_upload_dropped_mid_patch_resumes_the_same_video() {
         .count();
     assert_eq!(creations, 1, "the video was not created twice");
     assert!(video.resumed_from < LEN as u64, "{video:?}");
+    assert_eq!(crate::support::stored_bytes(&sandbox, video.id), bytes);
+}
+
+/// An upload dropped while Vimeo is still creating its video (a caller's
+/// timeout around `upload`): the creation finishes and its resume record is
+/// written anyway, so the next run resumes that video instead of leaving it
+/// behind empty and creating a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_dropped_during_the_video_creation_resumes_that_video() {
+    let sandbox = sandbox::Sandbox::start().await.unwrap();
+    let dir = TempDir::new("vimeo-dropped-creation").unwrap();
+    let (path, bytes) = crate::support::sample_file(dir.path(), "slow.mp4", 300_000);
+    let resume_dir = dir.path().join("resume");
+    let client = crate::support::builder(&sandbox)
+        .token(sandbox.credentials().personal_token.as_str())
+        .resume_cache(Arc::new(FileCache::open(&resume_dir).unwrap()))
+        .build()
+        .unwrap();
+    // The creation answers after 500 ms; the caller gives up after 100.
+    sandbox
+        .faults()
+        .inject(Method::POST, 1, Fault::Stall(Duration::from_millis(500)));
+    let options = vimeo::UploadOptions::new();
+    let upload = client.upload(path.as_path(), &options);
+    let timed_out = tokio::time::timeout(Duration::from_millis(100), upload).await;
+    assert!(timed_out.is_err(), "{timed_out:?}");
+    // The record appears once the creation has answered (bounded wait; a
+    // record file, not a `.tmp-` one being written).
+    let is_record = |path: &std::path::PathBuf| {
+        path.is_file()
+            && !path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with(".tmp-"))
+    };
+    let recorded = async {
+        while !walk(&resume_dir).iter().any(is_record) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), recorded)
+            .await
+            .is_ok(),
+        "no resume record was written for the created video"
+    );
+    let video = client
+        .upload(path.as_path(), &vimeo::UploadOptions::new())
+        .await
+        .unwrap();
+    let creations = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.method == Method::POST && r.path == "/me/videos")
+        .count();
+    assert_eq!(creations, 1, "the video was not created twice");
     assert_eq!(crate::support::stored_bytes(&sandbox, video.id), bytes);
 }
