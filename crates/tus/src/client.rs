@@ -19,7 +19,10 @@ use crate::error::{StatusError, body_excerpt, redact_url};
 use crate::net::{Connector, ProxyRefused};
 
 mod builder;
-use crate::{CancelToken, Error, ProtocolError, RetryPolicy};
+use crate::core::retry::RetryPolicy;
+use crate::error::Error;
+use crate::error::ProtocolError;
+use crate::progress::CancelToken;
 pub use builder::ClientBuilder;
 
 type RequestHook = Arc<dyn Fn(&mut http::request::Parts) + Send + Sync>;

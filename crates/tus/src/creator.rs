@@ -6,7 +6,7 @@
 
 use tracing::Instrument as _;
 
-use crate::Client;
+use crate::client::Client;
 use crate::client::parse_uri;
 use crate::core::capabilities::Capabilities;
 use crate::core::machine::Start;

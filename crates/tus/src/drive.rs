@@ -9,17 +9,18 @@ use http::header::HeaderValue;
 use http::{HeaderMap, Method};
 use tracing::Instrument as _;
 
+use crate::client::Client;
 use crate::client::{Answer, Failure, parse_uri};
 use crate::core::machine::{Action, Input, Machine};
 use crate::creator::Creator;
 use crate::error::Error;
 use crate::options::UploadOptions;
+use crate::progress::CancelToken;
 use crate::progress::{Event, Progress};
 use crate::source::Source;
 use crate::stream::StreamBuffer;
 use crate::transfer::Request;
 use crate::upload::{UploadOutcome, Verification};
-use crate::{CancelToken, Client};
 
 /// How new uploads are made.
 pub(crate) enum Creation<'a> {
@@ -243,7 +244,7 @@ impl Driver<'_> {
     async fn store<'s, F>(&'s self, op: F) -> Result<(), Error>
     where
         F: FnOnce(
-            &'s dyn crate::UrlStore,
+            &'s dyn crate::store::UrlStore,
             &'s str,
         ) -> crate::store::BoxFuture<'s, Result<(), Error>>,
     {

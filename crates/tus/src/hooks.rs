@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use http::{HeaderMap, Method, Uri};
 
-use crate::CancelToken;
 use crate::client::{Answer, Failure, head_headers};
 use crate::drive::Driver;
 use crate::error::{BoxError, Error, redact_url};
+use crate::progress::CancelToken;
 use crate::store::BoxFuture;
 
 /// A request about to be sent, as a [`crate::UploadOptions::before_request`]

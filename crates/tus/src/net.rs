@@ -28,7 +28,8 @@ use tokio::net::TcpStream;
 use tower_service::Service;
 
 use crate::core::proxy::{ProxySettings, resolve};
-use crate::{BoxError, Error};
+use crate::error::BoxError;
+use crate::error::Error;
 
 mod tunnel;
 pub use tunnel::ProxyRefused;

@@ -153,10 +153,11 @@ impl UploadOptions {
     pub fn before_request(
         mut self,
         hook: impl Fn(
-            crate::OutgoingRequest,
-        )
-            -> crate::BoxFuture<'static, Result<crate::OutgoingRequest, crate::BoxError>>
-        + Send
+            crate::hooks::OutgoingRequest,
+        ) -> crate::store::BoxFuture<
+            'static,
+            Result<crate::hooks::OutgoingRequest, crate::error::BoxError>,
+        > + Send
         + Sync
         + 'static,
     ) -> Self {
@@ -184,7 +185,9 @@ impl UploadOptions {
     /// ```
     pub fn after_response(
         mut self,
-        hook: impl Fn(crate::ReceivedAnswer) -> crate::BoxFuture<'static, crate::AfterResponse>
+        hook: impl Fn(
+            crate::hooks::ReceivedAnswer,
+        ) -> crate::store::BoxFuture<'static, crate::hooks::AfterResponse>
         + Send
         + Sync
         + 'static,

@@ -13,7 +13,7 @@ use http::header::HeaderValue;
 use sha2::{Digest as _, Sha256};
 use tokio::task::JoinSet;
 
-use crate::Client;
+use crate::client::Client;
 use crate::client::parse_uri;
 use crate::core::capabilities::Capabilities;
 use crate::core::machine::Start;

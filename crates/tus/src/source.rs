@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt};
 use tokio::sync::Mutex;
 
-use crate::Error;
+use crate::error::Error;
 use crate::positional::PositionalFile;
 
 /// A readable, seekable byte source.

@@ -11,8 +11,9 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 
 use super::{Client, Inner, RequestHook};
+use crate::core::retry::RetryPolicy;
+use crate::error::Error;
 use crate::net::{Connector, ConnectorBuilder};
-use crate::{Error, RetryPolicy};
 
 /// Configures a [`Client`].
 #[must_use]

@@ -2,8 +2,8 @@
 
 use http::HeaderMap;
 
-use crate::ProtocolError;
 use crate::core::headers::{TUS_VERSION, parse_list, parse_u64};
+use crate::error::ProtocolError;
 
 /// A server's advertised capabilities.
 ///

@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use sha2::Digest as _;
 
-use crate::Capabilities;
+use crate::core::capabilities::Capabilities;
 
 /// A checksum algorithm for the tus checksum extension.
 ///

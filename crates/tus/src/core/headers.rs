@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::ProtocolError;
+use crate::error::ProtocolError;
 
 /// The protocol version this client speaks.
 pub const TUS_VERSION: &str = "1.0.0";

@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 
-use crate::ProtocolError;
+use crate::error::ProtocolError;
 
 /// Encodes `Upload-Metadata` pairs. Keys must be non-empty, ASCII, without spaces or commas.
 ///

@@ -1,6 +1,6 @@
 //! Checking what servers say about offsets and lengths.
 
-use crate::ProtocolError;
+use crate::error::ProtocolError;
 
 /// Checks the `Upload-Offset` of a successful PATCH that sent bytes
 /// `start..sent_end`: it may not go back, nor past what was sent.

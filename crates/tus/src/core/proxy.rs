@@ -7,7 +7,7 @@ use std::fmt;
 
 use hyper_util::client::proxy::matcher::Matcher;
 
-use crate::Error;
+use crate::error::Error;
 
 /// The caller's proxy settings (see [`crate::ConnectorBuilder::proxy`]).
 #[derive(Clone)]

@@ -13,7 +13,7 @@ pub struct RetryContext<'a> {
     /// 1 for the first retry after a failure, counting only attempts without progress.
     pub attempt: u32,
     /// The failure.
-    pub error: &'a crate::Error,
+    pub error: &'a crate::error::Error,
 }
 
 type Hook = Arc<dyn Fn(&RetryContext<'_>) -> bool + Send + Sync>;
