@@ -5,9 +5,11 @@
 
 use http::Method;
 
+use crate::error::ApiError;
+use crate::error::Error;
 use crate::error::InvalidParameter;
 use crate::http::RawResponse;
-use crate::{ApiError, Error, RateLimit};
+use crate::rate_limit::RateLimit;
 
 /// What replaces a secret in server text.
 const REDACTED: &str = "[redacted]";

@@ -11,8 +11,11 @@ use serde::Deserialize;
 use tracing::Instrument as _;
 
 use crate::answer::api_error;
+use crate::client::VimeoClient;
+use crate::error::Error;
+use crate::models::User;
+use crate::rate_limit::RateLimit;
 use crate::request::{ACCEPT_VERSION, form_encode};
-use crate::{Error, RateLimit, User, VimeoClient};
 
 /// A bearer token. `Debug` and `Display` never show it; [`AccessToken::expose`]
 /// does, for the one place that sends it.

@@ -8,12 +8,14 @@ use std::time::Duration;
 use cache::Cache;
 use http::{HeaderValue, Uri};
 
+use crate::auth::AccessToken;
 use crate::auth::AppCredentials;
+use crate::client::VimeoClient;
 use crate::client::{Inner, RequestCache};
+use crate::error::Error;
 use crate::http::Http;
 use crate::request::{DEFAULT_API_URL, RateLimitPolicy};
 use crate::request_cache::CachePolicy;
-use crate::{AccessToken, Error, VimeoClient};
 
 /// A token-refresh callback (see [`ClientBuilder::on_unauthorized`]).
 pub type RefreshFn = Arc<dyn Fn() -> tus::BoxFuture<'static, Option<AccessToken>> + Send + Sync>;

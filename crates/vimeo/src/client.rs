@@ -15,15 +15,17 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
 use crate::answer::api_error;
+use crate::auth::AccessToken;
 use crate::auth::AppCredentials;
 use crate::builder::Origin;
+use crate::error::Error;
 use crate::http::Http;
 use crate::page::Paginator;
+use crate::rate_limit::RateLimit;
 use crate::request::{ACCEPT_VERSION, ApiRequest, ApiResponse, Body, RateLimitPolicy, form_encode};
 use crate::request_cache::{
     CachePolicy, CachedResponse, Freshness, credential_identity, request_key,
 };
-use crate::{AccessToken, Error, RateLimit};
 
 pub(crate) struct RequestCache {
     pub(crate) cache: Arc<dyn Cache>,

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::RateLimit;
+use crate::rate_limit::RateLimit;
 
 /// Named Vimeo `error_code`s (from Vimeo's OpenAPI description).
 pub mod codes {

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioExecutor;
 use tus::Connector;
 use tus::net::ProxyRefused;
 
-use crate::Error;
+use crate::error::Error;
 
 /// The largest API answer read (a page of 100 full video objects is ~1 MiB).
 const MAX_BODY: usize = 32 << 20;

@@ -17,9 +17,10 @@ use tracing::Instrument as _;
 
 use cache::{Cache, CacheExt as _, Namespace, Ttl};
 
+use crate::error::Error;
+use crate::error::LegacyError;
 use crate::http::Http;
 use crate::request_cache::{credential_identity, request_key};
-use crate::{Error, LegacyError};
 
 /// How one legacy call is made: the original `call(method, params,
 /// request_method, url, cache)`'s last three arguments.

@@ -12,9 +12,11 @@ use serde_json::json;
 use tracing::Instrument as _;
 
 use crate::answer::api_error;
+use crate::client::VimeoClient;
+use crate::error::Error;
+use crate::models::Page;
 use crate::models::video_id_from_uri;
 use crate::request::ApiRequest;
-use crate::{Error, Page, VimeoClient};
 
 /// Largest text track or image read into memory for its PUT.
 const MAX_FILE: u64 = 64 << 20;

@@ -5,8 +5,10 @@ use std::collections::VecDeque;
 
 use serde::de::DeserializeOwned;
 
+use crate::client::VimeoClient;
+use crate::error::Error;
+use crate::models::Page;
 use crate::request::ApiRequest;
-use crate::{Error, Page, VimeoClient};
 
 /// Items of a list endpoint, fetched a page at a time.
 #[derive(Debug)]

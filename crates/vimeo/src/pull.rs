@@ -4,8 +4,11 @@
 use serde_json::json;
 use tracing::Instrument as _;
 
+use crate::client::VimeoClient;
+use crate::error::Error;
+use crate::models::Video;
 use crate::request::ApiRequest;
-use crate::{Error, UploadOptions, Video, VimeoClient};
+use crate::upload::UploadOptions;
 
 impl VimeoClient {
     /// Creates a video that Vimeo fills by downloading `url` (http or https,

@@ -9,7 +9,8 @@ use http::{HeaderMap, Method};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Error, RateLimit};
+use crate::error::Error;
+use crate::rate_limit::RateLimit;
 
 /// The real API.
 pub const DEFAULT_API_URL: &str = "https://api.vimeo.com";

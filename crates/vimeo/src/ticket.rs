@@ -7,9 +7,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::Instrument as _;
 
+use crate::client::VimeoClient;
+use crate::error::Error;
+use crate::models::Upload;
+use crate::models::Version;
+use crate::models::Video;
 use crate::request::ApiRequest;
 use crate::upload::{RESUME_TTL, UploadOptions};
-use crate::{Error, Upload, Version, Video, VimeoClient};
 
 /// A created upload: the video and where its bytes go. Create it in one
 /// place ([`VimeoClient::create_upload`]) and send the bytes from another
@@ -116,9 +120,9 @@ impl VimeoClient {
     pub async fn upload_to_ticket(
         &self,
         ticket: &UploadTicket,
-        source: impl Into<crate::UploadSource>,
+        source: impl Into<crate::upload::UploadSource>,
         options: &UploadOptions,
-    ) -> Result<crate::UploadedVideo, Error> {
+    ) -> Result<crate::upload::UploadedVideo, Error> {
         let span = tracing::info_span!("vimeo_upload", kind = "ticket", video = %ticket.video_uri);
         async {
             let (source, mime_type) = crate::upload::open_source(source.into(), options).await?;

@@ -11,10 +11,13 @@ use cache::{CacheExt as _, Namespace};
 use serde_json::Value;
 use tracing::Instrument as _;
 
+use crate::auth::AccessToken;
+use crate::client::VimeoClient;
+use crate::error::Error;
+use crate::models::Video;
 use crate::models::video_id_from_uri;
 use crate::request::ApiRequest;
 use crate::ticket::{ResumeRecord, Target, TicketOffice, UploadTicket};
-use crate::{AccessToken, Error, Video, VimeoClient};
 
 /// Where the bytes come from.
 pub enum UploadSource {
