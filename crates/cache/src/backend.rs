@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::{Error, Key, Namespace};
+use crate::error::Error;
+use crate::key::Key;
+use crate::key::Namespace;
 
 /// How long an entry lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

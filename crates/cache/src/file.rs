@@ -8,9 +8,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::backend::Cache;
 use crate::backend::{CacheFuture, Ttl};
 use crate::clock::{Clock, system};
-use crate::{Cache, Error, Key, Namespace, entry};
+use crate::entry;
+use crate::error::Error;
+use crate::key::Key;
+use crate::key::Namespace;
 
 /// The file backend.
 ///

@@ -4,7 +4,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::Error;
+use crate::error::Error;
 
 /// A validated namespace name (`a-z 0-9 - _ .`, 1–64 characters). Namespaces
 /// appear in clear in file paths and Redis keys, so they must not be secret.

@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::backend::Cache;
 use crate::backend::{CacheFuture, Ttl};
 use crate::clock::{Clock, system};
-use crate::{Cache, Key, Namespace};
+use crate::key::Key;
+use crate::key::Namespace;
 
 const SHARDS: usize = 16;
 

@@ -7,9 +7,13 @@ use bytes::Bytes;
 use redis::AsyncCommands as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::backend::Cache;
 use crate::backend::{CacheFuture, Ttl};
 use crate::clock::{Clock, system};
-use crate::{Cache, Error, Key, Namespace, entry};
+use crate::entry;
+use crate::error::Error;
+use crate::key::Key;
+use crate::key::Namespace;
 
 /// The Redis backend (feature `redis`).
 ///

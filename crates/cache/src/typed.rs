@@ -5,7 +5,10 @@ use std::future::Future;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Cache, Error, Key, Ttl};
+use crate::backend::Cache;
+use crate::backend::Ttl;
+use crate::error::Error;
+use crate::key::Key;
 
 /// JSON get/put for any cache (including `dyn Cache`).
 ///

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use crate::Error;
+use crate::error::Error;
 use crate::sent::{SentPair, SentText};
 
 /// Percent-encodes `input` per RFC 5849 §3.6.

@@ -1,7 +1,7 @@
 //! Error types. Display texts are for people and not a stable contract; match on the variants.
 //! No variant ever carries a secret, a token or a signature.
 
-use crate::SignatureMethod;
+use crate::signature::SignatureMethod;
 
 /// A request or response could not be signed, parsed or built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

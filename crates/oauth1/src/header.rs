@@ -2,8 +2,8 @@
 
 use std::borrow::Cow;
 
-use crate::Error;
 use crate::encoding::{lanes_equal, load_padded, percent_encode_bytes, reserved_lanes};
+use crate::error::Error;
 use crate::sent::{SentPair, SentText};
 
 /// Writes `OAuth realm="...", name="value", ...`; names and values are encoded.

@@ -5,7 +5,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
-use crate::VerifyOptions;
+use crate::verify::VerifyOptions;
 
 /// The identity of one use of a nonce: RFC 5849 §3.3 makes a nonce unique per
 /// timestamp, consumer key and token.

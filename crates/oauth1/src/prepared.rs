@@ -6,8 +6,11 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::encoding::percent_encode_bytes;
+use crate::error::Error;
+use crate::header;
+use crate::secret::Secret;
+use crate::signature::SignatureMethod;
 use crate::signature::SigningKey;
-use crate::{Error, Secret, SignatureMethod, header};
 
 /// The nonces of one signer (and its clones): SHA-256 over a 256-bit seed
 /// read once from the operating system's random source, and a counter. As

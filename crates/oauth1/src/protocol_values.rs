@@ -3,9 +3,10 @@
 //! protocol values a received request keeps afterwards.
 
 use crate::base_string::{EncodedParams, SourceCopy};
+use crate::error::Error;
 use crate::sent::SentText;
 use crate::sign::{PROTOCOL_PARAMS, SIGNATURE, protocol_index};
-use crate::{Error, Placement};
+use crate::verify::Placement;
 
 /// What one pass over a request's parameters finds.
 #[derive(Default)]

@@ -4,9 +4,10 @@ use std::fmt;
 
 use crate::base_string::{EncodedParams, SourceCopy};
 use crate::encoding::{for_each_form_pair, is_form_content_type};
+use crate::error::Error;
+use crate::request_url;
 use crate::request_url::RequestUrl;
 use crate::sent::SentPair;
-use crate::{Error, request_url};
 
 /// An HTTP request to sign or verify: method, absolute URL, and optionally a body
 /// with its content type and an `Authorization` header.

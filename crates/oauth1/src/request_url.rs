@@ -2,8 +2,8 @@
 
 use std::borrow::Cow;
 
-use crate::Error;
 use crate::encoding::{HIGHS, graphic_lanes, lanes_equal, load_padded};
+use crate::error::Error;
 
 /// A request URL taken apart for signing.
 #[derive(Debug, Clone, PartialEq, Eq)]

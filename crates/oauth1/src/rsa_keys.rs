@@ -18,7 +18,8 @@ use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::signature::{SignatureEncoding as _, Signer as _, Verifier as _};
 
-use crate::{Error, SignatureMethod};
+use crate::error::Error;
+use crate::signature::SignatureMethod;
 
 /// An RSA private key (a secret: `Debug` shows only its size).
 ///

@@ -7,8 +7,8 @@
 
 use std::borrow::Cow;
 
-use crate::Error;
 use crate::encoding::{UNRESERVED, hex_value, percent_decode, percent_decode_into, reserved_bytes};
+use crate::error::Error;
 
 /// A name or value as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::base_string::EncodedParams;
 use crate::encoding::{RawPair, is_unreserved_text, percent_encode};
+use crate::error::Error;
 use crate::prepared::{InlineText, NonceGenerator, Own, Prepared, SignerParts};
-use crate::{Error, Request, Secret, SignatureMethod};
+use crate::request::Request;
+use crate::secret::Secret;
+use crate::signature::SignatureMethod;
 
 /// The protocol parameters this crate sets itself; extras may not reuse them.
 pub(crate) const PROTOCOL_PARAMS: [&str; 10] = [

@@ -8,7 +8,8 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 
 use crate::encoding::{ascii_string, percent_encode_bytes};
-use crate::{Error, Secret};
+use crate::error::Error;
+use crate::secret::Secret;
 
 /// How a request is signed.
 ///

@@ -5,11 +5,16 @@
 use std::fmt;
 
 use crate::base_string::EncodedParams;
+use crate::error::Error;
+use crate::error::VerifyError;
+use crate::header;
 use crate::nonce::{MemoryNonceStore, NonceKey, NonceStore};
 use crate::protocol_values::{Found, Kept};
+use crate::request::Request;
 use crate::sign::PROTOCOL_PARAMS;
+use crate::signature::SignatureMethod;
 use crate::signature::{SigningKey, constant_time_eq};
-use crate::{Error, Request, SignatureMethod, VerifyError, VerifyKey, header};
+use crate::verify_key::VerifyKey;
 
 /// A received request whose OAuth parameters have been parsed but not yet verified.
 ///

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::SignatureMethod;
+use crate::signature::SignatureMethod;
 use crate::signature::SigningKey;
 
 /// The secrets requests are verified with, prepared once: the key
