@@ -9,8 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::error::Error;
-use crate::key::Key;
-use crate::key::Namespace;
+use crate::key::{Key, Namespace};
 
 /// How long an entry lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -15,8 +15,7 @@ use bytes::Bytes;
 use crate::backend::Cache;
 use crate::backend::{CacheFuture, Ttl};
 use crate::clock::{Clock, system};
-use crate::key::Key;
-use crate::key::Namespace;
+use crate::key::{Key, Namespace};
 
 const SHARDS: usize = 16;
 

@@ -12,8 +12,7 @@ use crate::backend::{CacheFuture, Ttl};
 use crate::clock::{Clock, system};
 use crate::entry;
 use crate::error::Error;
-use crate::key::Key;
-use crate::key::Namespace;
+use crate::key::{Key, Namespace};
 
 /// The Redis backend (feature `redis`).
 ///

@@ -5,8 +5,7 @@ use std::future::Future;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::Cache;
-use crate::backend::Ttl;
+use crate::backend::{Cache, Ttl};
 use crate::error::Error;
 use crate::key::Key;
 

@@ -7,8 +7,7 @@ use crate::encoding::{parse_form, percent_encode};
 use crate::error::Error;
 use crate::request::Request;
 use crate::secret::Secret;
-use crate::sign::Signer;
-use crate::sign::pair_to_text;
+use crate::sign::{Signer, pair_to_text};
 
 /// A request ready to send: method, URL and headers (the body is empty).
 ///

@@ -9,8 +9,7 @@ use crate::encoding::percent_encode_bytes;
 use crate::error::Error;
 use crate::header;
 use crate::secret::Secret;
-use crate::signature::SignatureMethod;
-use crate::signature::SigningKey;
+use crate::signature::{SignatureMethod, SigningKey};
 
 /// The nonces of one signer (and its clones): SHA-256 over a 256-bit seed
 /// read once from the operating system's random source, and a counter. As

@@ -5,8 +5,7 @@
 use std::fmt;
 
 use crate::base_string::EncodedParams;
-use crate::error::Error;
-use crate::error::VerifyError;
+use crate::error::{Error, VerifyError};
 use crate::header;
 use crate::nonce::{MemoryNonceStore, NonceKey, NonceStore};
 use crate::protocol_values::{Found, Kept};

@@ -2,8 +2,7 @@
 
 use std::fmt;
 
-use crate::signature::SignatureMethod;
-use crate::signature::SigningKey;
+use crate::signature::{SignatureMethod, SigningKey};
 
 /// The secrets requests are verified with, prepared once: the key
 /// `encode(consumer_secret)&encode(token_secret)` (RFC 5849 §3.4.2, §3.4.4)

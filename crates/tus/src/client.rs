@@ -20,8 +20,7 @@ use crate::net::{Connector, ProxyRefused};
 
 mod builder;
 use crate::core::retry::RetryPolicy;
-use crate::error::Error;
-use crate::error::ProtocolError;
+use crate::error::{Error, ProtocolError};
 use crate::progress::CancelToken;
 pub use builder::ClientBuilder;
 

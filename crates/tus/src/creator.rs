@@ -6,8 +6,7 @@
 
 use tracing::Instrument as _;
 
-use crate::client::Client;
-use crate::client::parse_uri;
+use crate::client::{Client, parse_uri};
 use crate::core::capabilities::Capabilities;
 use crate::core::machine::Start;
 use crate::drive::{Creation, Payload};

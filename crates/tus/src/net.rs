@@ -28,8 +28,7 @@ use tokio::net::TcpStream;
 use tower_service::Service;
 
 use crate::core::proxy::{ProxySettings, resolve};
-use crate::error::BoxError;
-use crate::error::Error;
+use crate::error::{BoxError, Error};
 
 mod tunnel;
 pub use tunnel::ProxyRefused;

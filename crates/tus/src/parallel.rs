@@ -13,12 +13,10 @@ use http::header::HeaderValue;
 use sha2::{Digest as _, Sha256};
 use tokio::task::JoinSet;
 
-use crate::client::Client;
-use crate::client::parse_uri;
+use crate::client::{Client, parse_uri};
 use crate::core::capabilities::Capabilities;
 use crate::core::machine::Start;
-use crate::drive::Creation;
-use crate::drive::Payload;
+use crate::drive::{Creation, Payload};
 use crate::error::{Error, ProtocolError, redact_url};
 use crate::options::UploadOptions;
 use crate::progress::{Event, Progress};

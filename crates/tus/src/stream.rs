@@ -9,8 +9,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tracing::Instrument as _;
 
-use crate::client::Client;
-use crate::client::parse_uri;
+use crate::client::{Client, parse_uri};
 use crate::core::machine::Start;
 use crate::drive::{Creation, Payload};
 use crate::error::{Error, redact_url};

@@ -5,9 +5,7 @@
 
 use http::Method;
 
-use crate::error::ApiError;
-use crate::error::Error;
-use crate::error::InvalidParameter;
+use crate::error::{ApiError, Error, InvalidParameter};
 use crate::http::RawResponse;
 use crate::rate_limit::RateLimit;
 

@@ -8,8 +8,7 @@ use std::time::Duration;
 use cache::Cache;
 use http::{HeaderValue, Uri};
 
-use crate::auth::AccessToken;
-use crate::auth::AppCredentials;
+use crate::auth::{AccessToken, AppCredentials};
 use crate::client::VimeoClient;
 use crate::client::{Inner, RequestCache};
 use crate::error::Error;

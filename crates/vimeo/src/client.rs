@@ -15,8 +15,7 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
 use crate::answer::api_error;
-use crate::auth::AccessToken;
-use crate::auth::AppCredentials;
+use crate::auth::{AccessToken, AppCredentials};
 use crate::builder::Origin;
 use crate::error::Error;
 use crate::http::Http;

@@ -17,8 +17,7 @@ use tracing::Instrument as _;
 
 use cache::{Cache, CacheExt as _, Namespace, Ttl};
 
-use crate::error::Error;
-use crate::error::LegacyError;
+use crate::error::{Error, LegacyError};
 use crate::http::Http;
 use crate::request_cache::{credential_identity, request_key};
 

@@ -14,8 +14,7 @@ use tracing::Instrument as _;
 use crate::answer::api_error;
 use crate::client::VimeoClient;
 use crate::error::Error;
-use crate::models::Page;
-use crate::models::video_id_from_uri;
+use crate::models::{Page, video_id_from_uri};
 use crate::request::ApiRequest;
 
 /// Largest text track or image read into memory for its PUT.

@@ -9,9 +9,7 @@ use tracing::Instrument as _;
 
 use crate::client::VimeoClient;
 use crate::error::Error;
-use crate::models::Upload;
-use crate::models::Version;
-use crate::models::Video;
+use crate::models::{Upload, Version, Video};
 use crate::request::ApiRequest;
 use crate::upload::{RESUME_TTL, UploadOptions};
 

@@ -14,8 +14,7 @@ use tracing::Instrument as _;
 use crate::auth::AccessToken;
 use crate::client::VimeoClient;
 use crate::error::Error;
-use crate::models::Video;
-use crate::models::video_id_from_uri;
+use crate::models::{Video, video_id_from_uri};
 use crate::request::ApiRequest;
 use crate::ticket::{ResumeRecord, Target, TicketOffice, UploadTicket};
 

@@ -20,8 +20,7 @@ use tokio::net::TcpStream;
 use tower_service::Service;
 
 use super::Connecting;
-use crate::error::BoxError;
-use crate::error::Error;
+use crate::error::{BoxError, Error};
 
 /// Opens a TCP connection to `proxy` and a tunnel through it to `target`;
 /// `name` (`host:port`) names the proxy in errors.
