@@ -165,13 +165,14 @@ async fn an_upload_dropped_during_the_video_creation_resumes_that_video() {
         .resume_cache(Arc::new(FileCache::open(&resume_dir).unwrap()))
         .build()
         .unwrap();
-    // The creation answers after 500 ms; the caller gives up after 100.
+    // The creation answers after 1.5 s; the caller gives up after 0.5 s
+    // (room for a slow machine to have sent the POST by then).
     sandbox
         .faults()
-        .inject(Method::POST, 1, Fault::Stall(Duration::from_millis(500)));
+        .inject(Method::POST, 1, Fault::Stall(Duration::from_millis(1500)));
     let options = vimeo::UploadOptions::new();
     let upload = client.upload(path.as_path(), &options);
-    let timed_out = tokio::time::timeout(Duration::from_millis(100), upload).await;
+    let timed_out = tokio::time::timeout(Duration::from_millis(500), upload).await;
     assert!(timed_out.is_err(), "{timed_out:?}");
     // The record appears once the creation has answered (bounded wait; a
     // record file, not a `.tmp-` one being written).
