@@ -140,12 +140,11 @@ async fn an_upload_dropped_mid_patch_resumes_the_same_video() {
         .upload(path.as_path(), &vimeo::UploadOptions::new())
         .await
         .unwrap();
-    let creations = sandbox
-        .requests()
-        .iter()
-        .filter(|r| r.method == Method::POST && r.path == "/me/videos")
-        .count();
-    assert_eq!(creations, 1, "the video was not created twice");
+    assert_eq!(
+        crate::support::posts_to(&sandbox, "/me/videos"),
+        1,
+        "the video was not created twice"
+    );
     assert!(video.resumed_from < LEN as u64, "{video:?}");
     assert_eq!(crate::support::stored_bytes(&sandbox, video.id), bytes);
 }
@@ -197,11 +196,10 @@ async fn an_upload_dropped_during_the_video_creation_resumes_that_video() {
         .upload(path.as_path(), &vimeo::UploadOptions::new())
         .await
         .unwrap();
-    let creations = sandbox
-        .requests()
-        .iter()
-        .filter(|r| r.method == Method::POST && r.path == "/me/videos")
-        .count();
-    assert_eq!(creations, 1, "the video was not created twice");
+    assert_eq!(
+        crate::support::posts_to(&sandbox, "/me/videos"),
+        1,
+        "the video was not created twice"
+    );
     assert_eq!(crate::support::stored_bytes(&sandbox, video.id), bytes);
 }

@@ -51,3 +51,12 @@ pub(crate) async fn browse(url: &str) -> (u16, Option<String>, String) {
     let page = sandbox::browse(url).await.unwrap();
     (page.status, page.location, page.body)
 }
+
+/// How many POSTs the sandbox's API received at `path`.
+pub(crate) fn posts_to(sandbox: &Sandbox, path: &str) -> usize {
+    sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.method == http::Method::POST && r.path == path)
+        .count()
+}

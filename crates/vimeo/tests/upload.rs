@@ -10,17 +10,9 @@ use vimeo::cache::FileCache;
 use vimeo::tus::{Event, RetryPolicy};
 use vimeo::{Error, UploadOptions, UploadSource, WaitOptions, codes};
 
-use crate::support::{self, sample_file, start, start_with, stored_bytes};
+use crate::support::{self, posts_to, sample_file, start, start_with, stored_bytes};
 
 const CHUNK: u64 = 64 * 1024;
-
-fn posts_to(sandbox: &sandbox::Sandbox, path: &str) -> usize {
-    sandbox
-        .requests()
-        .iter()
-        .filter(|r| r.method == Method::POST && r.path == path)
-        .count()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_uploads_verifies_and_transcodes_without_the_token_on_the_upload_host() {
