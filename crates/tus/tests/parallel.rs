@@ -180,24 +180,11 @@ async fn a_parallel_upload_dropped_mid_patch_resumes_its_parts() {
     let h = Harness::with(|c| c.without_extension("creation-with-upload")).await;
     let path = h.file("dropped.bin", LEN, 93);
     let store = Arc::new(tus::MemoryUrlStore::new());
-    let (mid_body, mut dropped) = tokio::sync::watch::channel(false);
     let options = UploadOptions::default()
         .chunk_size(LEN as u64)
         .parallel(4)
-        .store(store.clone())
-        .on_event(move |event| {
-            if let Event::Progress(progress) = event
-                && progress.sent >= 1 << 20
-            {
-                let _ = mid_body.send(true);
-            }
-        });
-    let (endpoint, dropping) = (h.server.endpoint(), client());
-    let upload = dropping.upload(&endpoint, Source::from_path(&path).await.unwrap(), &options);
-    tokio::select! {
-        done = upload => panic!("the upload finished before it was dropped: {done:?}"),
-        _ = dropped.wait_for(|mid| *mid) => {}
-    }
+        .store(store.clone());
+    h.upload_dropped_after(&path, options, 1 << 20).await;
     let rerun = UploadOptions::default()
         .chunk_size(1 << 20)
         .parallel(4)

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use http::Method;
 use sandbox::Fault;
-use tus::{Error, Event, FileUrlStore, Source, UploadOptions};
+use tus::{Error, Event, FileUrlStore, UploadOptions};
 
-use crate::support::{Events, Harness, KIB, client, small_chunks};
+use crate::support::{Events, Harness, KIB, small_chunks};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_give_up_and_a_rerun_resumes_through_the_file_store() {
@@ -112,39 +112,18 @@ async fn dropping_the_upload_mid_body_keeps_it_resumable() {
     let h = Harness::with(|c| c.without_extension("creation-with-upload")).await;
     let path = h.file("drop.bin", LEN, 11);
     let store = Arc::new(tus::MemoryUrlStore::new());
-    let (mid_body, dropped) = tokio::sync::watch::channel(false);
-    // One PATCH of the whole file, streamed in blocks: progress past 256 KiB
-    // means the body is on its way and far from finished.
+    // One PATCH of the whole file, streamed in blocks: past 256 KiB the body
+    // is on its way and far from finished.
     let options = UploadOptions::default()
         .chunk_size(LEN as u64)
-        .store(store.clone())
-        .on_event(move |event| {
-            if let Event::Progress(progress) = event
-                && progress.sent >= 256 * KIB as u64
-            {
-                let _ = mid_body.send(true);
-            }
-        });
-    let (endpoint, dropping) = (h.server.endpoint(), client());
-    let upload = dropping.upload(&endpoint, Source::from_path(&path).await.unwrap(), &options);
-    let mut dropped = dropped;
-    tokio::select! {
-        done = upload => panic!("the upload finished before it was dropped: {done:?}"),
-        _ = dropped.wait_for(|mid| *mid) => {}
-    }
+        .store(store.clone());
+    h.upload_dropped_after(&path, options, 256 * KIB as u64)
+        .await;
     let events = Events::default();
-    let outcome = client()
-        .upload(
-            &endpoint,
-            Source::from_path(&path).await.unwrap(),
-            &events.options(
-                UploadOptions::default()
-                    .chunk_size(1024 * KIB as u64)
-                    .store(store),
-            ),
-        )
-        .await
-        .unwrap();
+    let rerun = UploadOptions::default()
+        .chunk_size(1024 * KIB as u64)
+        .store(store);
+    let outcome = h.upload(&path, &events.options(rerun)).await.unwrap();
     let posts = h
         .server
         .requests()

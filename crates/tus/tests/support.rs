@@ -47,6 +47,31 @@ impl Harness {
             .await
     }
 
+    /// Starts uploading `path` with `options` and drops the upload's future
+    /// once `sent` bytes are on their way, as a caller's `select!` or timeout
+    /// would; panics if the upload finishes first.
+    pub(crate) async fn upload_dropped_after(
+        &self,
+        path: &Path,
+        options: tus::UploadOptions,
+        sent: u64,
+    ) {
+        let (mid_body, mut dropped) = tokio::sync::watch::channel(false);
+        let options = options.on_event(move |event| {
+            if let tus::Event::Progress(progress) = event
+                && progress.sent >= sent
+            {
+                let _ = mid_body.send(true);
+            }
+        });
+        tokio::select! {
+            done = self.upload(path, &options) => {
+                panic!("the upload finished before it was dropped: {done:?}")
+            }
+            _ = dropped.wait_for(|mid| *mid) => {}
+        }
+    }
+
     /// The absolute URL of the upload the first PATCH went to.
     pub(crate) fn upload_url(&self) -> String {
         let patch = self
