@@ -231,10 +231,14 @@ fn curl_chunked(endpoint: &str, pieces: &[PathBuf]) -> Result<Measured, String> 
 
 /// The 1 GiB file cut into `chunk`-byte pieces (made once, beside it).
 fn pieces_of(file: &Path, chunk: u64) -> Result<Vec<PathBuf>, String> {
-    let dir = target_dir().join(format!("bench/pieces-{}", chunk / MIB));
-    let paths: Vec<PathBuf> = (0..GIB.div_ceil(chunk))
-        .map(|i| dir.join(format!("{i:05}")))
-        .collect();
+    first_pieces(file, chunk, GIB.div_ceil(chunk))
+}
+
+/// The first `count` `chunk`-byte pieces of the 1 GiB file (made once,
+/// beside it).
+fn first_pieces(file: &Path, chunk: u64, count: u64) -> Result<Vec<PathBuf>, String> {
+    let dir = target_dir().join(format!("bench/pieces-{}k", chunk / 1024));
+    let paths: Vec<PathBuf> = (0..count).map(|i| dir.join(format!("{i:05}"))).collect();
     if paths.iter().all(|p| std::fs::metadata(p).is_ok()) {
         return Ok(paths);
     }

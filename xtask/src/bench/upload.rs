@@ -5,11 +5,9 @@
 
 use std::path::Path;
 
-use crate::run::target_dir;
-
 use super::measure::Measured;
 use super::{GIB, MIB, RUNS, Server, ServerStarter, build_upload_binaries, data_root, met};
-use super::{curl_baseline, curl_chunked, pieces_of, print_table, row, run_ours};
+use super::{curl_baseline, curl_chunked, first_pieces, pieces_of, print_table, row, run_ours};
 use super::{source_file, start_sandbox, start_sandbox_with};
 
 /// One client setup measured against a server.
@@ -125,8 +123,10 @@ pub(super) fn upload_bench() -> Result<(), String> {
         for (contender, measured) in contenders.iter().zip(&best) {
             let base = (!matches!(contender, Contender::CurlWhole)).then_some(&curl);
             report.push(row(name, &contender.label(), measured, GIB, base));
-            if let Contender::Ours(chunk, 1) = contender {
+            if let Contender::Ours(..) = contender {
                 worst_rss = worst_rss.max(measured.peak_kib);
+            }
+            if let Contender::Ours(chunk, 1) = contender {
                 let Some(same) = of(&|c| matches!(c, Contender::CurlChunks(c) if c == *chunk))
                 else {
                     continue;
@@ -140,8 +140,6 @@ pub(super) fn upload_bench() -> Result<(), String> {
                     measured.rate(GIB) / same.rate(GIB),
                     met(cpu <= 1.2)
                 ));
-            } else if let Contender::Ours(_, _) = contender {
-                worst_rss = worst_rss.max(measured.peak_kib);
             }
         }
         match per_request_cost(&server.endpoint, &file, &curl) {
@@ -191,20 +189,7 @@ const PROBE_BYTES: u64 = 64 * 1024;
 /// [`PROBE_PATCHES`] small ones over one connection (best of [`RUNS`]); the
 /// time their bytes take at the whole-file rate is taken off.
 fn per_request_cost(endpoint: &str, file: &Path, whole: &Measured) -> Result<f64, String> {
-    let dir = target_dir().join("bench/probe-pieces");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut input = std::fs::File::open(file).map_err(|e| e.to_string())?;
-    let mut pieces = Vec::new();
-    for i in 0..PROBE_PATCHES {
-        let path = dir.join(format!("{i:03}"));
-        let mut output = std::fs::File::create(&path).map_err(|e| e.to_string())?;
-        std::io::copy(
-            &mut std::io::Read::take(&mut input, PROBE_BYTES),
-            &mut output,
-        )
-        .map_err(|e| e.to_string())?;
-        pieces.push(path);
-    }
+    let pieces = first_pieces(file, PROBE_BYTES, PROBE_PATCHES)?;
     let mut runs = Vec::new();
     for _ in 0..RUNS {
         runs.push(curl_chunked(endpoint, &pieces)?);
