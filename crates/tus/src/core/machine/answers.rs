@@ -31,8 +31,9 @@ impl Machine {
                         // Bytes an earlier run sent may still arrive after this
                         // HEAD (its process killed mid-PATCH, its data still in
                         // the sockets): later HEADs may report up to the length
-                        // — the same trust this HEAD's offset was given.
-                        self.sent_end = self.length.map_or(offset, |length| length.max(offset));
+                        // — the same trust this HEAD's offset was given
+                        // (`check_head` kept it within the length).
+                        self.sent_end = self.length.unwrap_or(offset);
                         self.resumed_from = offset;
                         self.budget.acknowledged(offset);
                         if offset > 0 || !existing {
