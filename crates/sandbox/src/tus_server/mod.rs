@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use crate::{Fault, Faults};
 
 mod creation;
+mod disk;
 mod log;
 mod patching;
 use creation::*;

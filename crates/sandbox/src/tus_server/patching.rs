@@ -2,13 +2,11 @@
 //! streaming the body to disk with checksums and cut-connection faults), and
 //! termination (DELETE).
 
-use std::path::Path;
-
 use http::{HeaderValue, Request};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
+use super::disk::UploadFile;
 use super::*;
 
 /// The upload's offset, now told to the client.
@@ -131,7 +129,7 @@ pub(super) async fn patch(
     Ok(response)
 }
 
-/// Streams a body to the upload's file from `offset` through a 1 MiB buffer (or
+/// Streams a body to the upload's file from `offset` (or
 /// only counts it, with `discard_bytes`) and advances the offset once the bytes
 /// are written out. A client that disconnects keeps what arrived (tus allows it).
 #[allow(clippy::too_many_arguments)] // internal; each is a distinct part of one body write
@@ -148,11 +146,10 @@ pub(super) async fn write_body(
     let mut file = if state.config.discard_bytes {
         None
     } else {
-        let Ok(file) = open_at(&state.config.dir.join(id), offset).await else {
+        let Ok(file) = UploadFile::open_at(state.config.dir.join(id), offset).await else {
             return Err(CutConnection);
         };
-        // Body frames are small; batching them saves one blocking-pool hop per frame.
-        Some(tokio::io::BufWriter::with_capacity(1 << 20, file))
+        Some(file)
     };
     let cut = match fault {
         Some(Fault::CutAfter { bytes, lose }) => Some((bytes, lose)),
@@ -180,33 +177,29 @@ pub(super) async fn write_body(
             let room = limit.saturating_sub(written);
             data.truncate(data.len().min(room as usize));
         }
-        if let Some(file) = file.as_mut()
-            && file.write_all(&data).await.is_err()
-        {
-            return Err(CutConnection);
-        }
         if let Some(hasher) = hasher.as_mut() {
             hasher.update(&data);
         }
         written += data.len() as u64;
+        if let Some(file) = file.as_mut()
+            && file.write(&data).await.is_err()
+        {
+            return Err(CutConnection);
+        }
         if cut.is_some_and(|(limit, _)| written >= limit) {
             break;
         }
     }
-    let file = match file {
-        Some(mut file) => {
-            if file.flush().await.is_err() {
-                return Err(CutConnection);
-            }
-            Some(file.into_inner())
-        }
-        None => None,
-    };
+    if let Some(file) = file.as_mut()
+        && file.flush().await.is_err()
+    {
+        return Err(CutConnection);
+    }
     // A checksummed chunk is kept only whole and verified (tus checksum extension).
     if let (Some(expected), Some(hasher)) = (&checksum, hasher) {
         let forced = matches!(fault, Some(Fault::ChecksumMismatch));
         if !complete || cut.is_some() || forced || hasher.finish() != expected.digest {
-            if let Some(file) = &file {
+            if let Some(file) = file.as_mut() {
                 let _ = file.set_len(offset).await;
             }
             entry.body_stored = 0;
@@ -224,7 +217,7 @@ pub(super) async fn write_body(
     entry.body_stored = written;
     if let Some((_, lose)) = cut {
         let kept = written.saturating_sub(lose);
-        if let Some(file) = &file {
+        if let Some(file) = file.as_mut() {
             let _ = file.set_len(offset + kept).await;
         }
         if let Some(upload) = uploads(state).get_mut(id) {
@@ -303,13 +296,6 @@ impl ChunkHasher {
             ChunkHasher::Sha256(h) => h.finalize().to_vec(),
         }
     }
-}
-
-pub(super) async fn open_at(path: &Path, offset: u64) -> std::io::Result<tokio::fs::File> {
-    let mut file = tokio::fs::OpenOptions::new().write(true).open(path).await?;
-    file.set_len(offset).await?;
-    file.seek(std::io::SeekFrom::Start(offset)).await?;
-    Ok(file)
 }
 
 pub(super) async fn terminate(state: &State, id: &str) -> Reply {
