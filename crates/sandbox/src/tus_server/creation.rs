@@ -1,6 +1,9 @@
 //! Creation: a new upload (with bytes, deferred length, or a concatenation of
 //! partial uploads), its id and URL.
 
+use std::io::{Seek, SeekFrom};
+use std::path::Path;
+
 use http::{HeaderMap, HeaderValue, Request};
 use hyper::body::Incoming;
 
@@ -202,19 +205,18 @@ pub(super) async fn create_final(state: &State, list: &str, headers: &HeaderMap)
     let Some(id) = new_upload(state, total, metadata, false, true).await else {
         return reply_text(500, "cannot create the upload file");
     };
-    // One blocking task with std's copy (copy_file_range on Linux): tokio's
-    // copy would hop to the blocking pool for every 8 KiB.
-    let (dir, target, parts) = (state.config.dir.clone(), id.clone(), ids.clone());
-    let joined = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .open(dir.join(&target))?;
-        for part in &parts {
-            let mut input = std::fs::File::open(dir.join(part))?;
-            std::io::copy(&mut input, &mut out)?;
+    let mut parts = Vec::with_capacity(ids.len());
+    let mut at = 0;
+    {
+        let uploads = uploads(state);
+        for part in &ids {
+            let length = uploads.get(part).map_or(0, |u| u.length);
+            parts.push((state.config.dir.join(part), at));
+            at += length;
         }
-        out.sync_all()
-    });
+    }
+    let target = state.config.dir.join(&id);
+    let joined = tokio::task::spawn_blocking(move || join_parts(&target, &parts));
     if !matches!(joined.await, Ok(Ok(()))) {
         return reply_text(500, "cannot join the partial uploads");
     }
@@ -228,4 +230,38 @@ pub(super) async fn create_final(state: &State, list: &str, headers: &HeaderMap)
         response.headers_mut().insert("location", value);
     }
     response
+}
+
+/// Copies each part (path, offset in the whole) into `target` at its offset,
+/// on as many threads as there are cores: copying is CPU work in a page cache
+/// or tmpfs, and the client waits for it. std's copy uses `copy_file_range`
+/// on Linux; each part gets its own handles, so their positions do not clash.
+fn join_parts(target: &Path, parts: &[(PathBuf, u64)]) -> std::io::Result<()> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let copy_parts = || -> std::io::Result<()> {
+        loop {
+            let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some((part, offset)) = parts.get(index) else {
+                return Ok(());
+            };
+            let mut out = std::fs::OpenOptions::new().write(true).open(target)?;
+            out.seek(SeekFrom::Start(*offset))?;
+            std::io::copy(&mut std::fs::File::open(part)?, &mut out)?;
+        }
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(parts.len());
+    std::thread::scope(|scope| {
+        let running: Vec<_> = (0..workers).map(|_| scope.spawn(copy_parts)).collect();
+        running.into_iter().try_for_each(|worker| {
+            worker
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("a copy panicked")))
+        })
+    })?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(target)?
+        .sync_all()
 }
