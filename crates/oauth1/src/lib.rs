@@ -99,6 +99,8 @@ pub use request::Request;
 #[cfg(feature = "rsa")]
 pub use rsa_keys::{RsaPrivateKey, RsaPublicKey};
 pub use secret::Secret;
+#[doc(hidden)]
+pub use secret::same_bytes as __same_bytes;
 pub use sign::{SignedRequest, Signer};
 pub use signature::SignatureMethod;
 pub use verify::{Placement, ReceivedRequest, VerifyOptions};

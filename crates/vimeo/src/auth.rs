@@ -17,45 +17,16 @@ use crate::models::User;
 use crate::rate_limit::RateLimit;
 use crate::request::{ACCEPT_VERSION, form_encode};
 
-/// A bearer token. `Debug` and `Display` never show it; [`AccessToken::expose`]
-/// does, for the one place that sends it.
-///
-/// ```
-/// let token = vimeo::AccessToken::new("abc123");
-/// assert_eq!(format!("{token:?}"), "AccessToken(<redacted>)");
-/// assert_eq!(token.expose(), "abc123");
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct AccessToken(String);
-
-impl AccessToken {
-    /// Wraps a token (a personal access token, or one from a flow below).
-    pub fn new(token: impl Into<String>) -> Self {
-        AccessToken(token.into())
-    }
-
-    /// The token itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccessToken(<redacted>)")
-    }
-}
-
-impl From<&str> for AccessToken {
-    fn from(token: &str) -> Self {
-        AccessToken::new(token)
-    }
-}
-
-impl From<String> for AccessToken {
-    fn from(token: String) -> Self {
-        AccessToken::new(token)
-    }
+oauth1::secret_type! {
+    /// A bearer token. `Debug` never shows it and there is no `Display`;
+    /// [`AccessToken::expose`] does, for the one place that sends it.
+    ///
+    /// ```
+    /// let token = vimeo::AccessToken::new("abc123");
+    /// assert_eq!(format!("{token:?}"), "AccessToken(<redacted>)");
+    /// assert_eq!(token.expose(), "abc123");
+    /// ```
+    pub struct AccessToken;
 }
 
 /// A registered app's OAuth 2 credentials.
