@@ -186,7 +186,7 @@ pub(crate) async fn account(
     before: usize,
 ) {
     if plan.faults.iter().any(|f| f.kind == FaultKind::Stall) {
-        settle(|| server.requests().len()).await;
+        finished(server).await;
     }
     server.faults().clear();
     let log = server.requests();
@@ -206,17 +206,15 @@ pub(crate) async fn account(
 }
 
 /// A request that stalled is still being handled (and logged) after the client
-/// gave up on it: wait until the server has logged every request it got.
-pub(crate) async fn settle(log_len: impl Fn() -> usize) {
-    let mut last = log_len();
-    loop {
-        tokio::time::sleep(STALL + Duration::from_millis(100)).await;
-        let now = log_len();
-        if now == last {
+/// gave up on it: waits until the server handles no request.
+pub(crate) async fn finished(server: &sandbox::TusServer) {
+    for _ in 0..10 * STALL.as_millis() {
+        if server.requests_in_flight() == 0 {
             return;
         }
-        last = now;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
+    panic!("the server still handles a request 10 stalls later");
 }
 
 /// Removes the files a server kept (expired uploads included), so a long

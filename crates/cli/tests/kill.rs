@@ -13,7 +13,7 @@ use http::Method;
 use sandbox::{LoggedRequest, Sandbox, TempDir, TusConfig, TusServer};
 use serde_json::Value;
 
-use crate::support::{command, run, spawn};
+use crate::support::{command, run, spawn, wait_until};
 
 const SIZE: u64 = 256 << 20;
 /// Kills stop when less than this is left, so the last kill lands mid-upload.
@@ -100,30 +100,13 @@ fn stored_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Waits (at most 10 s) until the stored bytes stop changing for 300 ms.
-async fn settle(upload_dir: &Path) {
-    let mut last = stored_bytes(upload_dir);
-    let mut still = 0;
-    for _ in 0..200 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let now = stored_bytes(upload_dir);
-        if now == last {
-            still += 1;
-            if still >= 6 {
-                return;
-            }
-        } else {
-            (last, still) = (now, 0);
-        }
-    }
-}
-
 /// Runs `make()` and SIGKILLs it at random points until `rounds()` kills have
 /// landed (or too little is left), then runs it to the end. Returns the final
 /// run's stdout and how many kills landed.
 async fn kill_and_rerun(
     name: &str,
     make: impl Fn() -> tokio::process::Command,
+    server: &TusServer,
     upload_dir: &Path,
 ) -> (String, usize) {
     let seed = seed();
@@ -164,10 +147,11 @@ async fn kill_and_rerun(
         child.start_kill().unwrap(); // SIGKILL
         child.wait().await.unwrap();
         // The killed process's last PATCH may still be arriving from the socket
-        // buffer; the next run is a later run, so let the server finish it
-        // (otherwise the rerun's HEAD can precede that PATCH's acknowledgement
-        // and its first PATCH meets a 409 — handled, but counted here).
-        settle(upload_dir).await;
+        // buffer; the next run is a later run, so wait until the server has
+        // closed its connections and finished its requests (otherwise the
+        // rerun's HEAD can precede that PATCH's acknowledgement and its first
+        // PATCH meets a 409 — handled, but counted here).
+        wait_until(|| server.open_connections() == 0 && server.requests_in_flight() == 0).await;
         kills += 1;
         println!(
             "{name}: killed at {:.1} MiB (aimed at {:.1} MiB)",
@@ -211,7 +195,7 @@ async fn kill_and_resume_tusc_256_mib() {
         ]);
         command
     };
-    let (stdout, kills) = kill_and_rerun("tusc", make, &server_dir).await;
+    let (stdout, kills) = kill_and_rerun("tusc", make, &server, &server_dir).await;
     assert_eq!(kills, rounds(), "every kill landed mid-upload");
     let result: Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(result["verified"], Value::Bool(true));
@@ -245,7 +229,7 @@ async fn kill_and_resume_vimeo_256_mib() {
             .args(["--chunk-size", "32MiB", "--json"]);
         command
     };
-    let (stdout, kills) = kill_and_rerun("vimeo", make, &sandbox_dir).await;
+    let (stdout, kills) = kill_and_rerun("vimeo", make, sandbox.uploads(), &sandbox_dir).await;
     assert_eq!(kills, rounds(), "every kill landed mid-upload");
     let result: Value = serde_json::from_str(stdout.trim()).unwrap();
     let id = result["id"].as_u64().unwrap();

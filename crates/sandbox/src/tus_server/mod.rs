@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -200,6 +201,9 @@ struct State {
     faults: Faults,
     assets: crate::assets::Assets,
     token: Option<crate::rotating_token::RotatingToken>,
+    /// Connections open, requests being handled.
+    connections_open: Arc<AtomicUsize>,
+    requests_in_flight: Arc<AtomicUsize>,
 }
 
 /// A running tus server on 127.0.0.1. Stops when dropped.
@@ -233,12 +237,30 @@ impl TusServer {
             assets: crate::assets::Assets::default(),
             faults: Faults::default(),
             token: config_token,
+            connections_open: Arc::default(),
+            requests_in_flight: Arc::default(),
         });
         let accept_state = state.clone();
-        let accept = crate::serve::spawn(listener, move |request| {
+        let connections_open = state.connections_open.clone();
+        let accept = crate::serve::spawn(listener, connections_open, move |request| {
             handle(accept_state.clone(), request)
         });
         Ok(TusServer { state, accept })
+    }
+
+    /// How many requests are being handled now: a stalled one until its stall
+    /// ends, one whose client went away until the server has kept what
+    /// arrived and logged it.
+    pub fn requests_in_flight(&self) -> usize {
+        self.state.requests_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// How many connections are open. Once a client process is gone, this
+    /// and then [`requests_in_flight`](Self::requests_in_flight) reaching 0
+    /// (read in that order) means every byte it had sent has landed: a test
+    /// that kills a client waits for that rather than for a while.
+    pub fn open_connections(&self) -> usize {
+        self.state.connections_open.load(Ordering::SeqCst)
     }
 
     /// The creation endpoint, e.g. `http://127.0.0.1:PORT/files/`.
@@ -407,9 +429,13 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Reply, 
     // process, a cut connection). Handling it on a task of its own lets the
     // server finish its bookkeeping as a real one would: keep the bytes that
     // arrived, release the upload's lock, log the request.
-    tokio::spawn(handle_to_the_end(state, request))
-        .await
-        .unwrap_or(Err(CutConnection))
+    let in_flight = crate::serve::Counted::new(&state.requests_in_flight);
+    tokio::spawn(async move {
+        let _in_flight = in_flight;
+        handle_to_the_end(state, request).await
+    })
+    .await
+    .unwrap_or(Err(CutConnection))
 }
 
 async fn handle_to_the_end(

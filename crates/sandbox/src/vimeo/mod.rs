@@ -323,7 +323,7 @@ impl Sandbox {
         });
         videos::seed_foreign_video(&state).await?;
         let handler_state = state.clone();
-        let accept = crate::serve::spawn(listener, move |request| {
+        let accept = crate::serve::spawn(listener, Arc::default(), move |request| {
             dispatch::handle(handler_state.clone(), request)
         });
         Ok(Sandbox {

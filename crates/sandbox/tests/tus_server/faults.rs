@@ -142,3 +142,59 @@ async fn concurrent_patches_to_one_upload_are_locked() {
         b"abcd"
     );
 }
+
+/// Polls `condition` every millisecond for up to 5 s.
+async fn eventually(mut condition: impl FnMut() -> bool) -> bool {
+    for _ in 0..5_000 {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn connections_and_requests_in_flight_are_counted_until_a_gone_client_is_done() {
+    let (_dir, server) = server(|c| c).await;
+    let url = create(&server, "4").await;
+    assert!(eventually(|| server.open_connections() == 0).await);
+    assert_eq!(server.requests_in_flight(), 0);
+    // A client sends half a PATCH body and goes away: its request is in
+    // flight until the server has kept the two bytes and logged it.
+    let mut client = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let head = format!(
+        "PATCH {url} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: 4\r\n\r\nab"
+    );
+    client.write_all(head.as_bytes()).await.unwrap();
+    assert!(eventually(|| server.requests_in_flight() == 1).await);
+    assert_eq!(server.open_connections(), 1);
+    let logged = server.requests().len();
+    drop(client);
+    assert!(
+        eventually(|| server.open_connections() == 0 && server.requests_in_flight() == 0).await
+    );
+    // Nothing was left to land: the bytes are kept and the request logged.
+    assert_eq!(server.upload_state(&url), Some((2, 4)));
+    assert_eq!(server.requests().len(), logged + 1);
+    // A stalled request stays in flight through its stall.
+    server
+        .faults()
+        .inject_next(Method::HEAD, Fault::Stall(Duration::from_millis(300)));
+    let stalled = tokio::spawn({
+        let addr_url = url.clone();
+        let server_addr = server.addr();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(server_addr).await.unwrap();
+            let request = format!(
+                "HEAD {addr_url} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTus-Resumable: 1.0.0\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).await.unwrap();
+        }
+    });
+    assert!(eventually(|| server.requests_in_flight() == 1).await);
+    stalled.await.unwrap();
+    assert!(eventually(|| server.requests_in_flight() == 0).await);
+}
