@@ -1,6 +1,7 @@
 //! Integration tests for the oauth1 crate, compiled as one binary.
 
 mod flow;
+mod malformed;
 mod properties;
 mod roundtrip;
 mod vectors;

@@ -7,8 +7,9 @@ use oauth1::{
 };
 use proptest::prelude::*;
 
+use crate::roundtrip::FORM;
+
 const NOW: u64 = 1_600_000_000;
-const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A generated request in wire form.
 #[derive(Debug, Clone)]
