@@ -77,7 +77,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         Ok(Outcome::Check(false))
     });
     step("test (workspace, unit + integration + doc)", &mut || {
-        let (ok, counts) = run_counting(cargo().args(["test", "--workspace"]))?;
+        // Every test binary runs even after one fails, so the totals count
+        // them all and one flaky failure does not hide the rest.
+        let (ok, counts) = run_counting(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
         Ok(Outcome::Tests(ok, counts))
     });
     step("cache conformance vs redis-server", &mut redis_suite);

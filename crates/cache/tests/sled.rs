@@ -13,25 +13,23 @@ async fn a_second_opener_gets_a_typed_error_naming_the_path() {
         other => panic!("expected Locked, got {other:?}"),
     }
     drop(first);
-    // sled's flusher thread releases the lock shortly after the last handle
-    // goes (documented on SledCache); wait for that, boundedly.
-    let mut reopened = None;
+    open_once_released(&path).await;
+}
+
+/// Opens the database at `path` once the last handle's lock is released:
+/// sled's flusher thread releases it shortly after that handle goes
+/// (documented on SledCache), so this waits for it, boundedly (5 s).
+async fn open_once_released(path: &std::path::Path) -> SledCache {
     for _ in 0..100 {
-        match SledCache::open(&path) {
-            Ok(cache) => {
-                reopened = Some(cache);
-                break;
-            }
+        match SledCache::open(path) {
+            Ok(cache) => return cache,
             Err(Error::Locked { .. }) => {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await
             }
             Err(other) => panic!("{other:?}"),
         }
     }
-    assert!(
-        reopened.is_some(),
-        "the lock was not released within 5 s of dropping the last handle"
-    );
+    panic!("the lock was not released within 5 s of dropping the last handle");
 }
 
 #[tokio::test]
@@ -47,7 +45,9 @@ async fn flushed_entries_survive_reopening() {
         cache.flush().await.unwrap();
         assert!(cache.size_on_disk().unwrap() > 0);
     }
-    let cache = SledCache::open(dir.path().join("db")).unwrap();
+    // Reopened in the same process: the closed handle's lock goes shortly
+    // after it (CI under load met `Locked` when this reopened at once).
+    let cache = open_once_released(&dir.path().join("db")).await;
     assert_eq!(
         cache.get(&key).await.unwrap(),
         Some(Bytes::from_static(b"kept"))
@@ -72,17 +72,7 @@ async fn the_database_directory_and_files_are_private() {
     assert_eq!(mode(&path), 0o700);
     drop(cache);
     // Files sled made since are tightened on the next open.
-    let mut reopened = None;
-    for _ in 0..100 {
-        match SledCache::open(&path) {
-            Ok(cache) => {
-                reopened = Some(cache);
-                break;
-            }
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-        }
-    }
-    assert!(reopened.is_some());
+    let _reopened = open_once_released(&path).await;
     for entry in std::fs::read_dir(&path).unwrap() {
         let entry = entry.unwrap();
         if entry.file_type().unwrap().is_file() {
