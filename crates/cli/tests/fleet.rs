@@ -60,7 +60,8 @@ async fn tusc_machine_b_finishes_what_machine_a_began() {
     };
     let mut a = spawn(&mut upload("machine-a", &path));
     wait_until(|| acknowledged_patches(&server.requests()) >= 2).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The third PATCH is held in the server: A is killed mid-request.
+    wait_until(|| server.requests_in_flight() == 1).await;
     a.start_kill().unwrap(); // SIGKILL
     a.wait().await.unwrap();
     let held = server
@@ -121,7 +122,8 @@ async fn vimeo_machine_b_continues_the_same_video() {
     };
     let mut a = spawn(&mut upload("machine-a", &path));
     wait_until(|| acknowledged_patches(&sandbox.uploads().requests()) >= 2).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The third PATCH is held in the upload host: A is killed mid-request.
+    wait_until(|| sandbox.uploads().requests_in_flight() == 1).await;
     a.start_kill().unwrap();
     a.wait().await.unwrap();
     let keys = redis_keys(&redis.url(), "vimeo-cli:*").await;

@@ -177,7 +177,8 @@ async fn a_killed_upload_resumes_on_rerun_without_resending_acknowledged_bytes()
             == 2
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The third PATCH has reached the server and hangs there.
+    wait_until(|| server.requests_in_flight() == 1).await;
     child.start_kill().unwrap(); // SIGKILL
     let status = child.wait().await.unwrap();
     assert!(!status.success());
