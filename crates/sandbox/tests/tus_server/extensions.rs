@@ -9,56 +9,31 @@ async fn checksums_are_verified_per_patch() {
     // sha1("hello") = qvTGHdzF6KLavt4PO0gs2a6pQ00=
     let good = ("Upload-Checksum", "sha1 qvTGHdzF6KLavt4PO0gs2a6pQ00=");
     let bad = ("Upload-Checksum", "sha1 AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
-    let reply = raw(
-        &server,
-        "PATCH",
-        &url,
-        &[TUS, OCTETS, ("Upload-Offset", "0"), bad],
-        b"hello",
-    )
-    .await;
+    let reply = patch_with(&server, &url, "0", &[bad], b"hello").await;
     assert_eq!(reply.status, 460);
     assert_eq!(
         server.upload_state(&url),
         Some((0, 10)),
         "a mismatched chunk is discarded"
     );
-    let reply = raw(
-        &server,
-        "PATCH",
-        &url,
-        &[TUS, OCTETS, ("Upload-Offset", "0"), good],
-        b"hello",
-    )
-    .await;
+    let reply = patch_with(&server, &url, "0", &[good], b"hello").await;
     assert_eq!(
         (reply.status, reply.headers["upload-offset"].as_str()),
         (204, "5")
     );
     let unsupported = ("Upload-Checksum", "md5 XUFAKrxLKna5cZ2REBfFkg==");
     assert_eq!(
-        raw(
-            &server,
-            "PATCH",
-            &url,
-            &[TUS, OCTETS, ("Upload-Offset", "5"), unsupported],
-            b"world"
-        )
-        .await
-        .status,
+        patch_with(&server, &url, "5", &[unsupported], b"world")
+            .await
+            .status,
         400
     );
     assert_eq!(
-        raw(
+        patch_with(
             &server,
-            "PATCH",
             &url,
-            &[
-                TUS,
-                OCTETS,
-                ("Upload-Offset", "5"),
-                ("Upload-Checksum", "sha1 !!")
-            ],
+            "5",
+            &[("Upload-Checksum", "sha1 !!")],
             b"world"
         )
         .await
@@ -105,56 +80,21 @@ async fn deferred_lengths_are_set_by_a_patch() {
         Some("1")
     );
     assert!(!head.headers.contains_key("upload-length"));
+    assert_eq!(patch(&server, &url, "0", b"abc").await.status, 204);
     assert_eq!(
-        raw(
-            &server,
-            "PATCH",
-            &url,
-            &[TUS, OCTETS, ("Upload-Offset", "0")],
-            b"abc"
-        )
-        .await
-        .status,
-        204
-    );
-    assert_eq!(
-        raw(
-            &server,
-            "PATCH",
-            &url,
-            &[TUS, OCTETS, ("Upload-Offset", "3"), ("Upload-Length", "4")],
-            b"de"
-        )
-        .await
-        .status,
+        patch_with(&server, &url, "3", &[("Upload-Length", "4")], b"de")
+            .await
+            .status,
         400,
         "shorter than the data"
     );
     assert_eq!(
-        raw(
-            &server,
-            "PATCH",
-            &url,
-            &[
-                TUS,
-                OCTETS,
-                ("Upload-Offset", "3"),
-                ("Upload-Length", "101")
-            ],
-            b"de"
-        )
-        .await
-        .status,
+        patch_with(&server, &url, "3", &[("Upload-Length", "101")], b"de")
+            .await
+            .status,
         413
     );
-    let reply = raw(
-        &server,
-        "PATCH",
-        &url,
-        &[TUS, OCTETS, ("Upload-Offset", "3"), ("Upload-Length", "5")],
-        b"de",
-    )
-    .await;
+    let reply = patch_with(&server, &url, "3", &[("Upload-Length", "5")], b"de").await;
     assert_eq!(
         (reply.status, reply.headers["upload-offset"].as_str()),
         (204, "5")
@@ -162,15 +102,9 @@ async fn deferred_lengths_are_set_by_a_patch() {
     let head = raw(&server, "HEAD", &url, &[TUS], b"").await;
     assert_eq!(head.headers["upload-length"], "5");
     assert_eq!(
-        raw(
-            &server,
-            "PATCH",
-            &url,
-            &[TUS, OCTETS, ("Upload-Offset", "5"), ("Upload-Length", "6")],
-            b""
-        )
-        .await
-        .status,
+        patch_with(&server, &url, "5", &[("Upload-Length", "6")], b"")
+            .await
+            .status,
         400,
         "the length cannot change"
     );
@@ -288,27 +222,25 @@ async fn concatenation_joins_complete_partial_uploads_only() {
 async fn a_discarding_server_counts_bytes_and_stores_none() {
     let (_dir, server) = server(|c| c.discard_bytes()).await;
     let url = create(&server, "10").await;
-    let patch = |offset: &'static str, body: &'static [u8], checksum: Option<&'static str>| {
-        let (server, url) = (&server, url.clone());
-        async move {
-            let mut headers = vec![TUS, OCTETS, ("Upload-Offset", offset)];
-            headers.extend(checksum.map(|c| ("Upload-Checksum", c)));
-            raw(server, "PATCH", &url, &headers, body).await
-        }
-    };
-    let reply = patch("0", b"hello", None).await;
+    let reply = patch(&server, &url, "0", b"hello").await;
     assert_eq!(
         (reply.status, reply.headers["upload-offset"].as_str()),
         (204, "5")
     );
     // Offsets are checked as usual, and checksums still verified.
-    assert_eq!(patch("0", b"world", None).await.status, 409);
+    assert_eq!(patch(&server, &url, "0", b"world").await.status, 409);
     let bad = "sha1 AAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-    assert_eq!(patch("5", b"world", Some(bad)).await.status, 460);
+    let checksum = |value| [("Upload-Checksum", value)];
+    assert_eq!(
+        patch_with(&server, &url, "5", &checksum(bad), b"world")
+            .await
+            .status,
+        460
+    );
     assert_eq!(server.upload_state(&url), Some((5, 10)));
     // sha1("world") = fCEUM/AgcVl3Qeb/Wo6jR4mrv0M=
     let good = "sha1 fCEUM/AgcVl3Qeb/Wo6jR4mrv0M=";
-    let reply = patch("5", b"world", Some(good)).await;
+    let reply = patch_with(&server, &url, "5", &checksum(good), b"world").await;
     assert_eq!(
         (reply.status, reply.headers["upload-offset"].as_str()),
         (204, "10")

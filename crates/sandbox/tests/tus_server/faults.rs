@@ -30,14 +30,7 @@ async fn faults_fire_on_the_nth_request_once() {
         (503, "7")
     );
     assert_eq!(raw(&server, "HEAD", &url, &[TUS], b"").await.status, 200);
-    let reply = raw(
-        &server,
-        "PATCH",
-        &url,
-        &[TUS, OCTETS, ("Upload-Offset", "0")],
-        b"ab",
-    )
-    .await;
+    let reply = patch(&server, &url, "0", b"ab").await;
     assert_eq!(
         (
             reply.status,
@@ -96,14 +89,7 @@ async fn concurrent_patches_to_one_upload_are_locked() {
     // Wait (bounded) until the server has taken the upload for the first PATCH.
     let mut locked = None;
     for _ in 0..200 {
-        let reply = raw(
-            &server,
-            "PATCH",
-            &url,
-            &[TUS, OCTETS, ("Upload-Offset", "0")],
-            b"zz",
-        )
-        .await;
+        let reply = patch(&server, &url, "0", b"zz").await;
         if reply.status == 423 {
             locked = Some(reply);
             break;
@@ -128,14 +114,7 @@ async fn concurrent_patches_to_one_upload_are_locked() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(state, Some((2, 4)));
-    let reply = raw(
-        &server,
-        "PATCH",
-        &url,
-        &[TUS, OCTETS, ("Upload-Offset", "2")],
-        b"cd",
-    )
-    .await;
+    let reply = patch(&server, &url, "2", b"cd").await;
     assert_eq!(reply.status, 204);
     assert_eq!(
         std::fs::read(server.stored_file(&url).unwrap()).unwrap(),

@@ -57,6 +57,24 @@ async fn raw(
     }
 }
 
+/// A PATCH of `body` at `offset` with the tus headers, as [`raw`] sends it.
+async fn patch(server: &TusServer, url: &str, offset: &str, body: &[u8]) -> Reply {
+    patch_with(server, url, offset, &[], body).await
+}
+
+/// [`patch`] with `extra` headers too.
+async fn patch_with(
+    server: &TusServer,
+    url: &str,
+    offset: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let mut headers = vec![TUS, OCTETS, ("Upload-Offset", offset)];
+    headers.extend_from_slice(extra);
+    raw(server, "PATCH", url, &headers, body).await
+}
+
 const TUS: (&str, &str) = ("Tus-Resumable", "1.0.0");
 const OCTETS: (&str, &str) = ("Content-Type", "application/offset+octet-stream");
 

@@ -124,75 +124,20 @@ async fn patch_head_and_delete() {
             .status,
         400
     );
+    assert_eq!(patch(&server, &url, "1", b"abc").await.status, 409);
+    assert_eq!(patch(&server, &url, "0", b"123456789").await.status, 413);
+    assert_eq!(patch(&server, "/files/00ff", "0", b"abc").await.status, 404);
     assert_eq!(
-        raw(
-            &server,
-            "PATCH",
-            &url,
-            &[TUS, OCTETS, ("Upload-Offset", "1")],
-            b"abc"
-        )
-        .await
-        .status,
-        409
-    );
-    assert_eq!(
-        raw(
-            &server,
-            "PATCH",
-            &url,
-            &[TUS, OCTETS, ("Upload-Offset", "0")],
-            b"123456789"
-        )
-        .await
-        .status,
-        413
-    );
-    assert_eq!(
-        raw(
-            &server,
-            "PATCH",
-            "/files/00ff",
-            &[TUS, OCTETS, ("Upload-Offset", "0")],
-            b"abc"
-        )
-        .await
-        .status,
-        404
-    );
-    assert_eq!(
-        raw(
-            &server,
-            "PATCH",
-            "/files/../etc",
-            &[TUS, OCTETS, ("Upload-Offset", "0")],
-            b"abc"
-        )
-        .await
-        .status,
+        patch(&server, "/files/../etc", "0", b"abc").await.status,
         404
     );
 
-    let reply = raw(
-        &server,
-        "PATCH",
-        &url,
-        &[TUS, OCTETS, ("Upload-Offset", "0")],
-        b"abc",
-    )
-    .await;
+    let reply = patch(&server, &url, "0", b"abc").await;
     assert_eq!(
         (reply.status, reply.headers["upload-offset"].as_str()),
         (204, "3")
     );
-    let reply = raw(
-        &server,
-        "PATCH",
-        &url,
-        &[TUS, OCTETS, ("Upload-Offset", "3")],
-        b"defgh",
-    )
-    .await;
+    let reply = patch(&server, &url, "3", b"defgh").await;
     assert_eq!(
         (reply.status, reply.headers["upload-offset"].as_str()),
         (204, "8")
@@ -205,18 +150,7 @@ async fn patch_head_and_delete() {
 
     assert_eq!(raw(&server, "DELETE", &url, &[TUS], b"").await.status, 204);
     assert_eq!(raw(&server, "HEAD", &url, &[TUS], b"").await.status, 410);
-    assert_eq!(
-        raw(
-            &server,
-            "PATCH",
-            &url,
-            &[TUS, OCTETS, ("Upload-Offset", "8")],
-            b""
-        )
-        .await
-        .status,
-        410
-    );
+    assert_eq!(patch(&server, &url, "8", b"").await.status, 410);
     assert_eq!(raw(&server, "DELETE", &url, &[TUS], b"").await.status, 410);
     assert!(!server.stored_file(&url).unwrap().exists());
 }
@@ -234,15 +168,9 @@ async fn extensions_can_be_switched_off() {
     let url = create(&server, "5").await;
     let bad = ("Upload-Checksum", "sha1 AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
     assert_eq!(
-        raw(
-            &server,
-            "PATCH",
-            &url,
-            &[TUS, OCTETS, ("Upload-Offset", "0"), bad],
-            b"hello"
-        )
-        .await
-        .status,
+        patch_with(&server, &url, "0", &[bad], b"hello")
+            .await
+            .status,
         204
     );
 }
