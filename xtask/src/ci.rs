@@ -57,6 +57,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ]))
         .map(Outcome::Check)
     });
+    // Every library's docs build without a warning: a broken intra-doc link
+    // is an error (examples run as doctests in the test step).
+    step("doc (libraries, warnings are errors)", &mut || {
+        run_status(
+            cargo()
+                .args(["doc", "--workspace", "--no-deps", "--lib"])
+                .env("RUSTDOCFLAGS", "-D warnings"),
+        )
+        .map(Outcome::Check)
+    });
     // Before the workspace tests: the CLIs' fleet-resume tests start their
     // own redis-server.
     step("redis-server (for the Redis suites)", &mut || {
