@@ -12,8 +12,18 @@ use crate::rate_limit::RateLimit;
 /// What replaces a secret in server text.
 const REDACTED: &str = "[redacted]";
 
-/// Longest excerpt of a non-JSON body, in bytes read.
+/// Longest excerpt of a non-JSON body, in characters shown (then `…`).
 const EXCERPT: usize = 300;
+
+/// How much of a non-JSON body is cleaned for its excerpt: far more than
+/// [`EXCERPT`], so a secret that starts within what is shown is whole in it
+/// and redacted (a body cut before cleaning showed the start of a secret
+/// that crossed the cut).
+const EXCERPT_WINDOW: usize = 64 << 10;
+
+/// Longest text taken from a field of a JSON error body, in characters
+/// (then `…`): a server's message, however long, stays a message.
+const FIELD: usize = 1_000;
 
 /// Server text as it may be shown: control characters become spaces, runs of
 /// whitespace one space, `secrets` (non-empty ones) and bearer credentials
@@ -71,7 +81,7 @@ pub(crate) fn api_error(
         json.as_ref()
             .and_then(|j| j.get(name))
             .and_then(|v| v.as_str())
-            .map(|t| clean(t, secrets))
+            .map(|t| clean_field(t, secrets))
     };
     let error_code = json
         .as_ref()
@@ -87,10 +97,10 @@ pub(crate) fn api_error(
         .unwrap_or_default()
         .into_iter()
         .map(|p| InvalidParameter {
-            field: p.field.map(|t| clean(&t, secrets)),
+            field: p.field.map(|t| clean_field(&t, secrets)),
             error_code: p.error_code,
-            error: p.error.map(|t| clean(&t, secrets)),
-            developer_message: p.developer_message.map(|t| clean(&t, secrets)),
+            error: p.error.map(|t| clean_field(&t, secrets)),
+            developer_message: p.developer_message.map(|t| clean_field(&t, secrets)),
         })
         .collect();
     Error::Api(Box::new(ApiError {
@@ -111,13 +121,47 @@ pub(crate) fn api_error(
     }))
 }
 
-fn excerpt(body: &[u8], secrets: &[&str]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT)]);
-    let mut cleaned = clean(&text, secrets);
-    if body.len() > EXCERPT {
+/// A JSON error field, cleaned, at most [`FIELD`] characters.
+fn clean_field(text: &str, secrets: &[&str]) -> String {
+    let (mut cleaned, cut) = cut_to(clean(text, secrets), FIELD);
+    if cut {
         cleaned.push('…');
     }
     cleaned
+}
+
+/// The start of a non-JSON body as it may be shown: cleaned (within
+/// [`EXCERPT_WINDOW`]), then cut to [`EXCERPT`] characters, so redaction
+/// (`be` → `[redacted]`) cannot make it longer either.
+fn excerpt(body: &[u8], secrets: &[&str]) -> String {
+    let window = &body[..body.len().min(EXCERPT_WINDOW)];
+    let mut cleaned = clean(&String::from_utf8_lossy(window), secrets);
+    let mut cut = false;
+    if window.len() < body.len() {
+        // A secret crossing the window's end was not recognised: what could
+        // be its start goes (secrets hold no white space, so cleaning moved
+        // none of it from the end).
+        let longest = secrets.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+        let keep = cleaned.chars().count().saturating_sub(longest);
+        cleaned = cut_to(cleaned, keep).0;
+        cut = true;
+    }
+    let (mut shown, shortened) = cut_to(cleaned, EXCERPT);
+    if cut || shortened {
+        shown.push('…');
+    }
+    shown
+}
+
+/// `text` cut to its first `chars` characters; whether anything was cut.
+fn cut_to(mut text: String, chars: usize) -> (String, bool) {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => {
+            text.truncate(at);
+            (text, true)
+        }
+        None => (text, false),
+    }
 }
 
 #[cfg(test)]
@@ -156,6 +200,57 @@ mod tests {
             page.body_excerpt,
             "<html> ]0;pwned Bearer [redacted]</html>"
         );
+    }
+
+    fn excerpt_of(body: &[u8]) -> String {
+        let response = RawResponse {
+            status: 502,
+            headers: HeaderMap::new(),
+            body: Bytes::copy_from_slice(body),
+        };
+        match api_error(&Method::GET, "/me", response, None, &["tok-123456789"]) {
+            Error::Api(api) => api.body_excerpt,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_excerpt_stays_bounded_when_redaction_lengthens_it() {
+        // Found by the vimeo_json fuzz target: each "bearer xx" became
+        // "bearer [redacted]", and the excerpt outgrew its bound.
+        let body = "mustbearer be ".repeat(60);
+        let excerpt = excerpt_of(body.as_bytes());
+        assert_eq!(excerpt.chars().count(), EXCERPT + 1, "{excerpt}");
+        assert!(excerpt.ends_with('…'));
+        // (The fuzzer's input is kept in fuzz/corpus/vimeo_json/, replayed by
+        // every fuzz run.)
+    }
+
+    #[test]
+    fn a_secret_across_the_excerpts_end_is_not_shown_in_part() {
+        // The secret starts at byte 295: cut before cleaning, its first five
+        // bytes were shown.
+        let body = format!("{}tok-123456789 and more", "x".repeat(295));
+        let excerpt = excerpt_of(body.as_bytes());
+        assert!(!excerpt.contains("tok-1"), "{excerpt}");
+        // And across the end of the window that is cleaned, after white
+        // space that cleaning collapses.
+        let body = format!("a{}tok-123456789", " ".repeat(EXCERPT_WINDOW - 6));
+        let excerpt = excerpt_of(body.as_bytes());
+        assert!(!excerpt.contains("tok"), "{excerpt:?}");
+        assert!(excerpt.ends_with('…'));
+    }
+
+    #[test]
+    fn json_fields_are_bounded_too() {
+        let long = "x".repeat(5 * FIELD);
+        let api = error_of(&format!(
+            r#"{{"error":"{long}","developer_message":"short"}}"#
+        ));
+        let error = api.error.unwrap();
+        assert_eq!(error.chars().count(), FIELD + 1);
+        assert!(error.ends_with('…'));
+        assert_eq!(api.developer_message.as_deref(), Some("short"));
     }
 
     #[test]

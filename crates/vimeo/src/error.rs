@@ -80,7 +80,10 @@ pub struct ApiError {
     pub invalid_parameters: Vec<InvalidParameter>,
     /// The rate-limit snapshot of the answer.
     pub rate_limit: Option<RateLimit>,
-    /// The start of the raw body (for non-JSON answers such as proxy pages).
+    /// The start of the raw body (for non-JSON answers such as proxy pages):
+    /// at most 300 characters and `…`. Like every text field here it is
+    /// cleaned of control characters and of the request's credentials
+    /// (`[redacted]`); the message fields are cut at 1,000 characters.
     pub body_excerpt: String,
 }
 

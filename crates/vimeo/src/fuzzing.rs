@@ -21,6 +21,11 @@ pub fn error_body(status: u16, data: &[u8]) {
     let api = error.api().expect("an API error");
     assert_eq!(api.status, status);
     assert!(api.body_excerpt.chars().count() <= 301);
+    // Every text field stays a message: at most 1,000 characters and `…`.
+    let fields = [&api.error, &api.developer_message, &api.link];
+    for text in fields.into_iter().flatten() {
+        assert!(text.chars().count() <= 1_001);
+    }
     let _ = (error.to_string(), format!("{error:?}"));
 }
 
