@@ -99,12 +99,24 @@ fn parse_iso8601(text: &str) -> Option<u64> {
                 b'-' => -1,
                 _ => return None,
             };
-            let hours: i64 = rest.get(1..3)?.parse().ok()?;
-            let minutes: i64 = rest
-                .get(3..)
-                .map(|m| m.trim_start_matches(':'))
-                .filter(|m| !m.is_empty())
-                .map_or(Some(0), |m| m.parse().ok())?;
+            // `±HH`, `±HHMM` or `±HH:MM`, digits only: a sign or a long
+            // number where the minutes go is no offset (it overflowed).
+            let tail = rest.get(1..)?;
+            let (hours, minutes) = match tail.len() {
+                2 => (tail, "00"),
+                4 => (tail.get(..2)?, tail.get(2..)?),
+                5 if tail.as_bytes()[2] == b':' => (tail.get(..2)?, tail.get(3..)?),
+                _ => return None,
+            };
+            let two_digits = |part: &str| -> Option<i64> {
+                part.bytes()
+                    .all(|b| b.is_ascii_digit())
+                    .then(|| part.parse().ok())?
+            };
+            let (hours, minutes) = (two_digits(hours)?, two_digits(minutes)?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
             sign * (hours * 3600 + minutes * 60)
         }
     };
@@ -123,6 +135,24 @@ fn parse_iso8601(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_offsets_are_refused_not_overflowed() {
+        // Found by the vimeo_json fuzz target: the minutes were parsed as any
+        // i64 and multiplied, which overflowed.
+        assert_eq!(
+            parse_reset("2026-11-26T12:00:00-11-291461462134621391"),
+            None
+        );
+        for offset in [
+            "+1", "+-1:00", "+05:3x", "+24:00", "+05:60", "+0530x", "-05:", "+",
+        ] {
+            let text = format!("2016-08-12T10:00:00{offset}");
+            assert_eq!(parse_reset(&text), None, "{text}");
+        }
+        assert_eq!(parse_reset("2016-08-12T15:30:00+0530"), Some(1_470_996_000));
+        assert_eq!(parse_reset("2016-08-12T05:00:00-05"), Some(1_470_996_000));
+    }
 
     #[test]
     fn both_reset_formats_parse() {
