@@ -136,17 +136,8 @@ async fn an_upload_dropped_mid_patch_resumes_the_same_video() {
     }
     // Bytes of the dropped request may still be landing while this run
     // starts: it must take them, not call them a protocol error.
-    let video = client(1 << 20)
-        .upload(path.as_path(), &vimeo::UploadOptions::new())
-        .await
-        .unwrap();
-    assert_eq!(
-        crate::support::posts_to(&sandbox, "/me/videos"),
-        1,
-        "the video was not created twice"
-    );
+    let video = rerun_finishes_the_one_video(&client(1 << 20), &path, &sandbox, &bytes).await;
     assert!(video.resumed_from < LEN as u64, "{video:?}");
-    assert_eq!(crate::support::stored_bytes(&sandbox, video.id), bytes);
 }
 
 /// An upload dropped while Vimeo is still creating its video (a caller's
@@ -192,14 +183,26 @@ async fn an_upload_dropped_during_the_video_creation_resumes_that_video() {
             .is_ok(),
         "no resume record was written for the created video"
     );
+    rerun_finishes_the_one_video(&client, &path, &sandbox, &bytes).await;
+}
+
+/// The run after a dropped upload: `client` uploads `path` again, and the
+/// sandbox then holds `bytes` under the one video it created.
+async fn rerun_finishes_the_one_video(
+    client: &vimeo::VimeoClient,
+    path: &std::path::Path,
+    sandbox: &sandbox::Sandbox,
+    bytes: &[u8],
+) -> vimeo::UploadedVideo {
     let video = client
-        .upload(path.as_path(), &vimeo::UploadOptions::new())
+        .upload(path, &vimeo::UploadOptions::new())
         .await
         .unwrap();
     assert_eq!(
-        crate::support::posts_to(&sandbox, "/me/videos"),
+        crate::support::posts_to(sandbox, "/me/videos"),
         1,
         "the video was not created twice"
     );
-    assert_eq!(crate::support::stored_bytes(&sandbox, video.id), bytes);
+    assert_eq!(crate::support::stored_bytes(sandbox, video.id), bytes);
+    video
 }
