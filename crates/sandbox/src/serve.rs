@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
 /// Serves `handler` on `listener`, counting the connections open in
-/// `connections`. Connections are dropped with the task: aborting the returned
+/// `connections_open`. Connections are dropped with the task: aborting the returned
 /// handle drops the `JoinSet`, which aborts them.
 pub(crate) fn spawn<H, F, E>(
     listener: TcpListener,

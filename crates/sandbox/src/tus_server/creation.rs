@@ -177,6 +177,8 @@ pub(super) async fn create_final(state: &State, list: &str, headers: &HeaderMap)
     if ids.is_empty() || !ids.iter().all(|id| valid_id(id)) {
         return reply_text(400, "Upload-Concat: final needs the partial uploads' URLs");
     }
+    // Each part's file and where it starts in the whole.
+    let mut parts = Vec::with_capacity(ids.len());
     let mut total = 0u64;
     {
         let uploads = uploads(state);
@@ -188,6 +190,7 @@ pub(super) async fn create_final(state: &State, list: &str, headers: &HeaderMap)
                         && !u.deferred
                         && u.offset == u.length =>
                 {
+                    parts.push((state.config.dir.join(id), total));
                     total += u.length;
                 }
                 Some(u) if u.concat.as_deref() == Some("partial") => {
@@ -205,16 +208,6 @@ pub(super) async fn create_final(state: &State, list: &str, headers: &HeaderMap)
     let Some(id) = new_upload(state, total, metadata, false, true).await else {
         return reply_text(500, "cannot create the upload file");
     };
-    let mut parts = Vec::with_capacity(ids.len());
-    let mut at = 0;
-    {
-        let uploads = uploads(state);
-        for part in &ids {
-            let length = uploads.get(part).map_or(0, |u| u.length);
-            parts.push((state.config.dir.join(part), at));
-            at += length;
-        }
-    }
     let target = state.config.dir.join(&id);
     let joined = tokio::task::spawn_blocking(move || join_parts(&target, &parts));
     if !matches!(joined.await, Ok(Ok(()))) {
