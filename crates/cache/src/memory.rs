@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::backend::Cache;
-use crate::backend::{CacheFuture, Ttl};
+use crate::backend::{Cache, CacheFuture, Ttl};
 use crate::clock::{Clock, system};
 use crate::key::{Key, Namespace};
 

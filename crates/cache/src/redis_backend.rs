@@ -7,8 +7,7 @@ use bytes::Bytes;
 use redis::AsyncCommands as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::backend::Cache;
-use crate::backend::{CacheFuture, Ttl};
+use crate::backend::{Cache, CacheFuture, Ttl};
 use crate::clock::{Clock, system};
 use crate::entry;
 use crate::error::Error;
