@@ -103,9 +103,10 @@ pub use request::Request;
 #[cfg(feature = "rsa")]
 pub use rsa_keys::{RsaPrivateKey, RsaPublicKey};
 pub use secret::Secret;
-#[doc(hidden)]
-pub use secret::same_bytes as __same_bytes;
+// For `secret_type!` and the sandbox: one constant-time comparison.
 pub use sign::{SignedRequest, Signer};
 pub use signature::SignatureMethod;
+#[doc(hidden)]
+pub use signature::constant_time_eq as __constant_time_eq;
 pub use verify::{Placement, ReceivedRequest, VerifyOptions};
 pub use verify_key::VerifyKey;

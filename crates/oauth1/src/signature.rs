@@ -239,7 +239,7 @@ pub(crate) fn body_hash(method: SignatureMethod, body: &[u8]) -> String {
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

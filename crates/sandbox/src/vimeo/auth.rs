@@ -47,7 +47,7 @@ fn authenticate_app(state: &State, call: &Call) -> Result<(), Reply> {
     match wire::basic_auth(&call.headers) {
         Some((id, secret))
             if id == state.credentials.client_id
-                && constant_time_eq(
+                && oauth1::__constant_time_eq(
                     secret.as_bytes(),
                     state.credentials.client_secret.as_bytes(),
                 ) =>
@@ -66,10 +66,6 @@ fn authenticate_app(state: &State, call: &Call) -> Result<(), Reply> {
             "HTTP Basic authentication with the client id and secret is required.",
         )),
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn token_answer(token: &str, scope: &str, with_user: bool) -> Reply {
