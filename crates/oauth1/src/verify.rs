@@ -11,8 +11,7 @@ use crate::nonce::{MemoryNonceStore, NonceKey, NonceStore};
 use crate::protocol_values::{Found, Kept};
 use crate::request::Request;
 use crate::sign::PROTOCOL_PARAMS;
-use crate::signature::SignatureMethod;
-use crate::signature::{SigningKey, constant_time_eq};
+use crate::signature::{SignatureMethod, SigningKey, constant_time_eq};
 use crate::verify_key::VerifyKey;
 
 /// A received request whose OAuth parameters have been parsed but not yet verified.

@@ -9,14 +9,12 @@ use http::header::HeaderValue;
 use http::{HeaderMap, Method};
 use tracing::Instrument as _;
 
-use crate::client::Client;
-use crate::client::{Answer, Failure, parse_uri};
+use crate::client::{Answer, Client, Failure, parse_uri};
 use crate::core::machine::{Action, Input, Machine};
 use crate::creator::Creator;
 use crate::error::Error;
 use crate::options::UploadOptions;
-use crate::progress::CancelToken;
-use crate::progress::{Event, Progress};
+use crate::progress::{CancelToken, Event, Progress};
 use crate::source::Source;
 use crate::stream::StreamBuffer;
 use crate::transfer::Request;

@@ -5,8 +5,7 @@
 use http::Uri;
 use tracing::Instrument as _;
 
-use crate::client::Client;
-use crate::client::{UploadStatus, parse_uri};
+use crate::client::{Client, UploadStatus, parse_uri};
 use crate::core::budget::RetryBudget;
 use crate::core::capabilities::Capabilities;
 use crate::core::checksum::negotiate;
