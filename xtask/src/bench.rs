@@ -49,10 +49,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         cache_summary(&target_dir().join("criterion"))?;
     }
     if matches!(only, None | Some("oauth1")) {
-        if !run_status(cargo().args(["bench", "-p", "vimeo-oauth1", "--bench", "sign"]))? {
+        let paired = target_dir().join("criterion").join("oauth1_paired.tsv");
+        let _ = std::fs::remove_file(&paired);
+        let mut bench = cargo();
+        bench
+            .args(["bench", "-p", "vimeo-oauth1", "--bench", "sign"])
+            .env("OAUTH1_PAIRED_OUT", &paired);
+        if !run_status(&mut bench)? {
             return Err("the oauth1 benchmark failed".into());
         }
-        oauth1_summary(&target_dir().join("criterion"))?;
+        oauth1_summary(&target_dir().join("criterion"), &paired)?;
     }
     if matches!(only, None | Some("upload")) {
         upload_bench()?;
