@@ -257,9 +257,11 @@ async fn connection(
                         bytes,
                     )
                     .await?;
-                    server_write.flush().await?;
-                    // Let the server take in what it got before the connection drops.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // End of stream after the bytes: the server reads every
+                    // one before it sees the end. Closing may still send a reset
+                    // (an unread answer), but the server answers only after
+                    // reading to the end, so none is lost to it.
+                    server_write.shutdown().await?;
                     return Ok(());
                 }
                 Some(FaultKind::Status {
