@@ -76,7 +76,11 @@ fn workloads(received_requests: &'static [Request<'static>]) -> Vec<Workload> {
         let (options, key) = (options.clone(), key.clone());
         let mut nonces = MemoryNonceStore::new();
         let mut next = 0;
-        let name = if kept_key { "verify_key_HMAC-SHA1" } else { "verify_HMAC-SHA1" };
+        let name = if kept_key {
+            "verify_key_HMAC-SHA1"
+        } else {
+            "verify_HMAC-SHA1"
+        };
         all.push((
             name.to_owned(),
             Box::new(move || {
@@ -109,7 +113,9 @@ fn workloads(received_requests: &'static [Request<'static>]) -> Vec<Workload> {
             )
             .unwrap();
             mac.update(black_box(base_string.as_bytes()));
-            black_box(base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
+            black_box(
+                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()),
+            );
         }),
     ));
     all
@@ -192,7 +198,9 @@ fn main() {
     }
     let results = paired(300);
     let mut lines = String::new();
-    println!("\noauth1_sign, paired with the baseline (share of its throughput: median [quartiles])");
+    println!(
+        "\noauth1_sign, paired with the baseline (share of its throughput: median [quartiles])"
+    );
     for (name, [median, low, high]) in &results {
         println!("{name:<22} {median:>6.1}% [{low:.1}–{high:.1}]");
         lines.push_str(&format!("{name}\t{median}\t{low}\t{high}\n"));

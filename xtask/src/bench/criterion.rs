@@ -33,7 +33,9 @@ pub(super) fn oauth1_summary(criterion: &Path, paired: &Path) -> Result<(), Stri
         .map_err(|e| format!("{}: {e} (the paired measurement)", paired.display()))?;
     // name -> [median, lower quartile, upper quartile], in percent.
     let paired_share = |name: &str| -> Option<Vec<f64>> {
-        let line = paired.lines().find(|line| line.split('\t').next() == Some(name))?;
+        let line = paired
+            .lines()
+            .find(|line| line.split('\t').next() == Some(name))?;
         line.split('\t').skip(1).map(|n| n.parse().ok()).collect()
     };
     println!(
