@@ -20,7 +20,7 @@ use upload::upload_bench;
 const GIB: u64 = 1 << 30;
 const MIB: u64 = 1 << 20;
 /// Runs per row; the best time and the highest peak RSS are reported.
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let only = args.first().map(String::as_str);
