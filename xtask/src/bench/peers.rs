@@ -77,7 +77,7 @@ pub(super) fn peers_bench() -> Result<(), String> {
         clients.race(name, &mut lines, &mut verdicts)?;
     }
     println!(
-        "\nthe same 1 GiB to the same server, best of {RUNS} runs (speed and CPU as ratios to a single curl PATCH to that server)"
+        "\nthe same 1 GiB to the same server, best of {RUNS} interleaved rounds (speed and CPU as ratios to a single curl PATCH to that server)"
     );
     print_table(&lines);
     for verdict in verdicts {
@@ -96,19 +96,11 @@ struct Clients<'a> {
 }
 
 impl Clients<'_> {
-    /// Best of [`RUNS`], the server's files cleared after each run.
-    fn best_of(&self, run: &dyn Fn() -> Result<Measured, String>) -> Result<Measured, String> {
-        let mut runs = Vec::new();
-        for _ in 0..RUNS {
-            runs.push(run()?);
-            let _ = std::fs::remove_dir_all(&self.server.dir);
-            let _ = std::fs::create_dir_all(&self.server.dir);
-        }
-        Ok(Measured::best(&runs))
-    }
-
     /// curl, then ours and both peers at 8 and 128 MiB chunks: table rows
-    /// and a verdict per chunk size.
+    /// and a verdict per chunk size. Rounds interleave the clients (each
+    /// round runs every one once, the server's files cleared after each
+    /// run) and the best of [`RUNS`] is kept: a slow spell of this machine
+    /// then weighs on each client alike, not on the one it happened to meet.
     fn race(
         &self,
         name: &str,
@@ -116,14 +108,33 @@ impl Clients<'_> {
         verdicts: &mut Vec<String>,
     ) -> Result<(), String> {
         let (file, endpoint) = (self.file, self.server.endpoint.as_str());
-        let curl = self.best_of(&|| curl_baseline(endpoint, file))?;
+        const CHUNKS: [u64; 2] = [8 * MIB, 128 * MIB];
+        // Index 0 is curl; then ours, tus-js-client and tuspy per chunk size.
+        let run = |contender: usize| -> Result<Measured, String> {
+            if contender == 0 {
+                return curl_baseline(endpoint, file);
+            }
+            let chunk = CHUNKS[(contender - 1) / 3];
+            match (contender - 1) % 3 {
+                0 => run_ours(self.release, file, endpoint, chunk, 1, None),
+                1 => run_peer(node_peer(self.peers, file, endpoint, chunk)),
+                _ => run_peer(python_peer(self.python, self.peers, file, endpoint, chunk)),
+            }
+        };
+        let contenders = 1 + 3 * CHUNKS.len();
+        let mut runs = vec![Vec::new(); contenders];
+        for _ in 0..RUNS {
+            for (contender, runs) in runs.iter_mut().enumerate() {
+                runs.push(run(contender)?);
+                let _ = std::fs::remove_dir_all(&self.server.dir);
+                let _ = std::fs::create_dir_all(&self.server.dir);
+            }
+        }
+        let best: Vec<Measured> = runs.iter().map(|r| Measured::best(r)).collect();
+        let curl = best[0];
         lines.push(row(name, "curl (baseline)", &curl, GIB, None));
-        for chunk in [8 * MIB, 128 * MIB] {
-            let ours = self.best_of(&|| run_ours(self.release, file, endpoint, chunk, 1, None))?;
-            let js = self.best_of(&|| run_peer(node_peer(self.peers, file, endpoint, chunk)))?;
-            let py = self.best_of(&|| {
-                run_peer(python_peer(self.python, self.peers, file, endpoint, chunk))
-            })?;
+        for (index, chunk) in CHUNKS.into_iter().enumerate() {
+            let [ours, js, py] = [0, 1, 2].map(|client| best[1 + 3 * index + client]);
             let size = chunk / MIB;
             for (client, measured) in [("ours", &ours), ("tus-js-client", &js), ("tuspy", &py)] {
                 let label = format!("{client}, {size} MiB");
