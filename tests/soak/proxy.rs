@@ -258,9 +258,10 @@ async fn connection(
                     )
                     .await?;
                     // End of stream after the bytes: the server reads every
-                    // one before it sees the end. Closing may still send a reset
-                    // (an unread answer), but the server answers only after
-                    // reading to the end, so none is lost to it.
+                    // one before it sees the end. Closing may still send a
+                    // reset if an answer is unread here, but a server answers
+                    // a PATCH after reading its body (or refuses it without
+                    // needing it), so no byte it would keep is lost.
                     server_write.shutdown().await?;
                     return Ok(());
                 }
