@@ -354,3 +354,31 @@ fn latency_section(release: &Path) {
 pub(crate) fn met(ok: bool) -> &'static str {
     if ok { "met" } else { "NOT MET" }
 }
+
+/// A figure for a target line with `decimals` decimals, or one more where
+/// those would print the target itself beside a verdict that says
+/// otherwise ("1.00x … NOT MET" for 0.998).
+pub(crate) fn figure(value: f64, target: f64, decimals: usize) -> String {
+    let short = format!("{value:.decimals$}");
+    if short == format!("{target:.decimals$}") && value != target {
+        format!("{value:.0$}", decimals + 1)
+    } else {
+        short
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::figure;
+
+    #[test]
+    fn a_figure_never_prints_as_its_target_with_the_other_verdict() {
+        assert_eq!(figure(0.998, 1.0, 2), "0.998");
+        assert_eq!(figure(1.004, 1.0, 2), "1.004");
+        assert_eq!(figure(1.0, 1.0, 2), "1.00");
+        assert_eq!(figure(1.234, 1.0, 2), "1.23");
+        assert_eq!(figure(0.7, 1.2, 2), "0.70");
+        assert_eq!(figure(32.96, 33.0, 1), "32.96");
+        assert_eq!(figure(38.64, 33.0, 1), "38.6");
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::met;
+use super::{figure, met};
 
 /// Mean time per iteration in nanoseconds, from criterion's estimates file.
 fn mean_ns(criterion: &Path, id: &str) -> Result<f64, String> {
@@ -80,7 +80,8 @@ pub(super) fn oauth1_summary(criterion: &Path, paired: &Path) -> Result<(), Stri
             "HMAC-SHA1" | "verify_HMAC-SHA1" | "verify_key_HMAC-SHA1"
         ) {
             verdicts.push(format!(
-                "target: {method} at {median:.1}% of the baseline's throughput, paired median (target >= 33%: {}); criterion alone {share:.1}%",
+                "target: {method} at {}% of the baseline's throughput, paired median (target >= 33%: {}); criterion alone {share:.1}%",
+                figure(median, 33.0, 1),
                 met(median >= 33.0)
             ));
         }

@@ -96,8 +96,8 @@ pub(super) fn latency_bench(release: &Path) -> Result<Vec<String>, String> {
     let _ = std::fs::remove_file(&file);
     if let Some(four) = last_rate.filter(|_| single > 0.0) {
         lines.push(format!(
-            "target: --parallel 4 over {RTT_MS} ms RTT: {:.2}x one stream (target >= 3.00: {})",
-            four / single,
+            "target: --parallel 4 over {RTT_MS} ms RTT: {}x one stream (target >= 3.00: {})",
+            super::figure(four / single, 3.0, 2),
             super::met(four / single >= 3.0)
         ));
     }

@@ -143,7 +143,8 @@ impl Clients<'_> {
             let best_peer = js.rate(GIB).max(py.rate(GIB));
             let ratio = ours.rate(GIB) / best_peer;
             verdicts.push(format!(
-                "{name}, {size} MiB chunks: ours {ratio:.2}x the best peer (target >= 1.50: {}; curl itself {:.2}x the best peer); peak RSS ours {:.1} MiB, tus-js-client {:.1}, tuspy {:.1}",
+                "{name}, {size} MiB chunks: ours {}x the best peer (target >= 1.50: {}; curl itself {:.2}x the best peer); peak RSS ours {:.1} MiB, tus-js-client {:.1}, tuspy {:.1}",
+                super::figure(ratio, 1.5, 2),
                 met(ratio >= 1.5),
                 curl.rate(GIB) / best_peer,
                 ours.peak_kib as f64 / 1024.0,

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::measure::Measured;
-use super::{GIB, MIB, RUNS, Server, ServerStarter, build_upload_binaries, data_root, met};
+use super::{GIB, MIB, RUNS, Server, ServerStarter, build_upload_binaries, data_root, figure, met};
 use super::{curl_baseline, curl_chunked, first_pieces, pieces_of, print_table, row, run_ours};
 use super::{source_file, start_sandbox, start_sandbox_with};
 
@@ -134,10 +134,12 @@ pub(super) fn upload_bench() -> Result<(), String> {
                 let speed = measured.rate(GIB) / curl.rate(GIB);
                 let cpu = measured.cpu / curl.cpu.max(0.01);
                 verdicts.push(format!(
-                    "{name}, {} MiB chunks: speed {speed:.2}x curl (target >= 1.00: {}; {:.2}x curl sending the same chunks), CPU {cpu:.2}x curl's (target <= 1.20: {})",
+                    "{name}, {} MiB chunks: speed {}x curl (target >= 1.00: {}; {:.2}x curl sending the same chunks), CPU {}x curl's (target <= 1.20: {})",
                     chunk / MIB,
+                    figure(speed, 1.0, 2),
                     met(speed >= 1.0),
                     measured.rate(GIB) / same.rate(GIB),
+                    figure(cpu, 1.2, 2),
                     met(cpu <= 1.2)
                 ));
             }
