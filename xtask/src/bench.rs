@@ -49,7 +49,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         cache_summary(&target_dir().join("criterion"))?;
     }
     if matches!(only, None | Some("oauth1")) {
-        let paired = target_dir().join("criterion").join("oauth1_paired.tsv");
+        let criterion = target_dir().join("criterion");
+        let paired = criterion.join("oauth1_paired.tsv");
         let _ = std::fs::remove_file(&paired);
         let mut bench = cargo();
         bench
@@ -58,7 +59,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         if !run_status(&mut bench)? {
             return Err("the oauth1 benchmark failed".into());
         }
-        oauth1_summary(&target_dir().join("criterion"), &paired)?;
+        oauth1_summary(&criterion, &paired)?;
     }
     if matches!(only, None | Some("upload")) {
         upload_bench()?;
@@ -348,6 +349,26 @@ fn latency_section(release: &Path) {
         }
         Err(reason) => println!("\n!!!!!!!! LATENCY BENCH FAILED: {reason} !!!!!!!!"),
     }
+}
+
+/// Each contender's best of `rounds` (see [`Measured::best`]): every round
+/// runs each contender once, in order, and calls `after_each` after every
+/// run (to clear a server's files), so a slow spell of this machine weighs on
+/// every contender alike, not on the one it happened to meet.
+pub(crate) fn best_of_rounds<C: Copy>(
+    contenders: &[C],
+    rounds: usize,
+    mut run: impl FnMut(C) -> Result<Measured, String>,
+    mut after_each: impl FnMut(),
+) -> Result<Vec<Measured>, String> {
+    let mut runs = vec![Vec::new(); contenders.len()];
+    for _ in 0..rounds {
+        for (contender, runs) in contenders.iter().zip(&mut runs) {
+            runs.push(run(*contender)?);
+            after_each();
+        }
+    }
+    Ok(runs.iter().map(|runs| Measured::best(runs)).collect())
 }
 
 /// "met" or "NOT MET", for the target lines.

@@ -12,10 +12,8 @@
 //! with `OAUTH1_PAIRED_ONLY=1` only the pairs are measured (a quick
 //! comparison while optimizing).
 
-#![allow(missing_docs)] // criterion_group! generates an undocumented public function.
-
 use base64::Engine as _;
-use criterion::{Criterion, criterion_group};
+use criterion::Criterion;
 use hmac::{Hmac, Mac};
 use oauth1::{
     MemoryNonceStore, ReceivedRequest, Request, SignatureMethod, Signer, VerifyKey, VerifyOptions,
@@ -141,10 +139,11 @@ fn received_requests() -> &'static [Request<'static>] {
     requests.leak()
 }
 
-fn bench(c: &mut Criterion) {
+/// Each workload by criterion, one after another.
+fn bench(c: &mut Criterion, workloads: &mut [Workload]) {
     let mut group = c.benchmark_group("oauth1_sign");
-    for (name, mut work) in workloads(received_requests()) {
-        group.bench_function(name, |b| b.iter(&mut work));
+    for (name, work) in workloads {
+        group.bench_function(name.as_str(), |b| b.iter(&mut *work));
     }
     group.finish();
 }
@@ -160,34 +159,35 @@ fn batch(work: &mut dyn FnMut(), calls: u32) -> f64 {
 
 /// Each workload's throughput as a share of the baseline's, from `pairs`
 /// adjacent batches of about 2 ms each: the median and quartiles.
-fn paired(pairs: usize) -> Vec<(String, [f64; 3])> {
-    let mut all = workloads(received_requests());
-    let mut baseline = all.pop().expect("the baseline comes last").1;
+fn paired(workloads: &mut [Workload], pairs: usize) -> Vec<(String, [f64; 3])> {
+    let ((_, baseline), others) = workloads.split_last_mut().expect("the baseline comes last");
     // Calls per batch: about 2 ms of each, after a warm-up.
     let calls = |work: &mut dyn FnMut()| {
         batch(work, 1_000);
         (Duration::from_millis(2).as_nanos() as f64 / batch(work, 1_000)).max(1.0) as u32
     };
-    let baseline_calls = calls(&mut baseline);
-    all.into_iter()
-        .map(|(name, mut work)| {
-            let work_calls = calls(&mut work);
+    let baseline_calls = calls(baseline);
+    others
+        .iter_mut()
+        .map(|(name, work)| {
+            let work_calls = calls(work);
             let mut shares: Vec<f64> = (0..pairs)
-                .map(|_| batch(&mut baseline, baseline_calls) / batch(&mut work, work_calls))
+                .map(|_| batch(baseline, baseline_calls) / batch(work, work_calls))
                 .collect();
             shares.sort_by(f64::total_cmp);
             let at = |q: f64| 100.0 * shares[((shares.len() - 1) as f64 * q).round() as usize];
-            (name, [at(0.5), at(0.25), at(0.75)])
+            (name.clone(), [at(0.5), at(0.25), at(0.75)])
         })
         .collect()
 }
 
-criterion_group!(benches, bench);
-
 fn main() {
+    // Signed once, for both measurements.
+    let mut workloads = workloads(received_requests());
     if std::env::var_os("OAUTH1_PAIRED_ONLY").is_none() {
-        benches();
-        Criterion::default().configure_from_args().final_summary();
+        let mut criterion = Criterion::default().configure_from_args();
+        bench(&mut criterion, &mut workloads);
+        criterion.final_summary();
     }
     // Not when criterion was asked for some benchmarks only, or just to list them.
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -196,7 +196,7 @@ fn main() {
     if filtered {
         return;
     }
-    let results = paired(300);
+    let results = paired(&mut workloads, 300);
     let mut lines = String::new();
     println!(
         "\noauth1_sign, paired with the baseline (share of its throughput: median [quartiles])"

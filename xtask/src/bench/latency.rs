@@ -5,12 +5,9 @@
 //! limits let TCP keep in flight), so one connection tops out near 40 MiB/s
 //! over it, as one TCP stream over such a link does.
 
+use super::{MIB, best_of_rounds, data_root, measure, start_listening};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
-
-use super::measure::Measured;
-use super::{MIB, data_root, measure, start_listening};
 
 /// Round trip of the link, in milliseconds.
 const RTT_MS: u64 = 100;
@@ -18,12 +15,14 @@ const RTT_MS: u64 = 100;
 const WINDOW_KIB: u64 = 4 << 10;
 /// Bytes uploaded per run.
 const SIZE: u64 = 256 * MIB;
+/// Rounds of one stream then 4 parts; each one's best is reported.
+const ROUNDS: usize = 3;
 
 /// What the lines of [`latency_bench`] are about.
 pub(super) fn heading() -> String {
     format!(
         "upload of {} MiB to the sandbox over a {RTT_MS} ms-RTT link (sandbox::LatencyLink, \
-         {} MiB window per connection), best of 3 interleaved rounds",
+         {} MiB window per connection), best of {ROUNDS} interleaved rounds",
         SIZE / MIB,
         WINDOW_KIB >> 10
     )
@@ -54,41 +53,36 @@ pub(super) fn latency_bench(release: &Path) -> Result<Vec<String>, String> {
         .collect();
     std::fs::write(&file, bytes).map_err(|e| e.to_string())?;
     // Rounds run one stream, then 4 parts, so a slow spell of this machine
-    // weighs on both alike; the best of ROUNDS is kept.
-    const ROUNDS: usize = 3;
-    let mut best = [Duration::MAX; 2];
-    let mut rss = [0; 2];
-    for _ in 0..ROUNDS {
-        for (slot, parallel) in [1usize, 4].into_iter().enumerate() {
-            let child = Command::new(release.join("examples/upload"))
-                .arg(&file)
-                .arg(&endpoint)
-                .arg((64 * MIB).to_string())
-                .arg(parallel.to_string())
-                .env("UPLOAD_QUIET", "1")
-                .stdout(Stdio::null())
-                .spawn()
-                .map_err(|e| e.to_string())?;
-            let Measured { wall, peak_kib, .. } = measure(child)?;
-            let _ = std::fs::remove_dir_all(&dir);
-            let _ = std::fs::create_dir_all(&dir);
-            best[slot] = best[slot].min(wall);
-            rss[slot] = rss[slot].max(peak_kib);
-        }
-    }
-    let rate = |slot: usize| SIZE as f64 / MIB as f64 / best[slot].as_secs_f64();
-    let (single, four) = (rate(0), rate(1));
+    // weighs on both alike.
+    let run = |parallel: usize| {
+        let child = Command::new(release.join("examples/upload"))
+            .arg(&file)
+            .arg(&endpoint)
+            .arg((64 * MIB).to_string())
+            .arg(parallel.to_string())
+            .env("UPLOAD_QUIET", "1")
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        measure(child)
+    };
+    let clear = || {
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::create_dir_all(&dir);
+    };
+    let best = best_of_rounds(&[1, 4], ROUNDS, run, clear)?;
+    let (single, four) = (best[0].rate(SIZE), best[1].rate(SIZE));
     let mut lines = Vec::new();
-    for (slot, label) in ["tus, one stream (baseline)", "tus, 4 parallel parts"]
+    for (measured, label) in best
         .iter()
-        .enumerate()
+        .zip(["tus, one stream (baseline)", "tus, 4 parallel parts"])
     {
         lines.push(format!(
             "{:<28} {:>9.1} MiB/s {:>7.2}x {:>10} KiB",
             label,
-            rate(slot),
-            rate(slot) / single,
-            rss[slot]
+            measured.rate(SIZE),
+            measured.rate(SIZE) / single,
+            measured.peak_kib
         ));
     }
     let _ = std::fs::remove_file(&file);

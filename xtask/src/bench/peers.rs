@@ -10,7 +10,8 @@ use std::process::{Command, Stdio};
 
 use super::measure::{Measured, measure};
 use super::start_sandbox;
-use super::{GIB, MIB, RUNS, Server, build_upload_binaries, curl_baseline, data_root, met};
+use super::{GIB, MIB, RUNS, Server, best_of_rounds, build_upload_binaries, curl_baseline};
+use super::{data_root, met};
 use super::{print_table, row};
 use super::{run_ours, source_file};
 
@@ -86,6 +87,16 @@ pub(super) fn peers_bench() -> Result<(), String> {
     Ok(())
 }
 
+/// One client of a race, with its chunk size.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Client {
+    /// curl, the whole file in one PATCH: the baseline.
+    Curl,
+    Ours(u64),
+    TusJs(u64),
+    Tuspy(u64),
+}
+
 /// Everything one race needs: our binary, the peers, the file, the server.
 struct Clients<'a> {
     release: &'a Path,
@@ -97,10 +108,8 @@ struct Clients<'a> {
 
 impl Clients<'_> {
     /// curl, then ours and both peers at 8 and 128 MiB chunks: table rows
-    /// and a verdict per chunk size. Rounds interleave the clients (each
-    /// round runs every one once, the server's files cleared after each
-    /// run) and the best of [`RUNS`] is kept: a slow spell of this machine
-    /// then weighs on each client alike, not on the one it happened to meet.
+    /// and a verdict per chunk size. Rounds interleave the clients (the
+    /// server's files cleared after each run), the best of [`RUNS`] kept.
     fn race(
         &self,
         name: &str,
@@ -109,32 +118,39 @@ impl Clients<'_> {
     ) -> Result<(), String> {
         let (file, endpoint) = (self.file, self.server.endpoint.as_str());
         const CHUNKS: [u64; 2] = [8 * MIB, 128 * MIB];
-        // Index 0 is curl; then ours, tus-js-client and tuspy per chunk size.
-        let run = |contender: usize| -> Result<Measured, String> {
-            if contender == 0 {
-                return curl_baseline(endpoint, file);
-            }
-            let chunk = CHUNKS[(contender - 1) / 3];
-            match (contender - 1) % 3 {
-                0 => run_ours(self.release, file, endpoint, chunk, 1, None),
-                1 => run_peer(node_peer(self.peers, file, endpoint, chunk)),
-                _ => run_peer(python_peer(self.python, self.peers, file, endpoint, chunk)),
+        let mut clients = vec![Client::Curl];
+        for chunk in CHUNKS {
+            clients.extend([
+                Client::Ours(chunk),
+                Client::TusJs(chunk),
+                Client::Tuspy(chunk),
+            ]);
+        }
+        let run = |client| match client {
+            Client::Curl => curl_baseline(endpoint, file),
+            Client::Ours(chunk) => run_ours(self.release, file, endpoint, chunk, 1, None),
+            Client::TusJs(chunk) => run_peer(node_peer(self.peers, file, endpoint, chunk)),
+            Client::Tuspy(chunk) => {
+                run_peer(python_peer(self.python, self.peers, file, endpoint, chunk))
             }
         };
-        let contenders = 1 + 3 * CHUNKS.len();
-        let mut runs = vec![Vec::new(); contenders];
-        for _ in 0..RUNS {
-            for (contender, runs) in runs.iter_mut().enumerate() {
-                runs.push(run(contender)?);
-                let _ = std::fs::remove_dir_all(&self.server.dir);
-                let _ = std::fs::create_dir_all(&self.server.dir);
-            }
-        }
-        let best: Vec<Measured> = runs.iter().map(|r| Measured::best(r)).collect();
-        let curl = best[0];
+        let clear = || {
+            let _ = std::fs::remove_dir_all(&self.server.dir);
+            let _ = std::fs::create_dir_all(&self.server.dir);
+        };
+        let best = best_of_rounds(&clients, RUNS, run, clear)?;
+        let of = |wanted: Client| {
+            let at = clients.iter().position(|c| *c == wanted);
+            best[at.expect("every client is in the race")]
+        };
+        let curl = of(Client::Curl);
         lines.push(row(name, "curl (baseline)", &curl, GIB, None));
-        for (index, chunk) in CHUNKS.into_iter().enumerate() {
-            let [ours, js, py] = [0, 1, 2].map(|client| best[1 + 3 * index + client]);
+        for chunk in CHUNKS {
+            let (ours, js, py) = (
+                of(Client::Ours(chunk)),
+                of(Client::TusJs(chunk)),
+                of(Client::Tuspy(chunk)),
+            );
             let size = chunk / MIB;
             for (client, measured) in [("ours", &ours), ("tus-js-client", &js), ("tuspy", &py)] {
                 let label = format!("{client}, {size} MiB");

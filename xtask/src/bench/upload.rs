@@ -6,8 +6,9 @@
 use std::path::Path;
 
 use super::measure::Measured;
-use super::{GIB, MIB, RUNS, Server, ServerStarter, build_upload_binaries, data_root, figure, met};
+use super::{GIB, MIB, RUNS, Server, ServerStarter, best_of_rounds, build_upload_binaries};
 use super::{curl_baseline, curl_chunked, first_pieces, pieces_of, print_table, row, run_ours};
+use super::{data_root, figure, met};
 use super::{source_file, start_sandbox, start_sandbox_with};
 
 /// One client setup measured against a server.
@@ -108,14 +109,7 @@ pub(super) fn upload_bench() -> Result<(), String> {
         // Rounds interleave the contenders, so a server that slows down as
         // it runs (a growing heap, a filling tmpfs) weighs on each alike;
         // the best of RUNS is kept, as loopback throughput is noisy.
-        let mut runs = vec![Vec::new(); contenders.len()];
-        for _ in 0..RUNS {
-            for (contender, runs) in contenders.iter().zip(&mut runs) {
-                runs.push(run(*contender)?);
-                clear();
-            }
-        }
-        let best: Vec<Measured> = runs.iter().map(|r| Measured::best(r)).collect();
+        let best = best_of_rounds(&contenders, RUNS, run, clear)?;
         let curl = best[0];
         let of = |wanted: &dyn Fn(Contender) -> bool| {
             contenders.iter().position(|c| wanted(*c)).map(|i| best[i])
