@@ -103,9 +103,9 @@ pub use request::Request;
 #[cfg(feature = "rsa")]
 pub use rsa_keys::{RsaPrivateKey, RsaPublicKey};
 pub use secret::Secret;
-// For `secret_type!` and the sandbox: one constant-time comparison.
 pub use sign::{SignedRequest, Signer};
 pub use signature::SignatureMethod;
+// For `secret_type!` and the sandbox: one constant-time comparison.
 #[doc(hidden)]
 pub use signature::constant_time_eq as __constant_time_eq;
 pub use verify::{Placement, ReceivedRequest, VerifyOptions};
