@@ -13,7 +13,7 @@ use crate::rate_limit::RateLimit;
 const REDACTED: &str = "[redacted]";
 
 /// Longest excerpt of a non-JSON body, in characters shown (then `…`).
-const EXCERPT: usize = 300;
+pub(crate) const EXCERPT: usize = 300;
 
 /// How much of a non-JSON body is cleaned for its excerpt: far more than
 /// [`EXCERPT`], so a secret that starts within what is shown is whole in it
@@ -23,7 +23,7 @@ const EXCERPT_WINDOW: usize = 64 << 10;
 
 /// Longest text taken from a field of a JSON error body, in characters
 /// (then `…`): a server's message, however long, stays a message.
-const FIELD: usize = 1_000;
+pub(crate) const FIELD: usize = 1_000;
 
 /// Server text as it may be shown: control characters become spaces, runs of
 /// whitespace one space, `secrets` (non-empty ones) and bearer credentials

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 
-use crate::answer::api_error;
+use crate::answer::{EXCERPT, FIELD, api_error};
 use crate::http::RawResponse;
 use crate::models::{Page, Video};
 use crate::rate_limit::{RateLimit, parse_reset};
@@ -20,11 +20,11 @@ pub fn error_body(status: u16, data: &[u8]) {
     let error = api_error(&Method::GET, "/me", response, None, &[]);
     let api = error.api().expect("an API error");
     assert_eq!(api.status, status);
-    assert!(api.body_excerpt.chars().count() <= 301);
-    // Every text field stays a message: at most 1,000 characters and `…`.
+    // The excerpt and every text field are bounded, then `…`.
+    assert!(api.body_excerpt.chars().count() <= EXCERPT + 1);
     let fields = [&api.error, &api.developer_message, &api.link];
     for text in fields.into_iter().flatten() {
-        assert!(text.chars().count() <= 1_001);
+        assert!(text.chars().count() <= FIELD + 1);
     }
     let _ = (error.to_string(), format!("{error:?}"));
 }
