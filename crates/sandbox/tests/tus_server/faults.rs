@@ -81,11 +81,7 @@ async fn concurrent_patches_to_one_upload_are_locked() {
     let url = create(&server, "4").await;
     // A PATCH that declares 4 bytes but sends 2 and keeps the connection open
     // holds the upload until it ends.
-    let mut first = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
-    let head = format!(
-        "PATCH {url} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: 4\r\n\r\nab"
-    );
-    first.write_all(head.as_bytes()).await.unwrap();
+    let first = half_patch(&server, &url).await;
     // Wait (bounded) until the server has taken the upload for the first PATCH.
     let mut locked = None;
     for _ in 0..200 {
@@ -122,6 +118,17 @@ async fn concurrent_patches_to_one_upload_are_locked() {
     );
 }
 
+/// A client that sends a PATCH at offset 0 declaring 4 bytes, sends 2 and
+/// keeps its connection open.
+async fn half_patch(server: &TusServer, url: &str) -> tokio::net::TcpStream {
+    let mut client = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let head = format!(
+        "PATCH {url} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: 4\r\n\r\nab"
+    );
+    client.write_all(head.as_bytes()).await.unwrap();
+    client
+}
+
 /// Polls `condition` every millisecond for up to 5 s.
 async fn eventually(mut condition: impl FnMut() -> bool) -> bool {
     for _ in 0..5_000 {
@@ -141,11 +148,7 @@ async fn connections_and_requests_in_flight_are_counted_until_a_gone_client_is_d
     assert_eq!(server.requests_in_flight(), 0);
     // A client sends half a PATCH body and goes away: its request is in
     // flight until the server has kept the two bytes and logged it.
-    let mut client = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
-    let head = format!(
-        "PATCH {url} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: 4\r\n\r\nab"
-    );
-    client.write_all(head.as_bytes()).await.unwrap();
+    let client = half_patch(&server, &url).await;
     assert!(eventually(|| server.requests_in_flight() == 1).await);
     assert_eq!(server.open_connections(), 1);
     let logged = server.requests().len();
