@@ -24,18 +24,64 @@ use crate::sent::SentPair;
 #[derive(Clone, Copy)]
 pub struct Request<'a> {
     pub(crate) method: &'a str,
-    pub(crate) url: &'a str,
+    target: Target<'a>,
     pub(crate) content_type: Option<&'a str>,
     pub(crate) body: &'a [u8],
     pub(crate) authorization: Option<&'a str>,
 }
 
+/// Where a request goes: a whole URL, or its parts as a server has them.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Url(&'a str),
+    Parts {
+        scheme: &'a str,
+        host: &'a str,
+        /// `/path?query`, origin form.
+        target: &'a str,
+    },
+}
+
 impl<'a> Request<'a> {
     /// A request with no body. `url` must be absolute and percent-encoded.
     pub fn new(method: &'a str, url: &'a str) -> Self {
+        Request::to(method, Target::Url(url))
+    }
+
+    /// A request given as a server receives it: the scheme it was received
+    /// on, the `Host` header (`host[:port]`) and the request target from the
+    /// request line (`/path?query`, percent-encoded). It signs and verifies
+    /// exactly as [`Request::new`] with the URL `scheme://host` + `target`,
+    /// without that URL being written and parsed again.
+    ///
+    /// ```
+    /// use oauth1::{ReceivedRequest, Request, Signer};
+    /// let url = "https://api.example.com/videos?page=2";
+    /// let header = Signer::new("ck", "cs").timestamp(1).nonce("n")
+    ///     .sign(&Request::new("GET", url))?.authorization_header();
+    /// // A server has the parts: the scheme it listens on, `Host` and the target.
+    /// let received = Request::from_parts("GET", "https", "api.example.com", "/videos?page=2")
+    ///     .authorization(&header);
+    /// let parsed = ReceivedRequest::parse(&received)?;
+    /// let from_url = ReceivedRequest::parse(&Request::new("GET", url).authorization(&header))?;
+    /// assert_eq!(parsed.base_string(), from_url.base_string());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_parts(method: &'a str, scheme: &'a str, host: &'a str, target: &'a str) -> Self {
+        Request::to(
+            method,
+            Target::Parts {
+                scheme,
+                host,
+                target,
+            },
+        )
+    }
+
+    fn to(method: &'a str, target: Target<'a>) -> Self {
         Request {
             method,
-            url,
+            target,
             content_type: None,
             body: &[],
             authorization: None,
@@ -70,7 +116,34 @@ impl<'a> Request<'a> {
 
     /// The URL taken apart: base string URI and query.
     pub(crate) fn url(&self) -> Result<RequestUrl<'a>, Error> {
-        request_url::parse(self.url)
+        match self.target {
+            Target::Url(url) => request_url::parse(url),
+            Target::Parts {
+                scheme,
+                host,
+                target,
+            } => request_url::from_parts(scheme, host, target),
+        }
+    }
+
+    /// The whole URL, written out if it was given as parts.
+    pub(crate) fn whole_url(&self) -> String {
+        match self.target {
+            Target::Url(url) => url.to_owned(),
+            Target::Parts {
+                scheme,
+                host,
+                target,
+            } => format!("{scheme}://{host}{target}"),
+        }
+    }
+
+    /// The text the query is part of: the URL, or the request target.
+    fn query_source(&self) -> &'a str {
+        match self.target {
+            Target::Url(url) => url,
+            Target::Parts { target, .. } => target,
+        }
     }
 
     /// Every query parameter (`in_query`), then every form parameter, as
@@ -84,7 +157,7 @@ impl<'a> Request<'a> {
         signed: &mut EncodedParams,
         mut visit: impl FnMut(bool, SentPair<'a>, &mut EncodedParams, &SourceCopy) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let url = signed.copy_source(self.url.as_bytes());
+        let url = signed.copy_source(self.query_source().as_bytes());
         let form = match self.has_form_body() {
             true => signed.copy_source(self.body),
             false => SourceCopy::default(),
@@ -115,9 +188,10 @@ impl<'a> Request<'a> {
 
 impl fmt::Debug for Request<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = match self.url.split_once('?') {
+        let url = self.whole_url();
+        let url = match url.split_once('?') {
             Some((before, _)) => format!("{before}?…"),
-            None => self.url.to_owned(),
+            None => url,
         };
         f.debug_struct("Request")
             .field("method", &self.method)

@@ -21,25 +21,7 @@ pub(crate) struct RequestUrl<'a> {
 /// because the server signs what it sees on the wire.
 pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
     let invalid = |reason: &'static str| Error::InvalidUrl { reason };
-    // Every byte printable ASCII, and where the fragment starts: one pass,
-    // eight bytes at a time (byte positions of ASCII delimiters, so the
-    // slices below are on char boundaries).
-    let (mut fragment, mut question) = (None, None);
-    for (index, chunk) in url.as_bytes().chunks(8).enumerate() {
-        let word = load_padded(chunk);
-        let real = u64::MAX >> (8 * (8 - chunk.len()));
-        if !graphic_lanes(word) & real & HIGHS != 0 {
-            return Err(invalid(
-                "it contains a space, control or non-ASCII character; percent-encode it first",
-            ));
-        }
-        let first = |byte: u8| {
-            let lanes = lanes_equal(word, byte) & real;
-            (lanes != 0).then(|| index * 8 + lanes.trailing_zeros() as usize / 8)
-        };
-        fragment = fragment.or_else(|| first(b'#'));
-        question = question.or_else(|| first(b'?'));
-    }
+    let (fragment, question) = scan(url)?;
     let url = &url[..fragment.unwrap_or(url.len())];
     let bytes = url.as_bytes();
     // The first `://`: almost always at the first `:` (a few bytes in).
@@ -49,9 +31,6 @@ pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
         .or_else(|| url.find("://"))
         .ok_or(invalid("it has no scheme (expected scheme://host/...)"))?;
     let scheme = &url[..scheme_end];
-    if !is_valid_scheme(scheme) {
-        return Err(invalid("its scheme is not a valid URI scheme"));
-    }
     let rest_at = scheme_end + 3;
     // The query starts at the first `?` (a valid scheme holds none, so it
     // is past `://`, and before any fragment); the authority ends at the
@@ -66,46 +45,146 @@ pub(crate) fn parse(url: &str) -> Result<RequestUrl<'_>, Error> {
         Some(at) => (&url[authority_end..at], Some(&url[at + 1..])),
         None => (&url[authority_end..], None),
     };
-
     // Userinfo is not part of the base string URI.
     let at_sign = authority.bytes().rposition(|b| b == b'@');
     let host_port = at_sign.map_or(authority, |at| &authority[at + 1..]);
-    let (host, port) = split_host_port(host_port)?;
-    if host.is_empty() {
-        return Err(invalid("it has no host"));
-    }
-    let default_port = if scheme.eq_ignore_ascii_case("http") {
-        Some(80)
-    } else if scheme.eq_ignore_ascii_case("https") {
-        Some(443)
-    } else {
-        None
-    };
-    let has_upper = |text: &str| text.bytes().any(|b| b.is_ascii_uppercase());
-    // No userinfo, no port (not even an empty one), a path: the base string
-    // URI is the URL's start, if scheme and host are lower case.
-    let as_is =
-        host.len() == authority.len() && !path.is_empty() && !has_upper(scheme) && !has_upper(host);
-    if as_is {
-        // `scheme://host/path` exactly as the URL spells it.
-        let base_uri = Cow::Borrowed(&url[..authority_end + path.len()]);
-        return Ok(RequestUrl { base_uri, query });
-    }
-    // Written in one buffer, lower-casing scheme and host on the way.
-    let mut base_uri = String::with_capacity(url.len());
-    base_uri.push_str(scheme);
-    base_uri.push_str("://");
-    base_uri.push_str(host);
-    base_uri.make_ascii_lowercase();
-    if let Some(port) = port.filter(|port| Some(*port) != default_port) {
-        use std::fmt::Write as _;
-        let _ = write!(base_uri, ":{port}");
-    }
-    base_uri.push_str(if path.is_empty() { "/" } else { path });
-    Ok(RequestUrl {
-        base_uri: Cow::Owned(base_uri),
+    let parts = Parts {
+        scheme,
+        host_port,
+        path,
         query,
-    })
+    };
+    // Borrowed when the URL's start already is the base string URI: no
+    // userinfo before the host.
+    let start = (host_port.len() == authority.len()).then_some(url);
+    parts.base_uri(start)
+}
+
+/// [`parse`] for a URL given as parts, as a server has them: the scheme,
+/// the `Host` header (`host[:port]`) and the request target (`/path?query`,
+/// origin form). The same result as parsing `scheme://host_port` + `target`,
+/// without building that URL.
+pub(crate) fn from_parts<'a>(
+    scheme: &'a str,
+    host_port: &'a str,
+    target: &'a str,
+) -> Result<RequestUrl<'a>, Error> {
+    let invalid = |reason: &'static str| Error::InvalidUrl { reason };
+    let (host_fragment, host_question) = scan(host_port)?;
+    if host_fragment.is_some()
+        || host_question.is_some()
+        || host_port.bytes().any(|b| b == b'/' || b == b'@')
+    {
+        return Err(invalid(
+            "its host is not host[:port] (no userinfo, path, query or fragment)",
+        ));
+    }
+    if !target.starts_with('/') {
+        return Err(invalid("its request target does not start with '/'"));
+    }
+    let (fragment, question) = scan(target)?;
+    let target = &target[..fragment.unwrap_or(target.len())];
+    let (path, query) = match question.filter(|&at| at < target.len()) {
+        Some(at) => (&target[..at], Some(&target[at + 1..])),
+        None => (target, None),
+    };
+    let parts = Parts {
+        scheme,
+        host_port,
+        path,
+        query,
+    };
+    parts.base_uri(None)
+}
+
+/// Checks that every byte of `text` is printable ASCII and finds the first
+/// `#` and the first `?`: one pass, eight bytes at a time (byte positions of
+/// ASCII delimiters, so slices there are on char boundaries).
+fn scan(text: &str) -> Result<(Option<usize>, Option<usize>), Error> {
+    let (mut fragment, mut question) = (None, None);
+    for (index, chunk) in text.as_bytes().chunks(8).enumerate() {
+        let word = load_padded(chunk);
+        let real = u64::MAX >> (8 * (8 - chunk.len()));
+        if !graphic_lanes(word) & real & HIGHS != 0 {
+            return Err(Error::InvalidUrl {
+                reason: "it contains a space, control or non-ASCII character; percent-encode it first",
+            });
+        }
+        let first = |byte: u8| {
+            let lanes = lanes_equal(word, byte) & real;
+            (lanes != 0).then(|| index * 8 + lanes.trailing_zeros() as usize / 8)
+        };
+        fragment = fragment.or_else(|| first(b'#'));
+        question = question.or_else(|| first(b'?'));
+    }
+    Ok((fragment, question))
+}
+
+/// A URL taken apart, before its base string URI is settled.
+struct Parts<'a> {
+    scheme: &'a str,
+    /// The authority without userinfo.
+    host_port: &'a str,
+    path: &'a str,
+    query: Option<&'a str>,
+}
+
+impl<'a> Parts<'a> {
+    /// The base string URI (§3.4.1.2) and the query. `start`: the URL these
+    /// parts were taken from in order (`scheme://host_port/path...`), to
+    /// borrow the base string URI from when it already is in that form.
+    fn base_uri(self, start: Option<&'a str>) -> Result<RequestUrl<'a>, Error> {
+        let invalid = |reason: &'static str| Error::InvalidUrl { reason };
+        let Parts {
+            scheme,
+            host_port,
+            path,
+            query,
+        } = self;
+        if !is_valid_scheme(scheme) {
+            return Err(invalid("its scheme is not a valid URI scheme"));
+        }
+        let (host, port) = split_host_port(host_port)?;
+        if host.is_empty() {
+            return Err(invalid("it has no host"));
+        }
+        let default_port = if scheme.eq_ignore_ascii_case("http") {
+            Some(80)
+        } else if scheme.eq_ignore_ascii_case("https") {
+            Some(443)
+        } else {
+            None
+        };
+        let has_upper = |text: &str| text.bytes().any(|b| b.is_ascii_uppercase());
+        // No port (not even an empty one), a path: the base string URI is
+        // the URL's start, if scheme and host are lower case.
+        let as_is = host.len() == host_port.len()
+            && !path.is_empty()
+            && !has_upper(scheme)
+            && !has_upper(host);
+        if let Some(url) = start.filter(|_| as_is) {
+            // `scheme://host/path` exactly as the URL spells it.
+            let len = scheme.len() + 3 + host.len() + path.len();
+            let base_uri = Cow::Borrowed(&url[..len]);
+            return Ok(RequestUrl { base_uri, query });
+        }
+        // Written in one buffer, lower-casing scheme and host on the way.
+        let mut base_uri =
+            String::with_capacity(scheme.len() + 3 + host_port.len() + path.len() + 1);
+        base_uri.push_str(scheme);
+        base_uri.push_str("://");
+        base_uri.push_str(host);
+        base_uri.make_ascii_lowercase();
+        if let Some(port) = port.filter(|port| Some(*port) != default_port) {
+            use std::fmt::Write as _;
+            let _ = write!(base_uri, ":{port}");
+        }
+        base_uri.push_str(if path.is_empty() { "/" } else { path });
+        Ok(RequestUrl {
+            base_uri: Cow::Owned(base_uri),
+            query,
+        })
+    }
 }
 
 fn is_valid_scheme(scheme: &str) -> bool {

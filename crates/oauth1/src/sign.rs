@@ -303,7 +303,7 @@ impl Signer {
             body_hash,
             signature,
             base_string,
-            url: request.url.to_owned(),
+            url: request.whole_url(),
             form_body: request
                 .has_form_body()
                 .then(|| String::from_utf8_lossy(request.body).into_owned()),

@@ -2,6 +2,7 @@
 
 mod flow;
 mod malformed;
+mod parts;
 mod properties;
 mod roundtrip;
 mod vectors;

@@ -20,8 +20,10 @@ pub(crate) struct Call {
     pub(crate) query: String,
     pub(crate) headers: http::HeaderMap,
     pub(crate) body: Bytes,
-    /// The full request URL as the client addressed it (for OAuth 1.0a base strings).
-    pub(crate) url: String,
+    /// The `Host` the client addressed and the request target (`/path?query`):
+    /// the parts of the URL an OAuth 1.0a base string is made from.
+    pub(crate) host: String,
+    pub(crate) target: String,
 }
 
 impl Call {
@@ -113,7 +115,8 @@ pub(super) async fn handle(
                 query: parts.uri.query().unwrap_or("").to_owned(),
                 headers: parts.headers,
                 body,
-                url: format!("http://{host}{path_and_query}"),
+                host,
+                target: path_and_query,
             };
             respond(&state, request).await
         }

@@ -94,7 +94,10 @@ fn verify(
     call: &Call,
     token_secret_for: impl Fn(&LegacyState, &str) -> Option<String>,
 ) -> Result<ReceivedRequest, (u32, String)> {
-    let mut request = oauth1::Request::new(call.method.as_str(), &call.url);
+    // As received: the scheme served, `Host` and the target (no URL written
+    // out to be parsed again).
+    let mut request =
+        oauth1::Request::from_parts(call.method.as_str(), "http", &call.host, &call.target);
     let content_type = call.header("content-type").unwrap_or_default();
     if call.is_form() {
         request = request.body(&content_type, &call.body);
