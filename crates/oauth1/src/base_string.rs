@@ -4,6 +4,7 @@
 #[cfg(test)]
 use crate::encoding::ascii_string;
 use crate::encoding::{escape_percents, percent_encode_bytes};
+use crate::request_url::BaseUri;
 use crate::sent::SentText;
 
 /// Parameters percent-encoded into one buffer, as (name, value) spans, ready
@@ -259,7 +260,8 @@ impl EncodedParams {
     #[cfg(test)]
     pub(crate) fn base_string(&mut self, method: &str, base_uri: &str) -> String {
         let all = self.spans.len();
-        ascii_string(self.base_string_presorted(method, base_uri, (all, true)))
+        let base_uri = BaseUri::Whole(base_uri.into());
+        ascii_string(self.base_string_presorted(method, &base_uri, (all, true)))
     }
 
     /// [`base_string`](Self::base_string) as bytes (ASCII), the parameters
@@ -269,7 +271,7 @@ impl EncodedParams {
     pub(crate) fn base_string_presorted(
         &mut self,
         method: &str,
-        base_uri: &str,
+        base_uri: &BaseUri<'_>,
         runs: (usize, bool),
     ) -> Vec<u8> {
         // Room for the worst case, so the encoders never grow it.
@@ -282,7 +284,7 @@ impl EncodedParams {
         );
         out.extend(method.bytes().map(|b| b.to_ascii_uppercase()));
         out.push(b'&');
-        percent_encode_bytes(&mut out, base_uri.as_bytes());
+        base_uri.encode_into(&mut out);
         out.push(b'&');
         let first = out.len();
         // Encoding the normalized string again: the joiners become `%3D` and

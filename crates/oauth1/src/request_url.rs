@@ -2,18 +2,64 @@
 
 use std::borrow::Cow;
 
-use crate::encoding::{HIGHS, graphic_lanes, lanes_equal, load_padded};
+use crate::encoding::{HIGHS, graphic_lanes, lanes_equal, load_padded, percent_encode_bytes};
 use crate::error::Error;
 
 /// A request URL taken apart for signing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RequestUrl<'a> {
     /// `scheme://host[:port]/path`: lower-case scheme and host, default port dropped,
-    /// no query and no fragment. Borrowed from the URL when it already is in
-    /// that form (the usual case).
-    pub(crate) base_uri: Cow<'a, str>,
+    /// no query and no fragment. Borrowed when it already is in that form
+    /// (the usual case).
+    pub(crate) base_uri: BaseUri<'a>,
     /// The raw query component, without the `?`, if there is one.
     pub(crate) query: Option<&'a str>,
+}
+
+/// The base string URI (§3.4.1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BaseUri<'a> {
+    /// In one text.
+    Whole(Cow<'a, str>),
+    /// Parts already in that form (lower case, no port), joined by `://`
+    /// only when written: nothing is copied to join them.
+    Split {
+        scheme: &'a str,
+        host: &'a str,
+        path: &'a str,
+    },
+}
+
+impl BaseUri<'_> {
+    /// Its length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            BaseUri::Whole(text) => text.len(),
+            BaseUri::Split { scheme, host, path } => scheme.len() + 3 + host.len() + path.len(),
+        }
+    }
+
+    /// Appends it percent-encoded (the base string's second element).
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        match self {
+            BaseUri::Whole(text) => percent_encode_bytes(out, text.as_bytes()),
+            BaseUri::Split { scheme, host, path } => {
+                percent_encode_bytes(out, scheme.as_bytes());
+                out.extend_from_slice(b"%3A%2F%2F");
+                percent_encode_bytes(out, host.as_bytes());
+                percent_encode_bytes(out, path.as_bytes());
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for BaseUri<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BaseUri::Whole(text) => f.write_str(text),
+            BaseUri::Split { scheme, host, path } => write!(f, "{scheme}://{host}{path}"),
+        }
+    }
 }
 
 /// Parses an absolute URL. The URL must already be percent-encoded: spaces,
@@ -162,10 +208,14 @@ impl<'a> Parts<'a> {
             && !path.is_empty()
             && !has_upper(scheme)
             && !has_upper(host);
-        if let Some(url) = start.filter(|_| as_is) {
-            // `scheme://host/path` exactly as the URL spells it.
-            let len = scheme.len() + 3 + host.len() + path.len();
-            let base_uri = Cow::Borrowed(&url[..len]);
+        if as_is {
+            let base_uri = match start {
+                // `scheme://host/path` exactly as the URL spells it.
+                Some(url) => BaseUri::Whole(Cow::Borrowed(
+                    &url[..scheme.len() + 3 + host.len() + path.len()],
+                )),
+                None => BaseUri::Split { scheme, host, path },
+            };
             return Ok(RequestUrl { base_uri, query });
         }
         // Written in one buffer, lower-casing scheme and host on the way.
@@ -181,7 +231,7 @@ impl<'a> Parts<'a> {
         }
         base_uri.push_str(if path.is_empty() { "/" } else { path });
         Ok(RequestUrl {
-            base_uri: Cow::Owned(base_uri),
+            base_uri: BaseUri::Whole(Cow::Owned(base_uri)),
             query,
         })
     }
@@ -240,7 +290,7 @@ mod tests {
     use super::*;
 
     fn base(url: &str) -> String {
-        parse(url).unwrap().base_uri.into_owned()
+        parse(url).unwrap().base_uri.to_string()
     }
 
     #[test]
@@ -248,21 +298,32 @@ mod tests {
         let url = parse("https://api.vimeo.com/me/videos?page=2#f").unwrap();
         assert!(matches!(
             url.base_uri,
-            Cow::Borrowed("https://api.vimeo.com/me/videos")
+            BaseUri::Whole(Cow::Borrowed("https://api.vimeo.com/me/videos"))
         ));
         for needs_a_copy in [
             "https://API.vimeo.com/x",
             "HTTPS://api.vimeo.com/x",
             "https://api.vimeo.com:443/x",
             "https://api.vimeo.com:/x",
-            "https://u@api.vimeo.com/x",
             "https://api.vimeo.com?q",
         ] {
             assert!(
-                matches!(parse(needs_a_copy).unwrap().base_uri, Cow::Owned(_)),
+                matches!(
+                    parse(needs_a_copy).unwrap().base_uri,
+                    BaseUri::Whole(Cow::Owned(_))
+                ),
                 "{needs_a_copy}"
             );
         }
+        // Userinfo left out: the rest is borrowed in pieces.
+        assert_eq!(
+            parse("https://u@api.vimeo.com/x").unwrap().base_uri,
+            BaseUri::Split {
+                scheme: "https",
+                host: "api.vimeo.com",
+                path: "/x"
+            }
+        );
     }
 
     #[test]
@@ -299,10 +360,10 @@ mod tests {
     #[test]
     fn separates_query_and_drops_fragment_and_userinfo() {
         let url = parse("http://user:pw@h.example/p?a=1&b=2#frag?x").unwrap();
-        assert_eq!(url.base_uri, "http://h.example/p");
+        assert_eq!(url.base_uri.to_string(), "http://h.example/p");
         assert_eq!(url.query, Some("a=1&b=2"));
         assert_eq!(
-            parse("http://h.example?q").unwrap().base_uri,
+            parse("http://h.example?q").unwrap().base_uri.to_string(),
             "http://h.example/"
         );
         assert_eq!(parse("http://h.example/").unwrap().query, None);
@@ -310,7 +371,7 @@ mod tests {
         // Only the first `://` ends the scheme; one in the fragment is not looked at.
         let url = parse("http://h.example/p?next=http://x#y://z").unwrap();
         assert_eq!(
-            (url.base_uri.as_ref(), url.query),
+            (url.base_uri.to_string().as_str(), url.query),
             ("http://h.example/p", Some("next=http://x"))
         );
         assert!(matches!(parse("a:b://h/"), Err(Error::InvalidUrl { .. })));
