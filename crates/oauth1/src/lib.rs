@@ -21,6 +21,9 @@
 //!   read once from the OS random source, and a counter: unpredictable, never
 //!   repeated, no system call per request) and the timestamp from the clock,
 //!   both replaceable ([`Signer::nonce`], [`Signer::timestamp`]) for tests.
+//! - A request is a URL ([`Request::new`]) or, as a server has it, the scheme,
+//!   the `Host` header and the request target ([`Request::from_parts`]: no URL
+//!   written out and parsed again).
 //! - Server side: [`ReceivedRequest`] with constant-time comparison, a timestamp
 //!   window and a pluggable [`NonceStore`]; each rejection is its own
 //!   [`VerifyError`] variant. A [`VerifyKey`] keeps a consumer's secrets
