@@ -80,6 +80,7 @@ mod encoding;
 mod error;
 mod flow;
 mod header;
+mod lanes;
 mod nonce;
 mod prepared;
 mod protocol_values;
