@@ -7,7 +7,6 @@
 use std::borrow::Cow;
 
 use crate::error::Error;
-use crate::lanes::{BLOCK, all_unreserved, reserved_block, reserved_bytes};
 use crate::sent::{SentPair, SentText};
 
 /// Percent-encodes `input` per RFC 5849 §3.6.
@@ -49,26 +48,17 @@ pub(crate) fn percent_encode_bytes(out: &mut Vec<u8>, input: &[u8]) {
     // Runs of unreserved words are copied whole, once each (not a copy per
     // word); a word with anything else in it is written byte by byte.
     let mut run_start = 0;
-    let mut at = 0;
-    // Sixteen bytes at a time, then eight; the last few byte by byte.
-    while let Some(block) = input[at..].first_chunk::<BLOCK>() {
-        if reserved_block(block) != 0 {
-            out.extend_from_slice(&input[run_start..at]);
-            block.iter().for_each(|&byte| push_encoded_byte(out, byte));
-            run_start = at + BLOCK;
+    let mut chunks = input.chunks_exact(8);
+    for (index, chunk) in (&mut chunks).enumerate() {
+        if !all_unreserved(load_padded(chunk)) {
+            out.extend_from_slice(&input[run_start..index * 8]);
+            chunk.iter().for_each(|&byte| push_encoded_byte(out, byte));
+            run_start = index * 8 + 8;
         }
-        at += BLOCK;
     }
-    if let Some(word) = input[at..].first_chunk::<8>() {
-        if !all_unreserved(u64::from_le_bytes(*word)) {
-            out.extend_from_slice(&input[run_start..at]);
-            word.iter().for_each(|&byte| push_encoded_byte(out, byte));
-            run_start = at + 8;
-        }
-        at += 8;
-    }
-    out.extend_from_slice(&input[run_start..at]);
-    for &byte in &input[at..] {
+    let tail = input.len() - chunks.remainder().len();
+    out.extend_from_slice(&input[run_start..tail]);
+    for &byte in chunks.remainder() {
         push_encoded_byte(out, byte);
     }
 }
@@ -85,6 +75,114 @@ fn push_encoded_byte(out: &mut Vec<u8>, byte: u8) {
             HEX[usize::from(byte & 0x0F)],
         ]);
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+pub(crate) const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` (all below 0x80) set where the byte
+/// lies in `lo..=hi`: adding `0x80 - lo` sets it from `lo` up, adding
+/// `0x7F - hi` sets it above `hi`; no byte carries into the next.
+#[inline(always)]
+fn in_range(word: u64, lo: u8, hi: u8) -> u64 {
+    let from_lo = word.wrapping_add(ONES * u64::from(0x80 - lo));
+    let above_hi = word.wrapping_add(ONES * u64::from(0x7F - hi));
+    from_lo & !above_hi & HIGHS
+}
+
+/// The high bit of each byte of `word` (all below 0x80) that is RFC 5849
+/// unreserved (`A-Z a-z 0-9 - . _ ~`), without a branch per byte.
+#[inline(always)]
+fn unreserved_lanes(word: u64) -> u64 {
+    // `| 0x20` folds upper case onto lower case (and `@[\]^_` onto ``{|}~DEL`,
+    // which the letter range leaves out).
+    in_range(word | (ONES * 0x20), b'a', b'z')
+        | in_range(word, b'0', b'9')
+        | in_range(word, b'-', b'.')
+        | in_range(word, b'_', b'_')
+        | in_range(word, b'~', b'~')
+}
+
+/// The high bit of each byte of `word` that is printable ASCII (`!` to `~`).
+#[inline(always)]
+pub(crate) fn graphic_lanes(word: u64) -> u64 {
+    in_range(word & !HIGHS, b'!', b'~') & !word & HIGHS
+}
+
+/// The high bit set in each lane of `word` that equals `byte`, exactly: no
+/// lane's arithmetic carries into the next.
+#[inline(always)]
+pub(crate) fn lanes_equal(word: u64, byte: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(byte));
+    // A lane's high bit ends up clear only if all its bits were.
+    !((x & !HIGHS).wrapping_add(!HIGHS) | x) & HIGHS
+}
+
+/// The positions of the bytes of `bytes` that are not RFC 5849 unreserved,
+/// in order, found eight bytes at a time.
+#[inline(always)]
+pub(crate) fn reserved_bytes(bytes: &[u8]) -> ReservedBytes<'_> {
+    ReservedBytes {
+        words: bytes.chunks(8),
+        next_word: 0,
+        lanes: 0,
+    }
+}
+
+/// See [`reserved_bytes`].
+pub(crate) struct ReservedBytes<'a> {
+    words: std::slice::Chunks<'a, u8>,
+    /// Where the word after the current one starts.
+    next_word: usize,
+    /// The current word's reserved lanes not yet visited.
+    lanes: u64,
+}
+
+impl Iterator for ReservedBytes<'_> {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        while self.lanes == 0 {
+            let chunk = self.words.next()?;
+            // Padding lanes are zero bytes, reserved: only the real ones count.
+            let real = u64::MAX >> (8 * (8 - chunk.len()));
+            self.lanes = reserved_lanes(load_padded(chunk)) & real;
+            self.next_word += 8;
+        }
+        let at = self.next_word - 8 + self.lanes.trailing_zeros() as usize / 8;
+        self.lanes &= self.lanes - 1;
+        Some(at)
+    }
+}
+
+/// Up to eight bytes as a little-endian word (lane 0 = the first byte),
+/// zero-padded.
+#[inline(always)]
+pub(crate) fn load_padded(bytes: &[u8]) -> u64 {
+    if let Ok(whole) = <[u8; 8]>::try_from(bytes) {
+        return u64::from_le_bytes(whole);
+    }
+    // A short tail, byte by byte: cheaper than a call to memcpy.
+    let mut word = [0u8; 8];
+    for (lane, &byte) in word.iter_mut().zip(bytes) {
+        *lane = byte;
+    }
+    u64::from_le_bytes(word)
+}
+
+/// The high bit of each byte of `word` that is not RFC 5849 unreserved
+/// (any byte: those from 0x80 up are reserved too).
+#[inline(always)]
+pub(crate) fn reserved_lanes(word: u64) -> u64 {
+    let high = word & HIGHS;
+    HIGHS & !(unreserved_lanes(word & !HIGHS) & !high)
+}
+
+/// Whether all eight bytes of `word` are unreserved.
+#[inline(always)]
+fn all_unreserved(word: u64) -> bool {
+    word & HIGHS == 0 && unreserved_lanes(word) == HIGHS
 }
 
 /// Appends percent-encoded text encoded once more: in such text every byte is
@@ -284,8 +382,57 @@ mod tests {
     }
 
     #[test]
-    fn long_inputs_are_encoded_as_one_byte_at_a_time_would_be() {
-        // Long inputs take the block and word paths; compare with one byte at a time.
+    fn the_eight_byte_check_agrees_with_the_table_on_every_byte_in_every_lane() {
+        for byte in 0u8..=255 {
+            for lane in 0..8 {
+                let mut word = *b"aZ09-._~";
+                word[lane] = byte;
+                assert_eq!(
+                    all_unreserved(u64::from_le_bytes(word)),
+                    is_unreserved(byte),
+                    "byte {byte:#04x} in lane {lane}"
+                );
+            }
+        }
+        // The reserved-lane mask, non-ASCII bytes included, lane by lane.
+        for byte in 0u8..=255 {
+            for lane in 0..8 {
+                let mut word = *b"aZ09-._~";
+                word[lane] = byte;
+                let expected = if is_unreserved(byte) {
+                    0
+                } else {
+                    0x80 << (lane * 8)
+                };
+                assert_eq!(
+                    reserved_lanes(u64::from_le_bytes(word)),
+                    expected,
+                    "{byte:#04x}"
+                );
+            }
+        }
+        // Printable lanes and equal lanes, exact in every lane whatever the
+        // others hold (one lane equal to the byte sought, every other lane
+        // each value).
+        for byte in 0u8..=255 {
+            for other in 0u8..=255 {
+                for lane in 0..8 {
+                    let mut word = [other; 8];
+                    word[lane] = byte;
+                    let word = u64::from_le_bytes(word);
+                    let lanes = |hit: fn(u8) -> bool| {
+                        (0..8).fold(0u64, |mask, at| {
+                            let lane_byte = (word >> (8 * at)) as u8;
+                            mask | (u64::from(hit(lane_byte)) << (8 * at + 7))
+                        })
+                    };
+                    assert_eq!(graphic_lanes(word), lanes(|b| b.is_ascii_graphic()));
+                    assert_eq!(lanes_equal(word, b'#'), lanes(|b| b == b'#'), "{word:#x}");
+                    assert_eq!(lanes_equal(word, 0xFF), lanes(|b| b == 0xFF), "{word:#x}");
+                }
+            }
+        }
+        // Long inputs take the eight-byte path; compare with one byte at a time.
         let text: Vec<u8> = (0..2000u32).map(|i| (i * 37 % 256) as u8).collect();
         for len in [0, 7, 8, 9, 63, 64, 65, 2000] {
             let mut fast = Vec::new();

@@ -80,7 +80,6 @@ mod encoding;
 mod error;
 mod flow;
 mod header;
-mod lanes;
 mod nonce;
 mod prepared;
 mod protocol_values;

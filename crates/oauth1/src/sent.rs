@@ -7,9 +7,8 @@
 
 use std::borrow::Cow;
 
-use crate::encoding::{UNRESERVED, hex_value, percent_decode, percent_decode_into};
+use crate::encoding::{UNRESERVED, hex_value, percent_decode, percent_decode_into, reserved_bytes};
 use crate::error::Error;
-use crate::lanes::reserved_bytes;
 
 /// A name or value as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
