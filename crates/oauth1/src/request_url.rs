@@ -379,6 +379,26 @@ mod tests {
     }
 
     #[test]
+    fn the_scan_reads_every_byte_in_every_position_as_one_at_a_time_would() {
+        // Lengths across whole words and short tails; every ASCII byte and
+        // a non-ASCII character in each position.
+        for len in 1..=40 {
+            for at in 0..len {
+                for byte in (0u8..0x80).map(char::from).chain(['é']) {
+                    let mut text: Vec<char> = vec!['a'; len];
+                    text[at] = byte;
+                    let text: String = text.into_iter().collect();
+                    let expected = match byte.is_ascii_graphic() {
+                        true => Ok((text.find('#'), text.find('?'))),
+                        false => Err(()),
+                    };
+                    assert_eq!(scan(&text).map_err(drop), expected, "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn ipv6_hosts() {
         assert_eq!(base("http://[::1]:80/x"), "http://[::1]/x");
         assert_eq!(base("http://[::1]:8080/x"), "http://[::1]:8080/x");
