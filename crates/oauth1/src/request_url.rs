@@ -116,11 +116,9 @@ pub(crate) fn from_parts<'a>(
     target: &'a str,
 ) -> Result<RequestUrl<'a>, Error> {
     let invalid = |reason: &'static str| Error::InvalidUrl { reason };
-    let (host_fragment, host_question) = scan(host_port)?;
-    if host_fragment.is_some()
-        || host_question.is_some()
-        || host_port.bytes().any(|b| b == b'/' || b == b'@')
-    {
+    // Printable ASCII, and none of the delimiters that end a host in a URL.
+    scan(host_port)?;
+    if host_port.contains(['/', '?', '#', '@']) {
         return Err(invalid(
             "its host is not host[:port] (no userinfo, path, query or fragment)",
         ));
