@@ -143,12 +143,15 @@ pub(crate) struct ParsedHeader<'a> {
 pub(crate) fn parse(value: &str) -> Result<ParsedHeader<'_>, Error> {
     let mut params: Vec<SentPair<'_>> = Vec::with_capacity(10);
     let realm = for_each_param(value, |name, value| {
-        if params.iter().any(|seen| seen.name.decodes_like(&name)) {
+        if params.iter().any(|seen| seen.name.decodes_like(name)) {
             return Err(Error::DuplicateParameter {
                 name: String::from_utf8_lossy(&name.decoded()).into_owned(),
             });
         }
-        params.push(SentPair { name, value });
+        params.push(SentPair {
+            name: name.clone(),
+            value,
+        });
         Ok(())
     })?;
     Ok(ParsedHeader { realm, params })
@@ -160,7 +163,7 @@ pub(crate) fn parse(value: &str) -> Result<ParsedHeader<'_>, Error> {
 /// collecting them first.
 pub(crate) fn for_each_param<'a>(
     value: &'a str,
-    mut visit: impl FnMut(SentText<'a>, SentText<'a>) -> Result<(), Error>,
+    mut visit: impl FnMut(&SentText<'a>, SentText<'a>) -> Result<(), Error>,
 ) -> Result<Option<Cow<'a, str>>, Error> {
     let malformed = |reason: &'static str| Error::MalformedHeader { reason };
     let value = value.trim_matches(is_space);
@@ -244,7 +247,9 @@ pub(crate) fn for_each_param<'a>(
             Cow::Borrowed(text) if value_clean => SentText::unreserved(text),
             text => SentText::scan(text, false, CONTEXT)?,
         };
-        visit(name, value)?;
+        // The name by reference: it was built a while ago, in pieces, and
+        // a copy of it read back whole stalled on every parameter.
+        visit(&name, value)?;
     }
     Ok(realm)
 }

@@ -31,14 +31,14 @@ impl<'a> Found<'a> {
     pub(crate) fn take(
         &mut self,
         from: Placement,
-        name: SentText<'a>,
+        name: &SentText<'a>,
         value: SentText<'a>,
         signed: &mut EncodedParams,
         copy: &SourceCopy,
     ) -> Result<(), Error> {
         let index = name.with_decoded(protocol_index);
         if index != Some(SIGNATURE) {
-            signed.push_sent(copy, &name, &value);
+            signed.push_sent(copy, name, &value);
         }
         let Some(index) = index else {
             return self.take_other(from, name, &value);
@@ -64,7 +64,7 @@ impl<'a> Found<'a> {
     fn take_other(
         &mut self,
         from: Placement,
-        name: SentText<'a>,
+        name: &SentText<'a>,
         value: &SentText<'_>,
     ) -> Result<(), Error> {
         let decoded = name.decoded();
@@ -72,7 +72,7 @@ impl<'a> Found<'a> {
             && self
                 .header_others
                 .iter()
-                .any(|seen| seen.decodes_like(&name))
+                .any(|seen| seen.decodes_like(name))
         {
             return Err(Error::DuplicateParameter {
                 name: String::from_utf8_lossy(&decoded).into_owned(),
@@ -86,7 +86,7 @@ impl<'a> Found<'a> {
         }
         drop(decoded);
         if from == Placement::Header {
-            self.header_others.push(name);
+            self.header_others.push(name.clone());
         }
         Ok(())
     }

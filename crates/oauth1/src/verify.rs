@@ -107,7 +107,7 @@ impl ReceivedRequest {
                 } else {
                     Placement::Form
                 };
-                found.take(from, pair.name, pair.value, signed, copy)
+                found.take(from, &pair.name, pair.value, signed, copy)
             })?;
             let base_string =
                 signed.base_string_presorted(http_method, &url.base_uri, (header_run, false));
