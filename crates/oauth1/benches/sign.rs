@@ -4,9 +4,10 @@
 //!
 //! Each workload is measured twice: by criterion, one after another, and in
 //! pairs — a short batch of the baseline, then one of the workload, again
-//! and again — whose per-pair ratios give a median. On a shared machine the
-//! speed drifts between criterion's measurements by more than the ratios
-//! are meant to show; a pair sees the same conditions. With
+//! and again, the workloads taking turns pair by pair — whose per-pair
+//! ratios give a median. On a shared machine the speed drifts between
+//! criterion's measurements by more than the ratios are meant to show; a
+//! pair sees the same conditions, and every workload the same stretches. With
 //! `OAUTH1_PAIRED_OUT=path` the pairs' medians are written there (one
 //! `name<TAB>median<TAB>lower quartile<TAB>upper quartile` line per workload);
 //! with `OAUTH1_PAIRED_ONLY=1` only the pairs are measured (a quick
@@ -159,6 +160,11 @@ fn batch(work: &mut dyn FnMut(), calls: u32) -> f64 {
 
 /// Each workload's throughput as a share of the baseline's, from `pairs`
 /// adjacent batches of about 2 ms each: the median and quartiles.
+///
+/// The workloads take turns, one pair each, round after round: this VM's
+/// speed shifts over seconds to minutes (and not alike for every workload),
+/// and a workload measured all in one stretch could meet a slow stretch
+/// that the others missed.
 fn paired(workloads: &mut [Workload], pairs: usize) -> Vec<(String, [f64; 3])> {
     let ((_, baseline), others) = workloads.split_last_mut().expect("the baseline comes last");
     // Calls per batch: about 2 ms of each, after a warm-up.
@@ -167,13 +173,19 @@ fn paired(workloads: &mut [Workload], pairs: usize) -> Vec<(String, [f64; 3])> {
         (Duration::from_millis(2).as_nanos() as f64 / batch(work, 1_000)).max(1.0) as u32
     };
     let baseline_calls = calls(baseline);
+    let work_calls: Vec<u32> = others.iter_mut().map(|(_, work)| calls(work)).collect();
+    let mut shares = vec![Vec::with_capacity(pairs); others.len()];
+    for _ in 0..pairs {
+        for ((_, work), (calls, shares)) in
+            others.iter_mut().zip(work_calls.iter().zip(&mut shares))
+        {
+            shares.push(batch(baseline, baseline_calls) / batch(work, *calls));
+        }
+    }
     others
-        .iter_mut()
-        .map(|(name, work)| {
-            let work_calls = calls(work);
-            let mut shares: Vec<f64> = (0..pairs)
-                .map(|_| batch(baseline, baseline_calls) / batch(work, work_calls))
-                .collect();
+        .iter()
+        .zip(shares)
+        .map(|((name, _), mut shares)| {
             shares.sort_by(f64::total_cmp);
             let at = |q: f64| 100.0 * shares[((shares.len() - 1) as f64 * q).round() as usize];
             (name.clone(), [at(0.5), at(0.25), at(0.75)])
