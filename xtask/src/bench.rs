@@ -352,23 +352,29 @@ fn latency_section(release: &Path) {
 }
 
 /// Each contender's best of `rounds` (see [`Measured::best`]): every round
-/// runs each contender once, in order, and calls `after_each` after every
-/// run (to clear a server's files), so a slow spell of this machine weighs on
-/// every contender alike, not on the one it happened to meet.
+/// runs each contender once, in order, and empties `server_dir` (the
+/// server's uploads) after every run, so a slow spell of this machine weighs
+/// on every contender alike, not on the one it happened to meet.
 pub(crate) fn best_of_rounds<C: Copy>(
     contenders: &[C],
     rounds: usize,
     mut run: impl FnMut(C) -> Result<Measured, String>,
-    mut after_each: impl FnMut(),
+    server_dir: &Path,
 ) -> Result<Vec<Measured>, String> {
     let mut runs = vec![Vec::new(); contenders.len()];
     for _ in 0..rounds {
         for (contender, runs) in contenders.iter().zip(&mut runs) {
             runs.push(run(*contender)?);
-            after_each();
+            empty_dir(server_dir);
         }
     }
     Ok(runs.iter().map(|runs| Measured::best(runs)).collect())
+}
+
+/// Removes what `dir` holds (a server's uploads), keeping `dir`.
+pub(crate) fn empty_dir(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::create_dir_all(dir);
 }
 
 /// "met" or "NOT MET", for the target lines.

@@ -66,11 +66,7 @@ pub(super) fn latency_bench(release: &Path) -> Result<Vec<String>, String> {
             .map_err(|e| e.to_string())?;
         measure(child)
     };
-    let clear = || {
-        let _ = std::fs::remove_dir_all(&dir);
-        let _ = std::fs::create_dir_all(&dir);
-    };
-    let best = best_of_rounds(&[1, 4], ROUNDS, run, clear)?;
+    let best = best_of_rounds(&[1, 4], ROUNDS, run, &dir)?;
     let (single, four) = (best[0].rate(SIZE), best[1].rate(SIZE));
     let mut lines = Vec::new();
     for (measured, label) in best

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::measure::Measured;
 use super::{GIB, MIB, RUNS, Server, ServerStarter, best_of_rounds, build_upload_binaries};
 use super::{curl_baseline, curl_chunked, first_pieces, pieces_of, print_table, row, run_ours};
-use super::{data_root, figure, met};
+use super::{data_root, empty_dir, figure, met};
 use super::{source_file, start_sandbox, start_sandbox_with};
 
 /// One client setup measured against a server.
@@ -82,10 +82,6 @@ pub(super) fn upload_bench() -> Result<(), String> {
     let mut worst_rss = 0;
     for (name, start) in &servers {
         let server = start()?;
-        let clear = || {
-            let _ = std::fs::remove_dir_all(&server.dir);
-            let _ = std::fs::create_dir_all(&server.dir);
-        };
         let contenders = contenders(name);
         let mut pieces = Vec::new();
         for contender in &contenders {
@@ -109,7 +105,7 @@ pub(super) fn upload_bench() -> Result<(), String> {
         // Rounds interleave the contenders, so a server that slows down as
         // it runs (a growing heap, a filling tmpfs) weighs on each alike;
         // the best of RUNS is kept, as loopback throughput is noisy.
-        let best = best_of_rounds(&contenders, RUNS, run, clear)?;
+        let best = best_of_rounds(&contenders, RUNS, run, &server.dir)?;
         let curl = best[0];
         let of = |wanted: &dyn Fn(Contender) -> bool| {
             contenders.iter().position(|c| wanted(*c)).map(|i| best[i])
@@ -142,7 +138,7 @@ pub(super) fn upload_bench() -> Result<(), String> {
             Ok(cost) => limits.push(bound_line(name, cost, &curl)),
             Err(reason) => limits.push(format!("{name}: per-PATCH cost NOT MEASURED: {reason}")),
         }
-        clear();
+        empty_dir(&server.dir);
     }
     let concurrent = concurrent_row(&release, &file);
     if let Ok((line, rss)) = &concurrent {
@@ -231,25 +227,11 @@ fn concurrent_row(release: &Path, big: &Path) -> Result<(String, u64), String> {
         .map_err(|e| e.to_string())?;
     }
     let server = start_sandbox(release)?;
-    let clear = || {
-        let _ = std::fs::remove_dir_all(&server.dir);
-        let _ = std::fs::create_dir_all(&server.dir);
-    };
     let curl = curl_baseline(&server.endpoint, big)?;
-    clear();
-    let mut runs = Vec::new();
-    for _ in 0..RUNS {
-        runs.push(run_ours(
-            release,
-            &small,
-            &server.endpoint,
-            8 * MIB,
-            1,
-            Some(COUNT),
-        )?);
-        clear();
-    }
-    let ours = Measured::best(&runs);
+    empty_dir(&server.dir);
+    let run = |count| run_ours(release, &small, &server.endpoint, 8 * MIB, 1, Some(count));
+    // One contender: its best of RUNS.
+    let ours = best_of_rounds(&[COUNT], RUNS, run, &server.dir)?[0];
     Ok((
         row(
             "sandbox",
