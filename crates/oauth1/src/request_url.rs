@@ -53,6 +53,9 @@ impl BaseUri<'_> {
     }
 }
 
+/// The text, for tests to compare (the base string is written by
+/// [`BaseUri::encode_into`]).
+#[cfg(test)]
 impl std::fmt::Display for BaseUri<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
